@@ -1,0 +1,38 @@
+import { z } from 'zod'
+
+/** Environment booleans as people write them; `z.coerce.boolean()` would take "false" as true. */
+export const envBoolean = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v
+  const s = v.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false
+  ctx.addIssue({ code: 'custom', message: `expected a boolean (true/false/1/0/yes/no), got "${v}"` })
+  return z.NEVER
+})
+
+export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+/** Settings every process shares. Each app extends this and parses its env once, in main.ts. */
+export const BaseEnv = z.object({
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  LOG_LEVEL: LogLevel.default('info'),
+})
+export type BaseEnv = z.infer<typeof BaseEnv>
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Parses env with a schema; the error lists every bad variable by name, never its value. */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  const result = schema.safeParse(env)
+  if (result.success) return result.data
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
+}
