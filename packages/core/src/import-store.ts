@@ -1,0 +1,2 @@
+// Filled in by the import store work (issue 2).
+export {}

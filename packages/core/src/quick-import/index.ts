@@ -1,0 +1,2 @@
+// Filled in by the quick-import schema work (issue 2).
+export {}

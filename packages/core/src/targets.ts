@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { ConfigError } from './config.js'
+import { TARGET_NAME_PATTERN } from './keys.js'
+
+/**
+ * A secret given either inline or as `env:VAR_NAME`, resolved against the env handed to
+ * loadTargets (never read from process.env here).
+ */
+const SecretRef = z.string().min(1)
+
+const TokenAuth = z.object({
+  type: z.literal('token'),
+  username: z.string().min(1),
+  password: SecretRef,
+  /** IAM domain (account) name. */
+  domainName: z.string().min(1),
+})
+const AkSkAuth = z.object({
+  type: z.literal('aksk'),
+  ak: SecretRef,
+  sk: SecretRef,
+  securityToken: SecretRef.optional(),
+})
+export const TargetAuth = z.discriminatedUnion('type', [TokenAuth, AkSkAuth])
+export type TargetAuth = z.infer<typeof TargetAuth>
+
+export const PollSchedule = z.object({
+  /** Delay before the first poll after a successful submit (ms). */
+  initialDelayMs: z.number().int().positive().default(30_000),
+  /** Each next delay is the previous one times this factor... */
+  factor: z.number().min(1).default(1.5),
+  /** ...up to this ceiling (ms). */
+  maxDelayMs: z.number().int().positive().default(300_000),
+  /** +/- share of the delay added at random, so polls of a batch spread out. */
+  jitter: z.number().min(0).max(1).default(0.1),
+})
+export type PollSchedule = z.infer<typeof PollSchedule>
+
+export const TargetConfig = z.object({
+  name: z.string().regex(TARGET_NAME_PATTERN, 'lowercase letters, digits and -, at most 40 characters'),
+  imsEndpoint: z.string().url(),
+  iamEndpoint: z.string().url(),
+  projectId: z.string().min(1),
+  auth: TargetAuth,
+  limits: z
+    .object({
+      /** Quick-import POSTs allowed in any sliding window of submitWindowMs. */
+      submitRate: z.number().int().positive().default(10),
+      submitWindowMs: z.number().int().positive().default(1000),
+      /** Job-status GETs per second across all workers. */
+      pollRate: z.number().int().positive().default(20),
+      /** Imports submitted or running at once (IMS caps concurrent imports at about 40 per project). */
+      maxInFlight: z.number().int().positive().default(40),
+    })
+    .prefault({}),
+  poll: PollSchedule.prefault({}),
+  /** An import not final this long after acceptance fails with deadline_exceeded (ms). */
+  deadlineMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600_000),
+})
+export type TargetConfig = z.infer<typeof TargetConfig>
+
+export const TargetsFile = z.object({ targets: z.array(TargetConfig).min(1) }).superRefine((v, ctx) => {
+  const seen = new Set<string>()
+  v.targets.forEach((t, i) => {
+    if (seen.has(t.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', i, 'name'],
+        message: `duplicate target name "${t.name}"`,
+      })
+    seen.add(t.name)
+  })
+})
+
+/** The simulator's default credentials; only ever used against the local IMS simulator. */
+export const SIMULATOR_DEFAULTS = {
+  url: 'http://127.0.0.1:4600',
+  projectId: 'sim-project',
+  username: 'sim-user',
+  password: 'sim-password',
+  domainName: 'sim-domain',
+} as const
+
+export interface TargetsEnv {
+  IMS_TARGETS_FILE?: string | undefined
+  IMS_TARGET_NAME?: string | undefined
+  IMS_ENDPOINT?: string | undefined
+  IAM_ENDPOINT?: string | undefined
+  IMS_PROJECT_ID?: string | undefined
+  IMS_AUTH?: string | undefined
+  IMS_USERNAME?: string | undefined
+  IMS_PASSWORD?: string | undefined
+  IMS_DOMAIN_NAME?: string | undefined
+  IMS_AK?: string | undefined
+  IMS_SK?: string | undefined
+  IMS_SECURITY_TOKEN?: string | undefined
+  IMS_SIMULATOR_URL?: string | undefined
+  [name: string]: string | undefined
+}
+
+function resolveSecret(value: string, env: TargetsEnv, where: string): string {
+  if (!value.startsWith('env:')) return value
+  const name = value.slice(4)
+  const resolved = env[name]
+  if (!resolved) throw new ConfigError(`${where}: environment variable ${name} is not set`)
+  return resolved
+}
+
+function resolveAuth(auth: TargetAuth, env: TargetsEnv, where: string): TargetAuth {
+  if (auth.type === 'token')
+    return { ...auth, password: resolveSecret(auth.password, env, `${where}.password`) }
+  return {
+    ...auth,
+    ak: resolveSecret(auth.ak, env, `${where}.ak`),
+    sk: resolveSecret(auth.sk, env, `${where}.sk`),
+    ...(auth.securityToken
+      ? { securityToken: resolveSecret(auth.securityToken, env, `${where}.securityToken`) }
+      : {}),
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')
+}
+
+/**
+ * Targets, from the file named by IMS_TARGETS_FILE (JSON or YAML), else one target from plain
+ * env (IMS_ENDPOINT ...), else the local IMS simulator. Secrets given as `env:NAME` are resolved
+ * against `env`. Errors name the field, never a secret's value.
+ */
+export function loadTargets(env: TargetsEnv): TargetConfig[] {
+  let raw: unknown
+  if (env.IMS_TARGETS_FILE) {
+    let text: string
+    try {
+      text = readFileSync(env.IMS_TARGETS_FILE, 'utf8')
+    } catch (err) {
+      throw new ConfigError(
+        `IMS_TARGETS_FILE: cannot read ${env.IMS_TARGETS_FILE}: ${(err as Error).message}`,
+      )
+    }
+    try {
+      raw = /\.json$/i.test(env.IMS_TARGETS_FILE) ? JSON.parse(text) : parseYaml(text)
+    } catch (err) {
+      throw new ConfigError(
+        `IMS_TARGETS_FILE: ${env.IMS_TARGETS_FILE} is not valid JSON/YAML: ${(err as Error).message}`,
+      )
+    }
+  } else if (env.IMS_ENDPOINT) {
+    const auth =
+      (env.IMS_AUTH ?? 'token') === 'aksk'
+        ? { type: 'aksk', ak: env.IMS_AK, sk: env.IMS_SK, securityToken: env.IMS_SECURITY_TOKEN }
+        : {
+            type: 'token',
+            username: env.IMS_USERNAME,
+            password: env.IMS_PASSWORD,
+            domainName: env.IMS_DOMAIN_NAME,
+          }
+    raw = {
+      targets: [
+        {
+          name: env.IMS_TARGET_NAME ?? 'default',
+          imsEndpoint: env.IMS_ENDPOINT,
+          iamEndpoint: env.IAM_ENDPOINT,
+          projectId: env.IMS_PROJECT_ID,
+          auth,
+        },
+      ],
+    }
+  } else {
+    const url = env.IMS_SIMULATOR_URL ?? SIMULATOR_DEFAULTS.url
+    raw = {
+      targets: [
+        {
+          name: 'simulator',
+          imsEndpoint: url,
+          iamEndpoint: `${url}/v3`,
+          projectId: SIMULATOR_DEFAULTS.projectId,
+          auth: {
+            type: 'token',
+            username: SIMULATOR_DEFAULTS.username,
+            password: SIMULATOR_DEFAULTS.password,
+            domainName: SIMULATOR_DEFAULTS.domainName,
+          },
+        },
+      ],
+    }
+  }
+  const parsed = TargetsFile.safeParse(raw)
+  if (!parsed.success) throw new ConfigError(`invalid IMS targets:\n${describeIssues(parsed.error)}`)
+  return parsed.data.targets.map((t, i) => ({ ...t, auth: resolveAuth(t.auth, env, `targets.${i}.auth`) }))
+}
