@@ -1,0 +1,91 @@
+import { type JobsOptions, Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { type CallbackJob, type PollJob, SubmitJob } from './jobs.js'
+import { BULL_PREFIX, jobIds, queueNames } from './keys.js'
+
+/**
+ * Submit jobs never use BullMQ's own retry counter for IMS outcomes: the processor decides
+ * (rate limit, delay, fail). `attempts` only covers a processor crashing outright.
+ * Completed jobs are removed so the same job id can never block a later enqueue, failed ones
+ * are kept a week for the queue UI.
+ */
+export const SUBMIT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+}
+
+export const POLL_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+}
+
+export const CALLBACK_JOB_OPTIONS: JobsOptions = {
+  // About an hour of retries: 10 s doubling, 9 attempts ~ 85 min in all.
+  attempts: 9,
+  backoff: { type: 'exponential', delay: 10_000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+}
+
+export interface Queues {
+  submit(target: string): Queue<SubmitJob>
+  poll(target: string): Queue<PollJob>
+  callback(): Queue<CallbackJob>
+  /** Every queue opened so far. */
+  all(): Queue[]
+  close(): Promise<void>
+}
+
+/** Queues are opened lazily, one per name, all on the shared connection and the hash-tagged prefix. */
+export function createQueues(connection: Redis): Queues {
+  const open = new Map<string, Queue>()
+  const get = <T>(name: string): Queue<T> => {
+    let q = open.get(name)
+    if (!q) {
+      q = new Queue(name, { connection, prefix: BULL_PREFIX })
+      q.on('error', () => {}) // connection errors surface through the callers' awaits and /readyz
+      open.set(name, q)
+    }
+    return q as Queue<T>
+  }
+  return {
+    submit: (target) => get<SubmitJob>(queueNames.submit(target)),
+    poll: (target) => get<PollJob>(queueNames.poll(target)),
+    callback: () => get<CallbackJob>(queueNames.callback),
+    all: () => [...open.values()],
+    close: async () => {
+      await Promise.all([...open.values()].map((q) => q.close()))
+      open.clear()
+    },
+  }
+}
+
+/** Adds the one submit job of an import (job id = submit-<importId>, so a second add is a no-op). */
+export async function enqueueSubmit(queues: Queues, target: string, importId: string): Promise<void> {
+  const data = SubmitJob.parse({ importId })
+  await queues.submit(target).add('submit', data, { ...SUBMIT_JOB_OPTIONS, jobId: jobIds.submit(importId) })
+}
+
+/** Adds many submit jobs in one round trip (a batch). */
+export async function enqueueSubmitBulk(
+  queues: Queues,
+  items: { target: string; importId: string }[],
+): Promise<void> {
+  const byTarget = new Map<string, string[]>()
+  for (const { target, importId } of items) byTarget.set(target, [...(byTarget.get(target) ?? []), importId])
+  await Promise.all(
+    [...byTarget].map(([target, ids]) =>
+      queues.submit(target).addBulk(
+        ids.map((importId) => ({
+          name: 'submit',
+          data: SubmitJob.parse({ importId }),
+          opts: { ...SUBMIT_JOB_OPTIONS, jobId: jobIds.submit(importId) },
+        })),
+      ),
+    ),
+  )
+}
