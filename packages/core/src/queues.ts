@@ -76,7 +76,11 @@ export async function enqueueSubmitBulk(
   items: { target: string; importId: string }[],
 ): Promise<void> {
   const byTarget = new Map<string, string[]>()
-  for (const { target, importId } of items) byTarget.set(target, [...(byTarget.get(target) ?? []), importId])
+  for (const { target, importId } of items) {
+    const ids = byTarget.get(target)
+    if (ids) ids.push(importId)
+    else byTarget.set(target, [importId])
+  }
   await Promise.all(
     [...byTarget].map(([target, ids]) =>
       queues.submit(target).addBulk(
