@@ -6,7 +6,7 @@ import { TARGET_NAME_PATTERN } from './keys.js'
 
 /**
  * A secret given either inline or as `env:VAR_NAME`, resolved against the env handed to
- * loadTargets (never read from process.env here).
+ * loadTargets (this module never reads the process environment itself).
  */
 const SecretRef = z.string().min(1)
 
