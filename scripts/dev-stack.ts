@@ -1,0 +1,164 @@
+#!/usr/bin/env tsx
+/**
+ * `pnpm start`: the whole service on one machine — the IMS simulator as the default target,
+ * the API and the worker — against Redis at REDIS_URL (default redis://127.0.0.1:6379).
+ * If no Redis answers there and `redis-server` is installed, a private one is started.
+ * Ctrl-C stops everything, in reverse order.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+const root = join(import.meta.dirname, '..')
+const env = process.env
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const API_PORT = env.PORT ?? '8080'
+const WORKER_PORT = env.WORKER_PORT ?? '9091'
+const SIM_PORT = env.SIM_PORT ?? '4600'
+const SIM_URL = `http://127.0.0.1:${SIM_PORT}`
+const DEV_KEY = 'dev-key'
+const API_KEYS = env.API_KEYS ?? `dev:${DEV_KEY}`
+
+const children: { name: string; proc: ChildProcess }[] = []
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.ping()
+    return true
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`)
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url)
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
+function start(
+  name: string,
+  command: string,
+  args: string[],
+  extraEnv: Record<string, string>,
+): ChildProcess {
+  const proc = spawn(command, args, {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  children.push({ name, proc })
+  proc.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[stack] ${name} exited (${signal ?? code}); stopping the stack`)
+      void stop(1)
+    }
+  })
+  return proc
+}
+
+const tsx = join(root, 'node_modules', '.bin', 'tsx')
+let stopping = false
+
+async function stop(exitCode = 0): Promise<void> {
+  if (stopping) return
+  stopping = true
+  for (const { name, proc } of [...children].reverse()) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+      proc.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      proc.kill('SIGTERM')
+    })
+    console.error(`[stack] ${name} stopped`)
+  }
+  process.exit(exitCode)
+}
+
+process.on('SIGINT', () => void stop(0))
+process.on('SIGTERM', () => void stop(0))
+
+async function main(): Promise<void> {
+  let redisUrl = REDIS_URL
+  if (!(await redisAnswers(redisUrl))) {
+    if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      console.error(
+        `[stack] No Redis answers at ${redisUrl} and redis-server is not installed.\n` +
+          '        Start one (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis;\n' +
+          '        Docker: docker run -p 6379:6379 redis:7-alpine) or set REDIS_URL=redis://host:port.',
+      )
+      process.exit(1)
+    }
+    const port = env.LOCAL_REDIS_PORT ?? '6390'
+    const dir = mkdtempSync(join(tmpdir(), 'ims-importer-redis-'))
+    redisUrl = `redis://127.0.0.1:${port}`
+    console.error(
+      `[stack] No Redis at ${REDIS_URL}: starting a private redis-server on ${redisUrl} (data in ${dir})`,
+    )
+    start(
+      'redis-server',
+      'redis-server',
+      ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes'],
+      {},
+    )
+    await waitFor('redis-server', () => redisAnswers(redisUrl))
+  }
+
+  const common = { REDIS_URL: redisUrl, IMS_SIMULATOR_URL: SIM_URL }
+  start('ims-simulator', tsx, ['apps/ims-simulator/src/main.ts'], { ...common, SIM_PORT })
+  await waitFor('ims-simulator', () => httpOk(`${SIM_URL}/__sim/counters`))
+  start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, WORKER_PORT })
+  start('api', tsx, ['apps/api/src/main.ts'], { ...common, PORT: API_PORT, API_KEYS })
+  await waitFor('api', () => httpOk(`http://127.0.0.1:${API_PORT}/livez`))
+  await waitFor('worker', () => httpOk(`http://127.0.0.1:${WORKER_PORT}/livez`))
+
+  const usingDevKey = !env.API_KEYS
+  console.log(
+    [
+      '',
+      'ims-importer is running (Ctrl-C stops everything):',
+      `  API          http://127.0.0.1:${API_PORT}/v1/imports`,
+      `  API docs     http://127.0.0.1:${API_PORT}/docs`,
+      `  metrics      http://127.0.0.1:${API_PORT}/metrics (API), http://127.0.0.1:${WORKER_PORT}/metrics (worker)`,
+      `  IMS target   the simulator at ${SIM_URL}`,
+      `  Redis        ${redisUrl}`,
+      usingDevKey
+        ? `  API key      Authorization: Bearer ${DEV_KEY}   (dev default, tenant "dev"; set API_KEYS to change)`
+        : '  API key      from API_KEYS',
+      '  try          pnpm demo',
+      '',
+    ].join('\n'),
+  )
+}
+
+main().catch((err) => {
+  console.error(`[stack] ${(err as Error).message}`)
+  void stop(1)
+})
