@@ -154,6 +154,14 @@ export function newImportRecord(input: NewImport, now: Date = new Date()): Impor
   }
 }
 
+/**
+ * A patch field set to `undefined` (`{ error: maybeError }`) means "not given": spreading it
+ * would replace a nullable field with undefined, which JSON then drops and the schema refuses.
+ */
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
 export function canTransition(from: ImportStatus, to: ImportStatus): boolean {
   return TRANSITIONS[from].includes(to)
 }
@@ -174,8 +182,8 @@ export function transition(
   const { ims, ...rest } = patch
   const next: ImportRecord = {
     ...record,
-    ...rest,
-    ims: { ...record.ims, ...ims },
+    ...definedOnly(rest),
+    ims: { ...record.ims, ...definedOnly(ims ?? {}) },
     status: to,
     version: record.version + 1,
     updated_at: at,
