@@ -1,0 +1,134 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createAuthenticator } from './auth.js'
+import { gatewayBody } from './error-bodies.js'
+import { createGateway } from './gateway.js'
+import { createImageStore, jobStatus } from './image-store.js'
+import { resolveSettings, type SimulatorControl, type SimulatorOptions } from './options.js'
+import { createRng } from './rng.js'
+import { registerControlRoutes } from './routes/control.js'
+import { registerIamRoutes } from './routes/iam.js'
+import { registerImageRoutes } from './routes/images.js'
+import { registerJobRoutes } from './routes/jobs.js'
+import { registerQuickImportRoute } from './routes/quick-import.js'
+import { createRateLimiter, createTraffic } from './traffic.js'
+
+/** The gateway accepts AK/SK bodies up to 12 MB (APIG.0201 413 beyond). */
+const BODY_LIMIT_BYTES = 12 * 1024 * 1024
+
+/** Builds the simulator (IAM + API gateway + IMS) as one Fastify app, without opening a port. */
+export function buildSimulator(options: SimulatorOptions = {}): {
+  app: FastifyInstance
+  control: SimulatorControl
+} {
+  const settings = resolveSettings(options)
+  const rng = createRng(options.seed)
+  const store = createImageStore(rng)
+  const traffic = createTraffic()
+  const limiter = createRateLimiter()
+  const auth = createAuthenticator(settings)
+  const gateway = createGateway({ settings, rng, traffic, limiter, auth })
+  const creates = {
+    byMarker: {} as Record<string, number>,
+    byName: {} as Record<string, number>,
+    total: 0,
+    peak: 0,
+  }
+
+  const control: SimulatorControl = {
+    reset() {
+      store.clear()
+      traffic.clear()
+      limiter.clear()
+      auth.clearLockouts()
+      creates.byMarker = {}
+      creates.byName = {}
+      creates.total = 0
+      creates.peak = 0
+    },
+    setFaults(faults) {
+      settings.faults = { ...faults }
+    },
+    setSpeed(speed) {
+      if (speed.initMs !== undefined) settings.initMs = speed.initMs
+      if (speed.jobDurationMs !== undefined) settings.jobDurationMs = { ...speed.jobDurationMs }
+    },
+    setRateLimits(limits) {
+      settings.rateLimits = { ...limits }
+    },
+    setLimits(limits) {
+      if (limits.imageQuota !== undefined) settings.imageQuota = limits.imageQuota
+      if (limits.maxConcurrentImports !== undefined)
+        settings.maxConcurrentImports = limits.maxConcurrentImports
+    },
+    counters: () => ({
+      createsByMarker: { ...creates.byMarker },
+      createsByName: { ...creates.byName },
+      totalCreates: creates.total,
+      currentConcurrentImports: store.activeImports(Date.now()),
+      peakConcurrentImports: creates.peak,
+      requests: traffic.requests(),
+      responses: traffic.responses(),
+    }),
+    requestLog: (op) => traffic.log(op),
+    jobs: () => {
+      const now = Date.now()
+      return store.jobs().map((job) => ({
+        jobId: job.id,
+        status: jobStatus(job, now),
+        imageId: job.imageId,
+        ...(job.marker === undefined ? {} : { marker: job.marker }),
+      }))
+    },
+  }
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => rng.hex(32),
+  })
+
+  // Keep the exact bytes: AK/SK signatures hash them, and IMS answers bad JSON with its own codes.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+
+  app.setErrorHandler((err: { statusCode?: number }, request, reply) => {
+    if (err.statusCode === 413) {
+      return reply.code(413).send(gatewayBody('APIG.0201', 'Request entity too large', request.id))
+    }
+    if (err.statusCode !== undefined && err.statusCode < 500) {
+      return reply.code(400).send(gatewayBody('APIG.0201', 'Bad request', request.id))
+    }
+    request.log.error({ err }, 'simulator error')
+    return reply.code(500).send(gatewayBody('APIG.0601', 'Internal server error', request.id))
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(
+        gatewayBody(
+          'APIG.0101',
+          'The API does not exist or has not been published in the environment',
+          request.id,
+        ),
+      ),
+  )
+
+  registerIamRoutes(app, { settings, auth, gateway })
+  registerQuickImportRoute(app, {
+    settings,
+    store,
+    gateway,
+    rng,
+    onCreate({ name, marker, concurrent }) {
+      creates.total += 1
+      creates.byName[name] = (creates.byName[name] ?? 0) + 1
+      if (marker !== undefined) creates.byMarker[marker] = (creates.byMarker[marker] ?? 0) + 1
+      creates.peak = Math.max(creates.peak, concurrent)
+    },
+  })
+  registerJobRoutes(app, { store, gateway })
+  registerImageRoutes(app, { settings, store, gateway })
+  registerControlRoutes(app, control)
+
+  return { app, control }
+}

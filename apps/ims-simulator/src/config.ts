@@ -1,0 +1,120 @@
+import { z } from 'zod'
+import { OPERATIONS, type SimulatorOptions } from './options.js'
+
+const int = z.coerce.number().int().min(0)
+const rate = z.coerce.number().min(0).max(1)
+/** `limit/windowMs`, e.g. `10/1000`. */
+const rateLimit = z
+  .string()
+  .regex(/^\d+\/\d+$/, 'expected limit/windowMs, e.g. 10/1000')
+  .transform((v) => {
+    const [limit, windowMs] = v.split('/').map(Number) as [number, number]
+    return { limit, windowMs }
+  })
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+/** The simulator's environment, parsed once by main.ts. Every variable is optional. */
+const SimulatorEnv = z
+  .object({
+    SIM_PORT: int.max(65535).default(4600),
+    SIM_HOST: z.string().min(1).default('127.0.0.1'),
+    SIM_PROJECT_ID: z.string().min(1).optional(),
+    SIM_PROJECT_NAME: z.string().min(1).optional(),
+    SIM_USER_NAME: z.string().min(1).optional(),
+    SIM_USER_PASSWORD: z.string().min(1).optional(),
+    SIM_USER_DOMAIN: z.string().min(1).optional(),
+    SIM_AK: z.string().min(1).optional(),
+    SIM_SK: z.string().min(1).optional(),
+    SIM_TOKEN_TTL_MS: int.optional(),
+    SIM_INIT_MS: int.optional(),
+    SIM_JOB_MIN_MS: int.optional(),
+    SIM_JOB_MAX_MS: int.optional(),
+    SIM_IMAGE_QUOTA: int.optional(),
+    SIM_MAX_CONCURRENT_IMPORTS: int.optional(),
+    SIM_RATE_QUICK_IMPORT: rateLimit.optional(),
+    SIM_RATE_GET_JOB: rateLimit.optional(),
+    SIM_RATE_LIST_IMAGES: rateLimit.optional(),
+    SIM_RATE_AUTH: rateLimit.optional(),
+    SIM_RETRY_AFTER_SECONDS: int.optional(),
+    SIM_ERROR_RATE: rate.optional(),
+    SIM_THROTTLE_RATE: rate.optional(),
+    SIM_LATENCY_MS: int.optional(),
+    SIM_RESET_BEFORE_RATE: rate.optional(),
+    SIM_RESET_AFTER_RATE: rate.optional(),
+    SIM_MALFORMED_JSON_RATE: rate.optional(),
+    /** Comma-separated operations faults apply to, e.g. `quickImport,getJob`. */
+    SIM_FAULT_OPERATIONS: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()))
+      .pipe(z.array(z.enum(OPERATIONS)))
+      .optional(),
+    SIM_SEED: z.coerce.number().int().optional(),
+    SIM_LOG: bool.default(true),
+  })
+  .refine((e) => (e.SIM_JOB_MIN_MS === undefined) === (e.SIM_JOB_MAX_MS === undefined), {
+    message: 'set SIM_JOB_MIN_MS and SIM_JOB_MAX_MS together',
+  })
+  .refine((e) => (e.SIM_USER_NAME === undefined) === (e.SIM_USER_PASSWORD === undefined), {
+    message: 'set SIM_USER_NAME and SIM_USER_PASSWORD together',
+  })
+  .refine((e) => (e.SIM_AK === undefined) === (e.SIM_SK === undefined), {
+    message: 'set SIM_AK and SIM_SK together',
+  })
+
+/** Turns the environment into simulator options; throws a readable error (naming variables, not values). */
+export function loadSimulatorConfig(
+  env: Record<string, string | undefined>,
+): SimulatorOptions & { port: number } {
+  const parsed = SimulatorEnv.safeParse(env)
+  if (!parsed.success) {
+    throw new Error(`invalid simulator environment: ${z.prettifyError(parsed.error)}`)
+  }
+  const e = parsed.data
+  const options: SimulatorOptions & { port: number } = {
+    port: e.SIM_PORT,
+    host: e.SIM_HOST,
+    logger: e.SIM_LOG,
+  }
+  if (e.SIM_PROJECT_ID) options.projectId = e.SIM_PROJECT_ID
+  if (e.SIM_PROJECT_NAME) options.projectName = e.SIM_PROJECT_NAME
+  if (e.SIM_USER_NAME && e.SIM_USER_PASSWORD) {
+    options.users = [
+      { name: e.SIM_USER_NAME, password: e.SIM_USER_PASSWORD, domain: e.SIM_USER_DOMAIN ?? 'sim-domain' },
+    ]
+  }
+  if (e.SIM_AK && e.SIM_SK) options.credentials = [{ ak: e.SIM_AK, sk: e.SIM_SK }]
+  if (e.SIM_TOKEN_TTL_MS !== undefined) options.tokenTtlMs = e.SIM_TOKEN_TTL_MS
+  if (e.SIM_INIT_MS !== undefined) options.initMs = e.SIM_INIT_MS
+  if (e.SIM_JOB_MIN_MS !== undefined && e.SIM_JOB_MAX_MS !== undefined) {
+    options.jobDurationMs = { min: e.SIM_JOB_MIN_MS, max: e.SIM_JOB_MAX_MS }
+  }
+  if (e.SIM_IMAGE_QUOTA !== undefined) options.imageQuota = e.SIM_IMAGE_QUOTA
+  if (e.SIM_MAX_CONCURRENT_IMPORTS !== undefined) options.maxConcurrentImports = e.SIM_MAX_CONCURRENT_IMPORTS
+  const rateLimits = Object.fromEntries(
+    (
+      [
+        ['quickImport', e.SIM_RATE_QUICK_IMPORT],
+        ['getJob', e.SIM_RATE_GET_JOB],
+        ['listImages', e.SIM_RATE_LIST_IMAGES],
+        ['auth', e.SIM_RATE_AUTH],
+      ] as const
+    ).filter(([, limit]) => limit !== undefined),
+  )
+  if (Object.keys(rateLimits).length > 0) options.rateLimits = rateLimits
+  if (e.SIM_RETRY_AFTER_SECONDS !== undefined) options.retryAfterSeconds = e.SIM_RETRY_AFTER_SECONDS
+  const faults = {
+    errorRate: e.SIM_ERROR_RATE,
+    throttleRate: e.SIM_THROTTLE_RATE,
+    latencyMs: e.SIM_LATENCY_MS,
+    resetBeforeRate: e.SIM_RESET_BEFORE_RATE,
+    resetAfterRate: e.SIM_RESET_AFTER_RATE,
+    malformedJsonRate: e.SIM_MALFORMED_JSON_RATE,
+    operations: e.SIM_FAULT_OPERATIONS,
+  }
+  const setFaults = Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined))
+  if (Object.keys(setFaults).length > 0) options.faults = setFaults
+  if (e.SIM_SEED !== undefined) options.seed = e.SIM_SEED
+  return options
+}

@@ -1,0 +1,123 @@
+import { IMS_ERROR_CODES } from './data/ims-error-codes.js'
+import type { AcceptedQuickImport, QuickImportTag } from './quick-import-validation.js'
+import type { Rng } from './rng.js'
+
+/** The marker tag the service puts on every image it creates. */
+export const MARKER_TAG_KEY = 'ims_importer_id'
+
+export type JobStatus = 'INIT' | 'RUNNING' | 'SUCCESS' | 'FAIL'
+export type ImageStatus = 'queued' | 'saving' | 'active' | 'killed'
+
+export interface SimImage {
+  id: string
+  /** Creation order, to break created_at ties (IMS stores whole seconds). */
+  seq: number
+  createdAtMs: number
+  request: AcceptedQuickImport
+  job: SimJob
+}
+
+export interface SimJob {
+  id: string
+  imageId: string
+  marker?: string
+  jobType: 'imsImportImageJob' | 'imsImportDataImageJob'
+  beginAt: number
+  runningAt: number
+  endAt: number
+  failCode: string | null
+}
+
+/**
+ * Images and their import jobs. Jobs advance by time alone: status is computed from timestamps on
+ * every read, so there are no timers to leak and reset() simply forgets everything.
+ */
+export interface ImageStore {
+  create(request: AcceptedQuickImport, timing: { initMs: number; durationMs: number }, now: number): SimImage
+  images(): SimImage[]
+  image(imageId: string): SimImage | undefined
+  job(jobId: string): SimJob | undefined
+  jobs(): SimJob[]
+  imageCount(): number
+  activeImports(now: number): number
+  clear(): void
+}
+
+export function jobStatus(job: SimJob, now: number): JobStatus {
+  if (now < job.runningAt) return 'INIT'
+  if (now < job.endAt) return 'RUNNING'
+  return job.failCode === null ? 'SUCCESS' : 'FAIL'
+}
+
+export function imageStatus(job: SimJob, now: number): ImageStatus {
+  const status = jobStatus(job, now)
+  return status === 'INIT'
+    ? 'queued'
+    : status === 'RUNNING'
+      ? 'saving'
+      : status === 'SUCCESS'
+        ? 'active'
+        : 'killed'
+}
+
+export function markerOf(tags: QuickImportTag[]): string | undefined {
+  return tags.find((t) => t.key === MARKER_TAG_KEY)?.value
+}
+
+/** An object key containing `fail-img-NNNN` makes the job end FAIL with IMG.NNNN. */
+export function failCodeFor(objectKey: string): string | null {
+  const m = /fail-img-(\d{4})/.exec(objectKey)
+  return m ? `IMG.${m[1]}` : null
+}
+
+export function failReason(code: string): string {
+  return IMS_ERROR_CODES[code]?.message ?? 'Unknown system error.'
+}
+
+export function createImageStore(rng: Rng): ImageStore {
+  const images: SimImage[] = []
+  const jobsById = new Map<string, SimJob>()
+  const imagesById = new Map<string, SimImage>()
+  // Jobs not yet known to have ended; pruned lazily so counting stays cheap.
+  let active: SimJob[] = []
+  let seq = 0
+
+  return {
+    create(request, timing, now) {
+      const imageId = rng.uuid()
+      const job: SimJob = {
+        id: rng.hex(32),
+        imageId,
+        jobType: request.variant === 'data' ? 'imsImportDataImageJob' : 'imsImportImageJob',
+        beginAt: now,
+        runningAt: now + timing.initMs,
+        endAt: now + timing.initMs + timing.durationMs,
+        failCode: failCodeFor(request.objectKey),
+      }
+      const marker = markerOf(request.tags)
+      if (marker !== undefined) job.marker = marker
+      const image: SimImage = { id: imageId, seq: seq++, createdAtMs: now, request, job }
+      images.push(image)
+      imagesById.set(imageId, image)
+      jobsById.set(job.id, job)
+      active.push(job)
+      return image
+    },
+    images: () => images,
+    image: (imageId) => imagesById.get(imageId),
+    job: (jobId) => jobsById.get(jobId),
+    jobs: () => [...jobsById.values()],
+    imageCount: () => images.length,
+    activeImports(now) {
+      active = active.filter((job) => now < job.endAt)
+      return active.length
+    },
+    clear() {
+      images.length = 0
+      jobsById.clear()
+      imagesById.clear()
+      active = []
+      seq = 0
+    },
+  }
+}

@@ -1,0 +1,145 @@
+/** The operations the gateway tells apart: rate limits, faults, counters and the request log use these names. */
+export const OPERATIONS = ['quickImport', 'getJob', 'listImages', 'auth'] as const
+export type Operation = (typeof OPERATIONS)[number]
+
+/** The IMS operations: faults apply to these unless `Faults.operations` says otherwise. */
+export const IMS_OPERATIONS: readonly Operation[] = ['quickImport', 'getJob', 'listImages']
+
+export interface RateLimit {
+  limit: number
+  windowMs: number
+}
+
+export type RateLimits = Partial<Record<Operation, RateLimit>>
+
+export interface Faults {
+  /** Share of requests answered 500 or 503 (gateway/IMS error bodies), nothing processed. */
+  errorRate?: number
+  /** Share answered 429 APIG.0308 regardless of the rate limit (a "429 storm"). */
+  throttleRate?: number
+  /** Added before answering, in ms. */
+  latencyMs?: number
+  /** Share whose connection is destroyed before processing (nothing created). */
+  resetBeforeRate?: number
+  /** Share processed (image/job created) then the connection destroyed before answering: the uncertain case. */
+  resetAfterRate?: number
+  /** Share answered 200 with a truncated, non-JSON body (only requests that would have been answered 200). */
+  malformedJsonRate?: number
+  /** Which operations faults apply to; default all IMS operations (not auth). */
+  operations?: Operation[]
+}
+
+export interface SimulatorOptions {
+  /** 0 (default) = a free port. */
+  port?: number
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 'sim-project'. */
+  projectId?: string
+  /** The project name IAM accepts in `scope.project.name`; default the project id. */
+  projectName?: string
+  /** Default [{ name: 'sim-user', password: 'sim-password', domain: 'sim-domain' }]. */
+  users?: { name: string; password: string; domain: string }[]
+  /** Default [{ ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }]. */
+  credentials?: { ak: string; sk: string }[]
+  /** Token lifetime in ms; default 24 h. */
+  tokenTtlMs?: number
+  /** How long a job stays INIT before RUNNING, in ms; default 200. */
+  initMs?: number
+  /** RUNNING time of an import job in ms, drawn uniformly; default { min: 1000, max: 3000 }. */
+  jobDurationMs?: { min: number; max: number }
+  /** Private images allowed (IMG.0015 beyond); default 10000. */
+  imageQuota?: number
+  /** Jobs INIT/RUNNING allowed at once (IMG.0194 beyond); default 40. */
+  maxConcurrentImports?: number
+  /** Gateway sliding-window limits per operation -> 429 APIG.0308; default none. */
+  rateLimits?: RateLimits
+  /** When set, 429 answers carry `Retry-After: <seconds>` (the real gateway sends none). */
+  retryAfterSeconds?: number
+  faults?: Faults
+  /** Makes random choices (durations, fault draws, ids) reproducible. */
+  seed?: number
+  /** Fastify logging; default false. */
+  logger?: boolean
+}
+
+export interface SimulatorCounters {
+  /** Images created per value of tag key 'ims_importer_id' (in tags or image_tags). */
+  createsByMarker: Record<string, number>
+  createsByName: Record<string, number>
+  totalCreates: number
+  currentConcurrentImports: number
+  peakConcurrentImports: number
+  /** Per operation: quickImport, getJob, listImages, auth. */
+  requests: Record<string, number>
+  /** Per operation, per HTTP status ('0' = connection destroyed without an answer). */
+  responses: Record<string, Record<string, number>>
+}
+
+export interface RequestLogEntry {
+  op: string
+  /** Epoch ms when received. */
+  at: number
+  /** HTTP status answered; 0 when the connection was destroyed without an answer (or not answered yet). */
+  status: number
+  marker?: string
+}
+
+export interface SimulatorJobView {
+  jobId: string
+  status: string
+  imageId: string | null
+  marker?: string
+}
+
+export interface SimulatorControl {
+  /** Forget images, jobs, counters, request log, rate windows and AK lockouts; keep options and tokens. */
+  reset(): void
+  /** Replaces faults; {} clears. */
+  setFaults(faults: Faults): void
+  /** Applies to jobs created afterwards. */
+  setSpeed(speed: { initMs?: number; jobDurationMs?: { min: number; max: number } }): void
+  setRateLimits(limits: SimulatorOptions['rateLimits']): void
+  setLimits(limits: { imageQuota?: number; maxConcurrentImports?: number }): void
+  counters(): SimulatorCounters
+  /** Every request received (accepted or not), oldest first. */
+  requestLog(op?: string): RequestLogEntry[]
+  jobs(): SimulatorJobView[]
+}
+
+/** Options with defaults applied; the mutable parts change through the control API. */
+export interface SimulatorSettings {
+  projectId: string
+  projectName: string
+  users: { name: string; password: string; domain: string }[]
+  credentials: { ak: string; sk: string }[]
+  tokenTtlMs: number
+  initMs: number
+  jobDurationMs: { min: number; max: number }
+  imageQuota: number
+  maxConcurrentImports: number
+  rateLimits: RateLimits
+  retryAfterSeconds: number | null
+  faults: Faults
+}
+
+export const DEFAULT_USER = { name: 'sim-user', password: 'sim-password', domain: 'sim-domain' }
+export const DEFAULT_CREDENTIALS = { ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }
+
+export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
+  const projectId = options.projectId ?? 'sim-project'
+  return {
+    projectId,
+    projectName: options.projectName ?? projectId,
+    users: options.users ?? [DEFAULT_USER],
+    credentials: options.credentials ?? [DEFAULT_CREDENTIALS],
+    tokenTtlMs: options.tokenTtlMs ?? 24 * 60 * 60 * 1000,
+    initMs: options.initMs ?? 200,
+    jobDurationMs: options.jobDurationMs ?? { min: 1000, max: 3000 },
+    imageQuota: options.imageQuota ?? 10_000,
+    maxConcurrentImports: options.maxConcurrentImports ?? 40,
+    rateLimits: { ...options.rateLimits },
+    retryAfterSeconds: options.retryAfterSeconds ?? null,
+    faults: { ...options.faults },
+  }
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { OPERATIONS, type SimulatorControl } from '../options.js'
+
+const Rate = z.number().min(0).max(1)
+const Duration = z
+  .object({ min: z.number().int().min(0), max: z.number().int().min(0) })
+  .refine((d) => d.min <= d.max)
+const RateLimit = z.object({ limit: z.number().int().min(0), windowMs: z.number().int().positive() })
+
+export const FaultsBody = z.strictObject({
+  errorRate: Rate.optional(),
+  throttleRate: Rate.optional(),
+  latencyMs: z.number().int().min(0).optional(),
+  resetBeforeRate: Rate.optional(),
+  resetAfterRate: Rate.optional(),
+  malformedJsonRate: Rate.optional(),
+  operations: z.array(z.enum(OPERATIONS)).optional(),
+})
+export const SpeedBody = z.strictObject({
+  initMs: z.number().int().min(0).optional(),
+  jobDurationMs: Duration.optional(),
+})
+export const RateLimitsBody = z.partialRecord(z.enum(OPERATIONS), RateLimit)
+export const LimitsBody = z.strictObject({
+  imageQuota: z.number().int().min(0).optional(),
+  maxConcurrentImports: z.number().int().min(0).optional(),
+})
+
+/**
+ * The control API under the reserved prefix `/__sim/`, for a simulator running on its own
+ * (benchmarks, chaos tests). No auth, no faults, not in the request log.
+ */
+export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl): void {
+  const withBody =
+    <T>(schema: z.ZodType<T>, apply: (value: T) => void) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      let json: unknown
+      try {
+        json = JSON.parse(Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '')
+      } catch {
+        return reply.code(400).send({ error: 'body must be JSON' })
+      }
+      const parsed = schema.safeParse(json)
+      if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
+      apply(parsed.data)
+      return reply.code(204).send()
+    }
+
+  app.post('/__sim/reset', async (_request, reply) => {
+    control.reset()
+    return reply.code(204).send()
+  })
+  app.put(
+    '/__sim/faults',
+    withBody(FaultsBody, (faults) => control.setFaults(faults)),
+  )
+  app.put(
+    '/__sim/speed',
+    withBody(SpeedBody, (speed) => control.setSpeed(speed)),
+  )
+  app.put(
+    '/__sim/rate-limits',
+    withBody(RateLimitsBody, (limits) => control.setRateLimits(limits)),
+  )
+  app.put(
+    '/__sim/limits',
+    withBody(LimitsBody, (limits) => control.setLimits(limits)),
+  )
+  app.get('/__sim/counters', async () => control.counters())
+  app.get<{ Querystring: { op?: string } }>('/__sim/requests', async (request) => ({
+    requests: control.requestLog(request.query.op),
+  }))
+  app.get('/__sim/jobs', async () => ({ jobs: control.jobs() }))
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { imsFailure } from '../error-bodies.js'
+import type { Gateway } from '../gateway.js'
+import { failReason, type ImageStore, jobStatus, type SimJob } from '../image-store.js'
+
+export interface JobRouteDeps {
+  store: ImageStore
+  gateway: Gateway
+}
+
+/** The job as `GET /v1/{project_id}/jobs/{job_id}` documents it (ims-api.md §1). */
+export function jobView(job: SimJob, imageName: string, now: number) {
+  const status = jobStatus(job, now)
+  const ended = status === 'SUCCESS' || status === 'FAIL'
+  const entities: Record<string, unknown> = {}
+  if (status !== 'INIT') {
+    entities.image_id = job.imageId
+    entities.image_name = imageName
+  }
+  if (status === 'RUNNING') {
+    const percent = Math.floor(((now - job.runningAt) / Math.max(1, job.endAt - job.runningAt)) * 100)
+    entities.current_task = 'imsImportImageTask'
+    entities.process_percent = Math.min(99, Math.max(0, percent))
+  }
+  return {
+    status,
+    job_id: job.id,
+    job_type: job.jobType,
+    begin_time: new Date(job.beginAt).toISOString(),
+    end_time: ended ? new Date(job.endAt).toISOString() : null,
+    error_code: status === 'FAIL' ? job.failCode : null,
+    fail_reason: status === 'FAIL' && job.failCode ? failReason(job.failCode) : null,
+    entities,
+  }
+}
+
+export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
+  const { store, gateway } = deps
+  const handler = async (
+    request: FastifyRequest<{ Params: { job_id: string } }>,
+    reply: import('fastify').FastifyReply,
+  ) => {
+    const job = store.job(request.params.job_id)
+    const image = job ? store.image(job.imageId) : undefined
+    if (!job || !image) {
+      // The OTC page lists no 404, but IMS does answer one for an unknown job id.
+      const { body } = imsFailure('IMG.0023')
+      return gateway.respond(request, reply, 404, body)
+    }
+    return gateway.respond(request, reply, 200, jobView(job, image.request.name, Date.now()))
+  }
+  app.get<{ Params: { project_id: string; job_id: string } }>(
+    '/v1/:project_id/jobs/:job_id',
+    gateway.forOperation('getJob', (request) => (request.params as { project_id: string }).project_id),
+    handler,
+  )
+  // The HWC form: the job id alone, no project id in the path.
+  app.get<{ Params: { job_id: string } }>(
+    '/v1/cloudimages/job/:job_id',
+    gateway.forOperation('getJob'),
+    handler,
+  )
+}
