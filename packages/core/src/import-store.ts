@@ -22,7 +22,7 @@ import type { Redis } from './redis.js'
 // them strands data already in Redis); they live here only until keys.ts is extended. All are
 // under KEY_PREFIX, so they share the `{ims}` cluster slot with every other key.
 // ---------------------------------------------------------------------------------------------
-const storeKeys = {
+export const importStoreKeys = {
   /** Sorted set of a tenant's import ids in one status, scored by creation time (ms). */
   tenantStatusImports: (tenant: string, status: string) =>
     `${KEY_PREFIX}:tenant:${tenant}:status:${status}:imports`,
@@ -329,7 +329,7 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
       if (r.batch_id !== null) {
         batch = ref(keys.batchImports(r.batch_id))
         // The counts hash must sit right after its batch set; a batch seen before already has it.
-        ref(storeKeys.batchStatusCounts(r.batch_id))
+        ref(importStoreKeys.batchStatusCounts(r.batch_id))
       }
       args.push(
         serialise(r),
@@ -338,9 +338,9 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
         ref(keys.import(r.id)),
         ref(keys.tenantImports(r.tenant)),
         ref(keys.statusImports(r.status)),
-        ref(storeKeys.tenantStatusImports(r.tenant, r.status)),
+        ref(importStoreKeys.tenantStatusImports(r.tenant, r.status)),
         batch,
-        r.external_id !== null ? ref(storeKeys.tenantExternalImports(r.tenant, r.external_id)) : 0,
+        r.external_id !== null ? ref(importStoreKeys.tenantExternalImports(r.tenant, r.external_id)) : 0,
       )
     }
     const reply = (await runScript(redis, scripts.create, keyList, args)) as string[]
@@ -370,10 +370,10 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
       keys.import(current.id),
       keys.statusImports(from),
       keys.statusImports(to),
-      storeKeys.tenantStatusImports(current.tenant, from),
-      storeKeys.tenantStatusImports(current.tenant, to),
+      importStoreKeys.tenantStatusImports(current.tenant, from),
+      importStoreKeys.tenantStatusImports(current.tenant, to),
     ]
-    if (current.batch_id !== null) keyList.push(storeKeys.batchStatusCounts(current.batch_id))
+    if (current.batch_id !== null) keyList.push(importStoreKeys.batchStatusCounts(current.batch_id))
     const reply = (await runScript(redis, scripts.transition, keyList, [
       current.version,
       serialise(next),
@@ -450,14 +450,14 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
       let index: string
       if (query.external_id !== undefined) {
         source = 'external'
-        index = storeKeys.tenantExternalImports(query.tenant, query.external_id)
+        index = importStoreKeys.tenantExternalImports(query.tenant, query.external_id)
       } else if (query.batch_id !== undefined) {
         // A batch is bounded (one request's items), unlike a tenant's status set.
         source = 'batch'
         index = keys.batchImports(query.batch_id)
       } else if (query.status !== undefined) {
         source = 'status'
-        index = storeKeys.tenantStatusImports(query.tenant, query.status)
+        index = importStoreKeys.tenantStatusImports(query.tenant, query.status)
       } else {
         source = 'tenant'
         index = keys.tenantImports(query.tenant)
@@ -516,7 +516,7 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     },
 
     async countByStatusForBatch(batchId) {
-      const raw = await redis.hgetall(storeKeys.batchStatusCounts(batchId))
+      const raw = await redis.hgetall(importStoreKeys.batchStatusCounts(batchId))
       const counts = emptyCounts()
       for (const status of ImportStatus.options) counts[status] = Number(raw[status] ?? 0)
       return counts
@@ -530,16 +530,16 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
         keys.import(id),
         keys.tenantImports(record.tenant),
         ...ImportStatus.options.map((s) => keys.statusImports(s)),
-        ...ImportStatus.options.map((s) => storeKeys.tenantStatusImports(record.tenant, s)),
+        ...ImportStatus.options.map((s) => importStoreKeys.tenantStatusImports(record.tenant, s)),
       ]
       let ext = 0
       let batch = 0
       if (record.external_id !== null) {
-        keyList.push(storeKeys.tenantExternalImports(record.tenant, record.external_id))
+        keyList.push(importStoreKeys.tenantExternalImports(record.tenant, record.external_id))
         ext = keyList.length
       }
       if (record.batch_id !== null) {
-        keyList.push(keys.batchImports(record.batch_id), storeKeys.batchStatusCounts(record.batch_id))
+        keyList.push(keys.batchImports(record.batch_id), importStoreKeys.batchStatusCounts(record.batch_id))
         batch = keyList.length - 1
       }
       await runScript(redis, scripts.remove, keyList, [id, ext, batch])

@@ -1,11 +1,17 @@
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { newId } from '../src/ids.js'
-import { IllegalTransitionError, type ImportRecord, type NewImport } from '../src/import-record.js'
+import {
+  IllegalTransitionError,
+  type ImportRecord,
+  ImportStatus,
+  type NewImport,
+} from '../src/import-record.js'
 import {
   CorruptImportRecordError,
   createImportStore,
   ImportExistsError,
   InvalidCursorError,
+  importStoreKeys,
 } from '../src/import-store.js'
 import {
   ImportNotFoundError,
@@ -401,6 +407,28 @@ describe('status and batch indexes', () => {
 
     const all = await storeA.idsByStatus('failed', 1_000_000)
     expect(await storeA.idsByStatus('failed', 2, 1)).toEqual(all.slice(1, 3))
+  })
+
+  it('keeps each id in the status sets of its current status only', async () => {
+    const tenant = uniqueName('t')
+    const r = await storeA.create(input(tenant), at(0))
+    const where = async () => {
+      const found: string[] = []
+      for (const status of ImportStatus.options) {
+        const global = await redisA.zscore(keys.statusImports(status), r.id)
+        const own = await redisA.zscore(importStoreKeys.tenantStatusImports(tenant, status), r.id)
+        if (global !== null) found.push(`all:${status}`)
+        if (own !== null) found.push(`tenant:${status}`)
+      }
+      return found
+    }
+    expect(await where()).toEqual(['all:queued', 'tenant:queued'])
+    await storeA.transition(r.id, 'submitting')
+    await storeA.transition(r.id, 'submitting')
+    await storeA.transition(r.id, 'submitted')
+    expect(await where()).toEqual(['all:submitted', 'tenant:submitted'])
+    await storeA.remove(r.id)
+    expect(await where()).toEqual([])
   })
 
   it('countByStatusForBatch follows creates, transitions and removes', async () => {
