@@ -1,2 +1,6 @@
-// Filled in by the quick-import schema work (issue 2).
-export {}
+export { IMS_BODY_ERRORS, type ImsBodyErrorCode } from './ims-codes.js'
+export { withMarkerTag } from './marker-tag.js'
+export { OS_VERSIONS, suggestOsVersions } from './os-versions.js'
+export { DataDiskImport, QuickImportRequest, SystemDiskImport } from './schema.js'
+export { MAX_CALLER_TAGS } from './tags.js'
+export { type QuickImportValidation, type ValidationIssue, validateQuickImport } from './validate.js'

@@ -1,0 +1,223 @@
+import { z } from 'zod'
+import {
+  Architecture,
+  DataDiskType,
+  Description,
+  EnterpriseProjectId,
+  FirmwareType,
+  ImageUrl,
+  MinDisk,
+  Name,
+  OsType,
+  OsVersion,
+  SystemDiskType,
+} from './fields.js'
+import { levenshtein } from './similarity.js'
+import { ImageTags, Tags } from './tags.js'
+import { quote } from './text.js'
+
+/**
+ * The body of IMS `POST /v2/cloudimages/quickimport/action`, as IMS judges it: two variants
+ * told apart by `type`. No defaults are filled in and nothing is transformed, so a parsed body
+ * is the body as given (IMS applies its own defaults), and the schema stays plain enough for
+ * fastify-type-provider-zod and for OpenAPI generation.
+ */
+
+type Variant = 'system' | 'data'
+
+const SYSTEM_FIELDS = [
+  'name',
+  'description',
+  'os_version',
+  'image_url',
+  'min_disk',
+  'tags',
+  'image_tags',
+  'type',
+  'enterprise_project_id',
+  'architecture',
+  'hw_firmware_type',
+] as const
+const DATA_FIELDS = [
+  'name',
+  'description',
+  'os_type',
+  'image_url',
+  'min_disk',
+  'tags',
+  'image_tags',
+  'type',
+  'enterprise_project_id',
+] as const
+
+/** Every field either variant takes. */
+export const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...SYSTEM_FIELDS, ...DATA_FIELDS])
+
+const DATA_DISK = 'a data disk image (type "DataImage")'
+
+/** Why a body field is refused, in words that point to the fix. */
+export function unknownFieldMessage(variant: Variant, field: string): string {
+  if (variant === 'system' && field === 'os_type') {
+    return `os_type is only for ${DATA_DISK}; a system disk image takes os_version instead`
+  }
+  if (variant === 'data' && field === 'os_version') {
+    return `os_version is only for system disk images; ${DATA_DISK} takes os_type ("Linux" or "Windows") instead`
+  }
+  if (variant === 'data' && (field === 'architecture' || field === 'hw_firmware_type')) {
+    return `${field} is not accepted for ${DATA_DISK}: the IMS API lists it for system disk images only`
+  }
+  const fields = variant === 'system' ? SYSTEM_FIELDS : DATA_FIELDS
+  const fold = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '')
+  const closest = fields.find((f) => levenshtein(fold(f), fold(field)) <= Math.min(2, f.length / 4))
+  const hint = closest === undefined ? '' : `; did you mean "${closest}"?`
+  return `unknown field ${quote(field)}: quick import does not take it${hint}`
+}
+
+const unknownFieldsError = (variant: Variant) => (iss: { code: string; keys?: string[] }) =>
+  iss.code === 'unrecognized_keys' && iss.keys !== undefined
+    ? iss.keys.map((k) => unknownFieldMessage(variant, k)).join('; ')
+    : undefined
+
+type Fields = Record<string, unknown>
+
+const isObject = (value: unknown): value is Fields =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+// Rules across fields. They run even when a field is invalid, so that every issue is reported.
+
+function tagFormsCheck(body: unknown, ctx: z.RefinementCtx<unknown>): void {
+  if (!isObject(body)) return
+  if (body.tags !== undefined && body.image_tags !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'send either tags or image_tags, not both',
+      path: ['image_tags'],
+      params: { ims_code: 'IMG.0115' },
+      input: body.image_tags,
+    })
+  }
+}
+
+function firmwareCheck(body: unknown, ctx: z.RefinementCtx<unknown>): void {
+  if (!isObject(body)) return
+  if (body.architecture === 'arm' && body.hw_firmware_type === 'bios') {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'hw_firmware_type "bios" does not go with architecture "arm": arm images always boot with UEFI; send "uefi" or leave hw_firmware_type out',
+      path: ['hw_firmware_type'],
+      input: body.hw_firmware_type,
+    })
+  }
+}
+
+const always = { when: () => true }
+
+export const SystemDiskImport = z
+  .strictObject(
+    {
+      name: Name,
+      description: Description.optional(),
+      os_version: OsVersion,
+      image_url: ImageUrl,
+      min_disk: MinDisk,
+      tags: Tags.optional(),
+      image_tags: ImageTags.optional(),
+      type: SystemDiskType.optional(),
+      enterprise_project_id: EnterpriseProjectId.optional(),
+      architecture: Architecture.optional(),
+      hw_firmware_type: FirmwareType.optional(),
+    },
+    { error: unknownFieldsError('system') },
+  )
+  .superRefine(tagFormsCheck, always)
+  .superRefine(firmwareCheck, always)
+  .meta({
+    title: 'System disk image',
+    description:
+      'Quick import of a system disk image: type "ECS" (the default when absent) or "BMS"; os_version is required.',
+    example: {
+      name: 'ims_test_file',
+      description: 'Create an image using a file in the OBS bucket.',
+      image_url: 'ims-image:centos70.zvhd2',
+      os_version: 'CentOS 7.0 64bit',
+      min_disk: 40,
+      type: 'ECS',
+      tags: ['aaa.111', 'bbb.333', 'ccc.444'],
+    },
+  })
+export type SystemDiskImport = z.infer<typeof SystemDiskImport>
+
+export const DataDiskImport = z
+  .strictObject(
+    {
+      name: Name,
+      description: Description.optional(),
+      os_type: OsType.optional(),
+      image_url: ImageUrl,
+      min_disk: MinDisk,
+      tags: Tags.optional(),
+      image_tags: ImageTags.optional(),
+      type: DataDiskType,
+      enterprise_project_id: EnterpriseProjectId.optional(),
+    },
+    { error: unknownFieldsError('data') },
+  )
+  .superRefine(tagFormsCheck, always)
+  .meta({
+    title: 'Data disk image',
+    description:
+      'Quick import of a data disk image: type "DataImage"; os_type "Linux" (the default) or "Windows".',
+    example: {
+      name: 'ims_test_file',
+      description: 'Create an image using a file in the OBS bucket.',
+      image_url: 'ims-image:centos70.zvhd2',
+      os_type: 'Linux',
+      min_disk: 40,
+      type: 'DataImage',
+      image_tags: [
+        { key: 'key2', value: 'value2' },
+        { key: 'key1', value: 'value1' },
+      ],
+    },
+  })
+export type DataDiskImport = z.infer<typeof DataDiskImport>
+
+export const TYPE_MESSAGE =
+  'type must be "ECS" or "BMS" for a system disk image (ECS when absent) or "DataImage" for a data disk image'
+
+const typeError = (iss: { code: string; input?: unknown }) => {
+  if (iss.code !== 'invalid_union') return undefined
+  const type = isObject(iss.input) ? iss.input.type : undefined
+  const sameButCase = ['ECS', 'BMS', 'DataImage'].find(
+    (t) => typeof type === 'string' && t.toLowerCase() === type.toLowerCase(),
+  )
+  const hint = sameButCase === undefined ? '' : ` (values are case-sensitive: did you mean "${sameButCase}"?)`
+  return `${TYPE_MESSAGE}; got ${quote(type)}${hint}`
+}
+
+/**
+ * A quick-import request body: a system disk image (type ECS or BMS, or no type) or a data
+ * disk image (type DataImage). The schema and the type share the name.
+ */
+export const QuickImportRequest = z
+  .discriminatedUnion('type', [SystemDiskImport, DataDiskImport], { error: typeError })
+  .meta({
+    title: 'IMS quick-import request',
+    description:
+      'The body of IMS POST /v2/cloudimages/quickimport/action, sent to IMS as given (the service adds only its marker tag).',
+  })
+export type QuickImportRequest = z.infer<typeof QuickImportRequest>
+
+/** The fields both variants share, to judge them when `type` names neither variant. */
+export const CommonFields = z
+  .looseObject({
+    name: Name,
+    description: Description.optional(),
+    image_url: ImageUrl,
+    min_disk: MinDisk,
+    tags: Tags.optional(),
+    image_tags: ImageTags.optional(),
+    enterprise_project_id: EnterpriseProjectId.optional(),
+  })
+  .superRefine(tagFormsCheck, always)

@@ -1,0 +1,146 @@
+import type { z } from 'zod'
+import type { ImsBodyErrorCode } from './ims-codes.js'
+import { CommonFields, KNOWN_FIELDS, QuickImportRequest, unknownFieldMessage } from './schema.js'
+import { describeType, quote } from './text.js'
+
+/** One thing wrong with a quick-import body. */
+export interface ValidationIssue {
+  /** Where: dotted with bracket indexes, e.g. "name", "image_tags[2].key", "tags[0]"; "" for the body itself. */
+  path: string
+  /** What is wrong and what is allowed, in plain words. */
+  message: string
+  /** The IMS error code IMS answers with for this problem, where its documentation names one. */
+  ims_code?: string
+}
+
+export type QuickImportValidation =
+  | { success: true; data: QuickImportRequest }
+  | { success: false; issues: ValidationIssue[] }
+
+type Path = readonly PropertyKey[]
+
+function formatPath(path: Path): string {
+  let out = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else out += out === '' ? String(segment) : `.${String(segment)}`
+  }
+  return out
+}
+
+/**
+ * The IMS code for a zod issue. Rules spanning several fields carry their code in
+ * `params.ims_code`; the others take the code IMS documents for the field.
+ */
+function imsCodeFor(issue: z.core.$ZodIssue, input: unknown): ImsBodyErrorCode | undefined {
+  if (issue.code === 'custom') return issue.params?.ims_code
+  const field = issue.path[0]
+  const missing = issue.code === 'invalid_type' && input === undefined
+  switch (field) {
+    case undefined:
+      return issue.code === 'invalid_type' ? 'IMG.0001' : undefined
+    case 'name':
+      if (missing || issue.code === 'too_small') return 'IMG.0013'
+      return issue.code === 'too_big' ? 'IMG.0002' : 'IMG.0003'
+    case 'description':
+      return issue.code === 'too_big' ? 'IMG.0004' : 'IMG.0054'
+    case 'os_version':
+      return 'IMG.0056'
+    case 'image_url':
+      return 'IMG.0068'
+    case 'min_disk':
+      return 'IMG.0055'
+    case 'tags':
+    case 'image_tags':
+      return 'IMG.0115'
+    case 'type':
+      return 'IMG.0024'
+    case 'os_type':
+      return 'IMG.0122'
+    case 'architecture':
+      return 'IMG.0212'
+    case 'hw_firmware_type':
+      return 'IMG.0141'
+    default:
+      return undefined
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** Zod issues as ValidationIssues; a set of unknown keys becomes one issue per key. */
+function toValidationIssues(
+  issues: readonly z.core.$ZodIssue[],
+  body: Record<string, unknown>,
+): ValidationIssue[] {
+  const variant = body.type === 'DataImage' ? 'data' : 'system'
+  return issues.flatMap((issue): ValidationIssue[] => {
+    const input = (issue as { input?: unknown }).input
+    const ims_code = imsCodeFor(issue, input)
+    const withCode = (path: Path, message: string): ValidationIssue =>
+      ims_code === undefined
+        ? { path: formatPath(path), message }
+        : { path: formatPath(path), message, ims_code }
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) =>
+        withCode(
+          [...issue.path, key],
+          issue.path.length === 0
+            ? unknownFieldMessage(variant, key)
+            : `${formatPath(issue.path)} takes only "key" and "value"; ${quote(key)} is not accepted`,
+        ),
+      )
+    }
+    return [withCode(issue.path, issue.message)]
+  })
+}
+
+const isTypeMismatch = (issue: z.core.$ZodIssue) =>
+  issue.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type'
+
+/**
+ * Judges a quick-import body as IMS would, and reports every problem found, each with its
+ * path, a plain-language reason and the IMS error code where IMS documents one. On success
+ * the body comes back as given: no defaults are filled in (IMS applies its own).
+ */
+export function validateQuickImport(body: unknown): QuickImportValidation {
+  if (!isObject(body)) {
+    return {
+      success: false,
+      issues: [
+        {
+          path: '',
+          message: `the request body must be a JSON object (the IMS quick-import body), not ${describeType(body)}`,
+          ims_code: 'IMG.0001',
+        },
+      ],
+    }
+  }
+  if (Object.keys(body).length === 0) {
+    return {
+      success: false,
+      issues: [
+        {
+          path: '',
+          message:
+            'the request body is an empty object: a quick import needs at least name, image_url, min_disk and os_version (system disk image), or type "DataImage" in place of os_version (data disk image)',
+          ims_code: 'IMG.0007',
+        },
+      ],
+    }
+  }
+  const parsed = QuickImportRequest.safeParse(body, { reportInput: true })
+  // The schema transforms nothing, so the body itself is the request: same keys, same order.
+  if (parsed.success) return { success: true, data: body as QuickImportRequest }
+  const issues = toValidationIssues(parsed.error.issues, body)
+  if (parsed.error.issues.some(isTypeMismatch)) {
+    // The type names neither variant: still judge what both variants share, and unknown fields.
+    const common = CommonFields.safeParse(body, { reportInput: true })
+    if (!common.success) issues.push(...toValidationIssues(common.error.issues, body))
+    for (const key of Object.keys(body)) {
+      if (!KNOWN_FIELDS.has(key)) issues.push({ path: key, message: unknownFieldMessage('system', key) })
+    }
+  }
+  return { success: false, issues }
+}
