@@ -1,0 +1,129 @@
+import {
+  BaseEnv,
+  envBoolean,
+  loadTargets,
+  parseEnv,
+  type TargetConfig,
+  type TargetsEnv,
+} from '@ims-importer/core'
+import { z } from 'zod'
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+const count = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+/** The worker's env, parsed once in main.ts. Secrets (CALLBACK_SECRET) never reach logs. */
+export const WorkerEnv = BaseEnv.extend({
+  WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(9091),
+  /** Address the health server binds (0.0.0.0 in a container). */
+  WORKER_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Run the reconciler (its Worker and job scheduler) in this process. */
+  RECONCILE_ENABLED: envBoolean.default(true),
+  /** HMAC key for the X-Signature header of callbacks; callbacks fail clearly without it. */
+  CALLBACK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
+  CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
+  CALLBACK_TIMEOUT_MS: ms(10_000),
+  /** How long active jobs may run on after SIGTERM before the worker gives up on them. */
+  SHUTDOWN_DEADLINE_MS: ms(25_000),
+  SUBMIT_CONCURRENCY: count(10),
+  POLL_CONCURRENCY: count(20),
+  CALLBACK_CONCURRENCY: count(10),
+  /** Longest an import may keep being throttled (429, IMG.0060, IMG.0194) before it fails. */
+  SUBMIT_MAX_THROTTLED_MS: ms(6 * 3600_000),
+  /** POSTs that may have reached IMS (transient or uncertain outcome) before an import fails. */
+  SUBMIT_MAX_ATTEMPTS: count(6),
+  /** Base of the exponential backoff for transient and uncertain submit outcomes. */
+  SUBMIT_RETRY_BASE_MS: ms(2_000),
+  SUBMIT_RETRY_MAX_MS: ms(120_000),
+  /** How long a full in-flight cap pauses the target's submit queue before the next look. */
+  INFLIGHT_WAIT_MS: ms(1_000),
+  /** After an authentication failure the target's submit queue pauses this long (AK/SK lockout). */
+  AUTH_FAILURE_PAUSE_MS: ms(60_000),
+  /** Backoff when IMS throttles without Retry-After. */
+  THROTTLE_BACKOFF_MS: ms(5_000),
+  /** Consecutive failed polls (not throttled) after which an import fails. */
+  POLL_MAX_CONSECUTIVE_FAILURES: count(10),
+  /** Extra ms on every submit window (network jitter); default 5% of the window, at least 20. */
+  SUBMIT_GATE_MARGIN_MS: z.coerce.number().int().min(0).optional(),
+  RECONCILE_EVERY_MS: ms(60_000),
+  /** A poll this late (beyond its schedule) is reported as overdue by the reconciler. */
+  POLL_OVERDUE_MS: ms(15 * 60_000),
+  /** BullMQ job lock; a killed worker's jobs are taken over after about this long. */
+  JOB_LOCK_DURATION_MS: ms(30_000),
+  STALLED_INTERVAL_MS: ms(30_000),
+})
+export type WorkerEnv = z.infer<typeof WorkerEnv>
+
+export interface WorkerConfig {
+  redisUrl: string
+  logLevel: string
+  port: number
+  host: string
+  reconcilerEnabled: boolean
+  targets: TargetConfig[]
+  callback: {
+    secret: string | undefined
+    allowPrivate: boolean
+    allowHttpLoopback: boolean
+    timeoutMs: number
+  }
+  shutdownDeadlineMs: number
+  concurrency: { submit: number; poll: number; callback: number }
+  submit: {
+    maxThrottledMs: number
+    maxAttempts: number
+    retryBaseMs: number
+    retryMaxMs: number
+    inflightWaitMs: number
+    authFailurePauseMs: number
+    throttleBackoffMs: number
+    gateMarginMs: number | undefined
+  }
+  poll: { maxConsecutiveFailures: number; overdueMs: number }
+  reconcileEveryMs: number
+  lockDurationMs: number
+  stalledIntervalMs: number
+}
+
+/** Parses the worker's env (and the targets it names) into one config object. */
+export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const e = parseEnv(WorkerEnv, env)
+  return {
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    port: e.WORKER_PORT,
+    host: e.WORKER_HOST,
+    reconcilerEnabled: e.RECONCILE_ENABLED,
+    targets: loadTargets(env as TargetsEnv),
+    callback: {
+      secret: e.CALLBACK_SECRET,
+      allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
+      allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
+      timeoutMs: e.CALLBACK_TIMEOUT_MS,
+    },
+    shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+    concurrency: { submit: e.SUBMIT_CONCURRENCY, poll: e.POLL_CONCURRENCY, callback: e.CALLBACK_CONCURRENCY },
+    submit: {
+      maxThrottledMs: e.SUBMIT_MAX_THROTTLED_MS,
+      maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
+      retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
+      retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
+      inflightWaitMs: e.INFLIGHT_WAIT_MS,
+      authFailurePauseMs: e.AUTH_FAILURE_PAUSE_MS,
+      throttleBackoffMs: e.THROTTLE_BACKOFF_MS,
+      gateMarginMs: e.SUBMIT_GATE_MARGIN_MS,
+    },
+    poll: { maxConsecutiveFailures: e.POLL_MAX_CONSECUTIVE_FAILURES, overdueMs: e.POLL_OVERDUE_MS },
+    reconcileEveryMs: e.RECONCILE_EVERY_MS,
+    lockDurationMs: e.JOB_LOCK_DURATION_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
+  }
+}
+
+/** Defaults for everything but targets and Redis; tests override what they need. */
+export function defaultWorkerConfig(
+  overrides: Partial<WorkerConfig> & Pick<WorkerConfig, 'redisUrl' | 'targets'>,
+): WorkerConfig {
+  const base = loadWorkerConfig({ REDIS_URL: overrides.redisUrl })
+  return { ...base, ...overrides }
+}

@@ -1,0 +1,131 @@
+import { createMetricsRegistry, type Queues, type TargetConfig } from '@ims-importer/core'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Inflight } from './inflight.js'
+
+/** Queue states reported by ims_importer_queue_jobs. */
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized'] as const
+
+/**
+ * The worker's metrics, in their own registry. Labels are bounded: target names, operations,
+ * outcomes, HTTP status codes and IMS error codes, never an import, job or image id.
+ */
+export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry: Registry = createMetricsRegistry('worker', options)
+  const submissions = new Counter({
+    name: 'ims_importer_submissions_total',
+    help: 'Submit attempts by target and outcome (submitted, adopted, throttled, transient, uncertain, permanent, auth, cap_full, skipped).',
+    labelNames: ['target', 'outcome'],
+    registers: [registry],
+  })
+  const imsRequests = new Counter({
+    name: 'ims_importer_ims_requests_total',
+    help: 'HTTP exchanges with IMS/IAM by target, operation and HTTP status ("none" when no response arrived).',
+    labelNames: ['target', 'operation', 'status'],
+    registers: [registry],
+  })
+  const imsLatency = new Histogram({
+    name: 'ims_importer_ims_request_duration_seconds',
+    help: 'Duration of HTTP exchanges with IMS/IAM, from send to the end of the response body.',
+    labelNames: ['target', 'operation'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  })
+  const throttles = new Counter({
+    name: 'ims_importer_throttle_events_total',
+    help: 'IMS flow-control answers (429 APIG.0308, IMG.0060, IMG.0194) by target, operation and code.',
+    labelNames: ['target', 'operation', 'code'],
+    registers: [registry],
+  })
+  const polls = new Counter({
+    name: 'ims_importer_polls_total',
+    help: 'Status polls by target and the status IMS reported (INIT, RUNNING, SUCCESS, FAIL, image states, or error).',
+    labelNames: ['target', 'ims_status'],
+    registers: [registry],
+  })
+  const finals = new Counter({
+    name: 'ims_importer_imports_final_total',
+    help: 'Imports that reached a final state, by target, result and error code ("" when none).',
+    labelNames: ['target', 'result', 'error_code'],
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'ims_importer_import_duration_seconds',
+    help: 'Time from acceptance (record created) to the final state.',
+    labelNames: ['target', 'result'],
+    buckets: [1, 5, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400],
+    registers: [registry],
+  })
+  const callbacks = new Counter({
+    name: 'ims_importer_callback_deliveries_total',
+    help: 'Callback delivery attempts by outcome (delivered, retry, failed, rejected).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
+  const repairs = new Counter({
+    name: 'ims_importer_reconciler_repairs_total',
+    help: 'Repairs made by the reconciler, by kind (submit_requeued, poll_requeued, callback_requeued, inflight_added, inflight_removed, poll_overdue).',
+    labelNames: ['kind'],
+    registers: [registry],
+  })
+
+  return {
+    registry,
+    submissions,
+    throttles,
+    polls,
+    finals,
+    duration,
+    callbacks,
+    repairs,
+    observeImsResponse(
+      target: string,
+      info: { operation: string; status: number | null; code: string | null; durationMs: number },
+    ) {
+      imsRequests.inc({
+        target,
+        operation: info.operation,
+        status: info.status === null ? 'none' : String(info.status),
+      })
+      imsLatency.observe({ target, operation: info.operation }, info.durationMs / 1000)
+    },
+    /** Gauges read from Redis at scrape time: in-flight and cap per target, queue depth per state. */
+    bindCollectors(deps: { inflight: Inflight; queues: Queues; targets: TargetConfig[] }) {
+      new Gauge({
+        name: 'ims_importer_inflight_imports',
+        help: 'Imports counted against the in-flight cap of a target (submitting after a POST, submitted, running).',
+        labelNames: ['target'],
+        registers: [registry],
+        async collect() {
+          for (const t of deps.targets) this.set({ target: t.name }, await deps.inflight.count(t.name))
+        },
+      })
+      new Gauge({
+        name: 'ims_importer_inflight_cap',
+        help: 'The in-flight cap configured for a target.',
+        labelNames: ['target'],
+        registers: [registry],
+        collect() {
+          for (const t of deps.targets) this.set({ target: t.name }, t.limits.maxInFlight)
+        },
+      })
+      new Gauge({
+        name: 'ims_importer_queue_jobs',
+        help: 'Jobs in each BullMQ queue of this worker, by queue and state.',
+        labelNames: ['queue', 'state'],
+        registers: [registry],
+        async collect() {
+          const queues = [
+            ...deps.targets.flatMap((t) => [deps.queues.submit(t.name), deps.queues.poll(t.name)]),
+            deps.queues.callback(),
+          ]
+          for (const q of queues) {
+            const counts = await q.getJobCounts(...QUEUE_STATES)
+            for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0)
+          }
+        },
+      })
+    },
+  }
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>

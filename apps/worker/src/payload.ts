@@ -1,0 +1,24 @@
+import { UnrecoverableError } from 'bullmq'
+import { z } from 'zod'
+
+/** Validates a job payload at dequeue; a bad payload is permanent, never retried. */
+export function parsePayload<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
+  const parsed = schema.safeParse(data)
+  if (!parsed.success) throw new UnrecoverableError(`invalid job payload: ${z.prettifyError(parsed.error)}`)
+  return parsed.data
+}
+
+/**
+ * Worker-private state kept beside the payload in job data (the payload contract in core stays
+ * ids only): when the current streak of throttling began, and how many polls in a row failed.
+ */
+export const JobState = z.object({
+  throttledSince: z.number().int().optional(),
+  pollFailures: z.number().int().min(0).optional(),
+})
+export type JobState = z.infer<typeof JobState>
+
+export function readJobState(data: unknown): JobState {
+  const parsed = JobState.safeParse(data)
+  return parsed.success ? parsed.data : {}
+}

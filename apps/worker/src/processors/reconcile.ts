@@ -1,0 +1,142 @@
+import {
+  enqueueSubmit,
+  type ImportRecord,
+  type ImportStatus,
+  isFinal,
+  jobIds,
+  type TargetConfig,
+} from '@ims-importer/core'
+import type { Job as BullJob, Queue } from 'bullmq'
+import type { WorkerDeps } from '../deps.js'
+import { schedulePoll } from '../poll-schedule.js'
+
+const PAGE = 500
+/** An in-flight place held by a record still `queued` this long is stale (a crash before the POST). */
+const QUEUED_PLACE_GRACE_MS = 5 * 60_000
+
+export interface ReconcileReport {
+  scanned: number
+  submitRequeued: number
+  pollRequeued: number
+  inflightAdded: number
+  inflightRemoved: number
+  overduePolls: number
+}
+
+async function idsIn(deps: WorkerDeps, status: ImportStatus): Promise<string[]> {
+  const all: string[] = []
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await deps.store.idsByStatus(status, PAGE, offset)
+    all.push(...page)
+    if (page.length < PAGE) return all
+  }
+}
+
+/** Whether a queue holds a live job (waiting, delayed, active...) under this id; removes a dead one. */
+async function liveJob(queue: Queue, jobId: string): Promise<BullJob | null> {
+  const job = await queue.getJob(jobId)
+  if (!job) return null
+  const state = await job.getState()
+  if (state === 'failed' || state === 'completed' || state === 'unknown') {
+    await job.remove().catch(() => {})
+    return null
+  }
+  return job
+}
+
+/**
+ * The reconciler (a BullMQ job scheduler, every minute). It repairs what a crash or a lost job
+ * can leave behind, for the targets this worker serves:
+ * - a non-final import whose submit or poll job is missing (or failed) gets it back;
+ * - the in-flight sets are recomputed from the store: imports submitted, running or submitting
+ *   after a POST attempt are added; places of final, missing or long-queued imports are
+ *   removed, each only if nobody re-acquired it meanwhile;
+ * - polls overdue by more than POLL_OVERDUE_MS are reported (log and metric).
+ */
+export const processReconcile = (deps: WorkerDeps) => async (): Promise<ReconcileReport> => {
+  const report: ReconcileReport = {
+    scanned: 0,
+    submitRequeued: 0,
+    pollRequeued: 0,
+    inflightAdded: 0,
+    inflightRemoved: 0,
+    overduePolls: 0,
+  }
+  const repair = (kind: string, n = 1) => n > 0 && deps.metrics.repairs.inc({ kind }, n)
+  const live: ImportRecord[] = []
+  for (const status of ['queued', 'submitting', 'submitted', 'running'] as const) {
+    const ids = await idsIn(deps, status)
+    for (let i = 0; i < ids.length; i += PAGE) {
+      const records = await deps.store.getMany(ids.slice(i, i + PAGE))
+      for (const r of records) if (r && !isFinal(r.status) && deps.targets.has(r.target)) live.push(r)
+    }
+  }
+  report.scanned = live.length
+
+  for (const r of live) {
+    const target = deps.targets.get(r.target) as TargetConfig
+    if (r.status === 'queued' || r.status === 'submitting') {
+      if (!(await liveJob(deps.queues.submit(target.name), jobIds.submit(r.id)))) {
+        await enqueueSubmit(deps.queues, target.name, r.id)
+        report.submitRequeued++
+        deps.log.warn(
+          { importId: r.id, target: target.name, status: r.status },
+          'reconcile: submit job re-enqueued',
+        )
+      }
+      continue
+    }
+    const poll = await liveJob(deps.queues.poll(target.name), jobIds.poll(r.id))
+    if (!poll) {
+      await schedulePoll(deps, target, r.id, 0)
+      report.pollRequeued++
+      deps.log.warn(
+        { importId: r.id, target: target.name, status: r.status },
+        'reconcile: poll job re-enqueued',
+      )
+      continue
+    }
+    const dueAt = poll.timestamp + (poll.delay ?? 0)
+    if (Date.now() - dueAt > deps.config.poll.overdueMs) {
+      report.overduePolls++
+      deps.log.warn(
+        { importId: r.id, target: target.name, overdueMs: Date.now() - dueAt },
+        'reconcile: poll overdue',
+      )
+    }
+  }
+
+  for (const target of deps.targets.values()) {
+    const members = await deps.inflight.members(target.name)
+    const held = new Set(members.map((m) => m.importId))
+    const inFlight = live.filter(
+      (r) =>
+        r.target === target.name &&
+        (r.status === 'submitted' ||
+          r.status === 'running' ||
+          (r.status === 'submitting' && r.attempts.submit > 0)),
+    )
+    report.inflightAdded += await deps.inflight.add(
+      target.name,
+      inFlight.filter((r) => !held.has(r.id)).map((r) => r.id),
+    )
+    const byId = new Map(live.map((r) => [r.id, r]))
+    const now = Date.now()
+    const memberRecords = await deps.store.getMany(members.map((m) => m.importId))
+    const stale = members.filter((m, i) => {
+      const rec = memberRecords[i]
+      if (!rec || isFinal(rec.status)) return true
+      const known = byId.get(m.importId) ?? rec
+      return known.status === 'queued' && now - m.since > QUEUED_PLACE_GRACE_MS
+    })
+    report.inflightRemoved += await deps.inflight.prune(target.name, stale)
+  }
+
+  repair('submit_requeued', report.submitRequeued)
+  repair('poll_requeued', report.pollRequeued)
+  repair('inflight_added', report.inflightAdded)
+  repair('inflight_removed', report.inflightRemoved)
+  repair('poll_overdue', report.overduePolls)
+  deps.log.info(report, 'reconcile: done')
+  return report
+}

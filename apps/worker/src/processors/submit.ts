@@ -1,0 +1,252 @@
+import {
+  type ImportRecord,
+  isFinal,
+  type QuickImportRequest,
+  SubmitJob,
+  type TargetConfig,
+  VersionConflictError,
+  withMarkerTag,
+} from '@ims-importer/core'
+import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq'
+import type { WorkerDeps } from '../deps.js'
+import { finish, serviceError } from '../final-state.js'
+import { backoffMs, classifyImsFailure, type ImsFailure } from '../ims-failure.js'
+import { findImageByMarker } from '../marker-lookup.js'
+import { parsePayload, readJobState } from '../payload.js'
+import { schedulePoll } from '../poll-schedule.js'
+
+const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5))
+
+/**
+ * Submits one import to IMS. Order matters:
+ * 1. a final record is skipped; a submitted one only gets its poll job (idempotent);
+ * 2. a record left in `submitting` means an earlier POST may have created the image (uncertain
+ *    answer, or a crash between POST and recording the job id): the image is looked up by its
+ *    marker tag and adopted if found, so IMS never sees a second create for one import;
+ * 3. a place below the target's in-flight cap is taken (or the target's queue waits);
+ * 4. the record is marked `submitting` with the attempt number, BEFORE the POST;
+ * 5. the exact sliding-window gate admits the POST; 6. POST, then record the job id and
+ *    schedule the first poll.
+ * Waiting for the cap, the gate or IMS throttling never counts as an attempt and never fails
+ * the import, up to SUBMIT_MAX_THROTTLED_MS of continuous throttling.
+ */
+export const processSubmit =
+  (deps: WorkerDeps) =>
+  async (job: Job, token?: string): Promise<string> => {
+    const { importId } = parsePayload(SubmitJob, job.data)
+    const state = readJobState(job.data)
+    const record = await deps.store.get(importId)
+    if (!record) throw new UnrecoverableError(`import ${importId} not found`)
+    const target = deps.targets.get(record.target)
+    if (!target)
+      throw new UnrecoverableError(`import ${importId}: target "${record.target}" is not configured`)
+    const log = deps.log.child({ importId, target: target.name })
+    const outcome = (o: string) => deps.metrics.submissions.inc({ target: target.name, outcome: o })
+    const cfg = deps.config.submit
+    const queue = deps.queues.submit(target.name)
+    const client = deps.ims.get(target.name)
+
+    if (isFinal(record.status)) {
+      await deps.inflight.release(target.name, importId)
+      outcome('skipped')
+      return `skipped: ${record.status}`
+    }
+    if (record.status === 'submitted' || record.status === 'running') {
+      await schedulePoll(deps, target, importId)
+      return 'already submitted'
+    }
+
+    // An earlier POST may have created the image: look before any resubmission.
+    if (record.status === 'submitting') {
+      let image: Awaited<ReturnType<typeof findImageByMarker>>
+      try {
+        image = await findImageByMarker(client, importId)
+      } catch (err) {
+        return waitAfterFailure(classifyImsFailure(err, 'listImages'), 'listImages')
+      }
+      if (image) {
+        await deps.inflight.add(target.name, [importId])
+        await deps.store.transition(
+          importId,
+          'submitted',
+          {
+            submitted_at: record.submitted_at ?? new Date().toISOString(),
+            ims: { adopted: true, image_id: image.id, job_status: null },
+          },
+          {
+            expectedVersion: record.version,
+            reason: 'image found by marker tag after an uncertain submit; adopted',
+          },
+        )
+        outcome('adopted')
+        log.warn({ imageId: image.id, imageStatus: image.status }, 'submit: image adopted')
+        await schedulePoll(deps, target, importId)
+        return 'adopted'
+      }
+    }
+
+    const now = Date.now()
+    if (now - Date.parse(record.created_at) > target.deadlineMs)
+      return giveUp(
+        record,
+        'deadline_exceeded',
+        `not submitted within the target's deadline of ${target.deadlineMs} ms`,
+      )
+    if (state.throttledSince !== undefined && now - state.throttledSince > cfg.maxThrottledMs)
+      return giveUp(
+        record,
+        'throttled_too_long',
+        `IMS kept throttling the submission for more than ${cfg.maxThrottledMs} ms`,
+      )
+    if (record.attempts.submit >= cfg.maxAttempts)
+      return giveUp(
+        record,
+        'submit_retries_exhausted',
+        `${record.attempts.submit} submit attempts ended without a definite answer and no image carries the marker tag`,
+      )
+
+    if (!(await deps.inflight.acquire(target.name, importId, target.limits.maxInFlight))) {
+      outcome('cap_full')
+      // The cap holds for the whole target: pause its queue rather than cycling every job.
+      await queue.rateLimit(cfg.inflightWaitMs)
+      throw new RateLimitError()
+    }
+
+    const attempt = record.attempts.submit + 1
+    let marked: ImportRecord
+    try {
+      marked = await deps.store.transition(
+        importId,
+        'submitting',
+        { attempts: { ...record.attempts, submit: attempt } },
+        { expectedVersion: record.version, reason: `submit attempt ${attempt}` },
+      )
+    } catch (err) {
+      // Changed under us (a cancel): give the place back; BullMQ retries and step 1 decides.
+      if (err instanceof VersionConflictError && record.status === 'queued')
+        await deps.inflight.release(target.name, importId)
+      throw err
+    }
+
+    await deps.gate.acquire({
+      target: target.name,
+      limit: target.limits.submitRate,
+      windowMs: target.limits.submitWindowMs,
+    })
+
+    let jobId: string
+    try {
+      // The body was validated against QuickImportRequest at intake; it is sent as stored.
+      const body = withMarkerTag(record.request as QuickImportRequest, importId)
+      ;({ jobId } = await client.quickImport(body))
+    } catch (err) {
+      const failure = classifyImsFailure(err, 'quickImport')
+      outcome(failure.kind)
+      return afterPostFailure(marked, attempt, failure)
+    }
+
+    await deps.store.transition(
+      importId,
+      'submitted',
+      { submitted_at: new Date().toISOString(), ims: { job_id: jobId, job_status: 'INIT' } },
+      { expectedVersion: marked.version },
+    )
+    outcome('submitted')
+    log.info({ jobId, attempt }, 'submit: accepted by IMS')
+    await schedulePoll(deps, target, importId)
+    return 'submitted'
+
+    async function afterPostFailure(marked: ImportRecord, attempt: number, f: ImsFailure): Promise<string> {
+      const t = target as TargetConfig
+      switch (f.kind) {
+        case 'throttled': {
+          // Never reached IMS: not an attempt. Back to queued, place given back.
+          await deps.store.transition(
+            importId,
+            'queued',
+            { attempts: { ...marked.attempts, submit: attempt - 1 } },
+            { expectedVersion: marked.version, reason: `throttled by IMS (${f.code ?? f.status})` },
+          )
+          await deps.inflight.release(t.name, importId)
+          return waitAfterFailure(f, 'quickImport')
+        }
+        case 'transient':
+        case 'uncertain': {
+          // The POST may have created the image: the record stays `submitting` and keeps its
+          // in-flight place, so the next attempt looks the image up before any new POST.
+          const delay = backoffMs(attempt, cfg.retryBaseMs, cfg.retryMaxMs)
+          log.warn(
+            { attempt, kind: f.kind, code: f.code, status: f.status, delayMs: delay },
+            'submit: retry later',
+          )
+          await job.moveToDelayed(Date.now() + delay, token)
+          throw new DelayedError()
+        }
+        case 'permanent': {
+          await finish(
+            deps,
+            importId,
+            'failed',
+            {
+              error: { source: 'ims', code: f.code ?? `HTTP ${f.status}`, message: f.message },
+              ims: { error_code: f.code, fail_reason: f.message },
+            },
+            'IMS refused the import',
+          )
+          log.info({ code: f.code, status: f.status }, 'submit: refused by IMS')
+          return 'failed'
+        }
+        case 'auth': {
+          await finish(
+            deps,
+            importId,
+            'failed',
+            {
+              error: {
+                source: 'ims',
+                code: f.code ?? 'auth_failed',
+                message: `authentication with IMS/IAM failed; check the target's credentials (${f.message})`,
+              },
+            },
+            'authentication failed',
+          )
+          // No tight loop: AK/SK locks after 5 failures in a row. Hold the whole target.
+          await queue.rateLimit(cfg.authFailurePauseMs)
+          log.error({ code: f.code, status: f.status }, 'submit: authentication failed; target paused')
+          return 'failed'
+        }
+      }
+    }
+
+    /** Throttled: pause the target's queue (no attempt burnt); otherwise delay this job. */
+    async function waitAfterFailure(f: ImsFailure, operation: string): Promise<string> {
+      const t = target as TargetConfig
+      if (f.kind === 'throttled') {
+        deps.metrics.throttles.inc({ target: t.name, operation, code: f.code ?? String(f.status ?? 'none') })
+        if (state.throttledSince === undefined)
+          await job.updateData({ ...job.data, throttledSince: Date.now() })
+        await queue.rateLimit(f.retryAfterMs ?? jittered(cfg.throttleBackoffMs))
+        throw new RateLimitError()
+      }
+      const r = record as ImportRecord
+      if (Date.now() - Date.parse(r.created_at) > t.deadlineMs)
+        return giveUp(
+          r,
+          'deadline_exceeded',
+          `the image could not be looked up before the deadline (${f.message})`,
+        )
+      const delay = backoffMs(Math.max(1, r.attempts.submit), cfg.retryBaseMs, cfg.retryMaxMs)
+      log.warn(
+        { operation, kind: f.kind, code: f.code, status: f.status, delayMs: delay },
+        'submit: lookup failed; retry later',
+      )
+      await job.moveToDelayed(Date.now() + delay, token)
+      throw new DelayedError()
+    }
+
+    async function giveUp(r: ImportRecord, code: string, message: string): Promise<string> {
+      await finish(deps, r.id, 'failed', { error: serviceError(code, message) }, code)
+      log.warn({ code }, 'submit: gave up')
+      return 'failed'
+    }
+  }

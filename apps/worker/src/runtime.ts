@@ -1,0 +1,126 @@
+import {
+  BULL_PREFIX,
+  createImportStore,
+  createLogger,
+  createQueues,
+  createRedis,
+  type HostLookup,
+  type Logger,
+  queueNames,
+} from '@ims-importer/core'
+import { Queue, type Worker } from 'bullmq'
+import type { WorkerConfig } from './config.js'
+import type { WorkerDeps } from './deps.js'
+import { createImsClients } from './ims-clients.js'
+import { createInflight } from './inflight.js'
+import { createWorkerMetrics } from './metrics.js'
+import { processReconcile, type ReconcileReport } from './processors/reconcile.js'
+import { createSubmitGate, sleep } from './submit-gate.js'
+import { createWorkers, RECONCILE_SCHEDULER_ID } from './workers.js'
+
+export interface RuntimeOptions {
+  log?: Logger
+  /** Run the reconciler's Worker and upsert its job scheduler (default: config.reconcilerEnabled). */
+  reconciler?: boolean
+  /** DNS resolution for the callback SSRF check; tests pass their own. */
+  callbackLookup?: HostLookup
+  /** Node's default process metrics (default true). */
+  defaultMetrics?: boolean
+}
+
+export interface WorkerRuntime {
+  deps: WorkerDeps
+  workers: Worker[]
+  /** One reconciler pass now (the scheduler runs it every RECONCILE_EVERY_MS). */
+  reconcileOnce(): Promise<ReconcileReport>
+  /** Redis answers and every worker runs. */
+  ready(): Promise<boolean>
+  /** Stops taking jobs, lets active ones finish within SHUTDOWN_DEADLINE_MS, closes in reverse order. */
+  close(): Promise<void>
+}
+
+/** Builds every resource of a worker process and starts its BullMQ workers (no HTTP server). */
+export async function createWorkerRuntime(
+  config: WorkerConfig,
+  options: RuntimeOptions = {},
+): Promise<WorkerRuntime> {
+  const log = options.log ?? createLogger({ name: 'worker', level: config.logLevel })
+  const redis = createRedis(config.redisUrl, { connectionName: 'ims-worker' })
+  redis.on('error', (err) => log.error({ err }, 'redis error'))
+  const store = createImportStore(redis)
+  const queues = createQueues(redis)
+  const metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true })
+  const ims = createImsClients(config.targets, metrics)
+  const inflight = createInflight(redis)
+  const gate = createSubmitGate(redis, { marginMs: config.submit.gateMarginMs })
+  const deps: WorkerDeps = {
+    config,
+    log,
+    store,
+    queues,
+    ims,
+    gate,
+    inflight,
+    metrics,
+    targets: new Map(config.targets.map((t) => [t.name, t])),
+  }
+  metrics.bindCollectors({ inflight, queues, targets: config.targets })
+
+  const reconciler = options.reconciler ?? config.reconcilerEnabled
+  let reconcileQueue: Queue | undefined
+  if (reconciler) {
+    reconcileQueue = new Queue(queueNames.reconcile, { connection: redis, prefix: BULL_PREFIX })
+    reconcileQueue.on('error', (err) => log.error({ err }, 'reconcile queue error'))
+    await reconcileQueue.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: config.reconcileEveryMs },
+      { name: 'reconcile', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    )
+  }
+  const workers = createWorkers(deps, {
+    connection: redis,
+    reconciler,
+    ...(options.callbackLookup ? { callback: { lookup: options.callbackLookup } } : {}),
+  })
+  await Promise.all(workers.map((w) => w.waitUntilReady()))
+  log.info(
+    { targets: config.targets.map((t) => t.name), queues: workers.map((w) => w.name) },
+    'worker started',
+  )
+
+  let closing: Promise<void> | undefined
+  const close = async () => {
+    const drained = Promise.all(workers.map((w) => w.close())).then(() => true)
+    const inTime = await Promise.race([drained, sleep(config.shutdownDeadlineMs).then(() => false)])
+    if (!inTime) {
+      // Jobs still running are left to the stalled-job checker of another worker.
+      log.warn(
+        { deadlineMs: config.shutdownDeadlineMs },
+        'shutdown deadline passed; closing workers by force',
+      )
+      await Promise.all(workers.map((w) => w.close(true)))
+    }
+    await reconcileQueue?.close()
+    await queues.close()
+    await ims.close()
+    await redis.quit().catch(() => redis.disconnect())
+    log.info('worker stopped')
+  }
+
+  return {
+    deps,
+    workers,
+    reconcileOnce: () => processReconcile(deps)(),
+    ready: async () => {
+      try {
+        return (await redis.ping()) === 'PONG' && workers.every((w) => w.isRunning())
+      } catch {
+        return false
+      }
+    },
+    close: () => {
+      closing ??= close()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,71 @@
+import { BULL_PREFIX, type Logger, queueNames, type Redis } from '@ims-importer/core'
+import { type Processor, Worker, type WorkerOptions } from 'bullmq'
+import type { WorkerDeps } from './deps.js'
+import { type CallbackProcessorOptions, processCallback } from './processors/callback.js'
+import { processPoll } from './processors/poll.js'
+import { processReconcile } from './processors/reconcile.js'
+import { processSubmit } from './processors/submit.js'
+
+/** The reconciler's scheduler id (one scheduler however many workers upsert it). */
+export const RECONCILE_SCHEDULER_ID = 'reconcile-every'
+
+/**
+ * BullMQ only honours `queue.rateLimit()` on a worker that has a limiter. The submit worker's
+ * limiter is set far above any real rate: the exact limit is the sliding-window gate, and this
+ * limiter exists only so that throttling and a full cap can pause the whole target's queue.
+ */
+const SUBMIT_LIMITER = { max: 1_000_000, duration: 1000 }
+
+export interface WorkersOptions {
+  connection: Redis
+  reconciler: boolean
+  callback?: CallbackProcessorOptions
+}
+
+function watch(worker: Worker, log: Logger): Worker {
+  worker.on('error', (err) => log.error({ err, queue: worker.name }, 'worker error'))
+  worker.on('failed', (job, err) =>
+    log.warn(
+      { queue: worker.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message },
+      'job failed',
+    ),
+  )
+  worker.on('stalled', (jobId) => log.warn({ queue: worker.name, jobId }, 'job stalled'))
+  return worker
+}
+
+/** One Worker per queue: submit and poll per target, callbacks, and the reconciler. */
+export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker[] {
+  const base: WorkerOptions = {
+    connection: options.connection,
+    prefix: BULL_PREFIX,
+    lockDuration: deps.config.lockDurationMs,
+    stalledInterval: deps.config.stalledIntervalMs,
+    // A job whose worker died is taken over; the processors are built to be re-run.
+    maxStalledCount: 5,
+  }
+  const make = (name: string, processor: Processor, opts: Partial<WorkerOptions>) =>
+    watch(new Worker(name, processor, { ...base, ...opts }), deps.log)
+
+  const workers: Worker[] = []
+  for (const t of deps.targets.values()) {
+    workers.push(
+      make(queueNames.submit(t.name), processSubmit(deps), {
+        concurrency: deps.config.concurrency.submit,
+        limiter: SUBMIT_LIMITER,
+      }),
+      make(queueNames.poll(t.name), processPoll(deps), {
+        concurrency: deps.config.concurrency.poll,
+        // Fixed windows are good enough for GETs: IMS throttling of polls only delays them.
+        limiter: { max: t.limits.pollRate, duration: 1000 },
+      }),
+    )
+  }
+  workers.push(
+    make(queueNames.callback, processCallback(deps, options.callback), {
+      concurrency: deps.config.concurrency.callback,
+    }),
+  )
+  if (options.reconciler) workers.push(make(queueNames.reconcile, processReconcile(deps), { concurrency: 1 }))
+  return workers
+}
