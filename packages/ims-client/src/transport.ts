@@ -38,6 +38,10 @@ const NOT_SENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ])
 
+// A pooled keep-alive socket the server closed while idle fails the next request with one of
+// these before any answer. A GET is retried once at once; a POST never (it may have arrived).
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
+
 function errorCode(err: unknown): string | null {
   let current: unknown = err
   for (let depth = 0; depth < 3 && current instanceof Error; depth++) {
@@ -92,18 +96,23 @@ export function createTransport(options: { connectMs: number; requestMs: number 
       }
       const deadline = AbortSignal.timeout(options.requestMs)
       const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline
-      let res: Awaited<ReturnType<Agent['request']>>
-      try {
-        res = await agent.request({
-          origin: req.url.origin,
-          path: `${req.url.pathname}${req.url.search}`,
-          method: req.method,
-          headers: req.headers,
-          body: req.body ?? null,
-          signal,
-        })
-      } catch (err) {
-        throw failure(req, err, 'request', deadline)
+      let res: Awaited<ReturnType<Agent['request']>> | undefined
+      for (let attempt = 1; res === undefined; attempt++) {
+        try {
+          res = await agent.request({
+            origin: req.url.origin,
+            path: `${req.url.pathname}${req.url.search}`,
+            method: req.method,
+            headers: req.headers,
+            body: req.body ?? null,
+            signal,
+          })
+        } catch (err) {
+          const code = errorCode(err)
+          const retry =
+            req.method === 'GET' && attempt === 1 && !signal.aborted && STALE_SOCKET_CODES.has(code ?? '')
+          if (!retry) throw failure(req, err, 'request', deadline)
+        }
       }
       try {
         const text = await res.body.text()

@@ -293,6 +293,20 @@ describe('errors', () => {
     expect(err.message).toContain('Bad Gateway')
   })
 
+  it('retries a GET once when the connection drops before an answer, but never the submit', async () => {
+    let drops = 1
+    stub.handle((req, res) => {
+      if (req.method === 'POST' || drops-- > 0) return res.socket?.destroy()
+      json(res, 200, { images: [] })
+    })
+    const c = client({ auth: aksk })
+    await expect(c.listImages({})).resolves.toEqual({ images: [] })
+    expect(stub.requests).toHaveLength(2)
+    const err = await caught(c.quickImport({}))
+    expect(err).toMatchObject({ kind: 'uncertain', status: null })
+    expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
+  })
+
   it('treats a refused connection as transient even for the submit', async () => {
     const c = client({ auth: aksk, imsEndpoint: `http://127.0.0.1:${await closedPort()}` })
     const err = await caught(c.quickImport({}))
