@@ -1,0 +1,6 @@
+export * from './chunk-keys.js'
+export * from './cli.js'
+export * from './exit-codes.js'
+export * from './progress.js'
+export * from './read-items.js'
+export * from './summary.js'

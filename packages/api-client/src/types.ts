@@ -1,0 +1,137 @@
+import { z } from 'zod'
+
+// The wire contract of the intake API as this client reads it. Objects are loose: fields the API
+// adds later pass through untouched, so an older client keeps working against a newer API.
+
+export const ImportStatus = z.enum([
+  'queued',
+  'submitting',
+  'submitted',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+])
+export type ImportStatus = z.infer<typeof ImportStatus>
+
+export const IMPORT_STATUSES: readonly ImportStatus[] = ImportStatus.options
+export const FINAL_STATUSES: readonly ImportStatus[] = ['succeeded', 'failed', 'cancelled']
+export const isFinalStatus = (s: ImportStatus): boolean => FINAL_STATUSES.includes(s)
+
+export const FieldError = z.looseObject({
+  path: z.string(),
+  message: z.string(),
+  ims_code: z.string().optional(),
+})
+export type FieldError = z.infer<typeof FieldError>
+
+/** RFC 9457 problem details, as every error answer of the API carries. */
+export const ProblemDetails = z.looseObject({
+  type: z.string().default('about:blank'),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  errors: z.array(FieldError).optional(),
+  /** POST /v1/batches when no item is valid: the errors of each item by index. */
+  item_errors: z.array(z.looseObject({ index: z.number().int(), errors: z.array(FieldError) })).optional(),
+})
+export type ProblemDetails = z.infer<typeof ProblemDetails>
+
+const nullableString = z.string().nullable().optional()
+
+export const ImportView = z.looseObject({
+  id: z.string(),
+  status: ImportStatus,
+  target: z.string(),
+  external_id: nullableString,
+  batch_id: nullableString,
+  created_at: z.string(),
+  updated_at: z.string().optional(),
+  ims: z
+    .looseObject({
+      job_id: nullableString,
+      job_status: nullableString,
+      image_id: nullableString,
+      error_code: nullableString,
+      fail_reason: nullableString,
+    })
+    .optional(),
+  error: z
+    .looseObject({ source: z.string(), code: z.string().optional(), message: z.string() })
+    .nullable()
+    .optional(),
+})
+export type ImportView = z.infer<typeof ImportView>
+
+export const ImportPage = z.looseObject({
+  items: z.array(ImportView),
+  next_cursor: z.string().nullable(),
+})
+export type ImportPage = z.infer<typeof ImportPage>
+
+/** One quick-import body (as on the IMS API page) plus the service fields the API strips off. */
+export type ImportRequest = Record<string, unknown> & {
+  target?: string
+  external_id?: string
+  callback_url?: string
+}
+
+/** Items of a batch refused by validation, by their index in the request's `items`. */
+export const ItemErrors = z.looseObject({
+  index: z.number().int(),
+  errors: z.array(FieldError),
+})
+export type ItemErrors = z.infer<typeof ItemErrors>
+
+/** The 202 answer of POST /v1/batches. */
+export const BatchCreated = z.looseObject({
+  id: z.string(),
+  external_id: nullableString,
+  created_at: z.string(),
+  /** How many items became imports. */
+  accepted: z.number().int(),
+  /** How many items were refused. */
+  rejected: z.number().int(),
+  imports: z.array(z.looseObject({ index: z.number().int(), id: z.string(), target: z.string() })),
+  errors: z.array(ItemErrors),
+})
+export type BatchCreated = z.infer<typeof BatchCreated>
+
+export const StatusCounts = z.partialRecord(ImportStatus, z.number().int())
+export type StatusCounts = Partial<Record<ImportStatus, number>>
+
+export const BatchItem = z.looseObject({
+  index: z.number().int(),
+  id: z.string(),
+  status: ImportStatus,
+  target: z.string(),
+  external_id: nullableString,
+  image_id: nullableString,
+  error: z
+    .looseObject({ source: z.string(), code: z.string().optional(), message: z.string() })
+    .nullable()
+    .optional(),
+})
+export type BatchItem = z.infer<typeof BatchItem>
+
+/** GET /v1/batches/{id}: counts by state and one page of its imports (by item index). */
+export const BatchView = z.looseObject({
+  id: z.string(),
+  external_id: nullableString,
+  created_at: z.string(),
+  accepted: z.number().int(),
+  rejected: z.array(ItemErrors),
+  counts: StatusCounts,
+  items: z.array(BatchItem),
+  next_cursor: z.string().nullable(),
+})
+export type BatchView = z.infer<typeof BatchView>
+
+export interface ListImportsQuery {
+  status?: ImportStatus
+  target?: string
+  external_id?: string
+  batch_id?: string
+  limit?: number
+  cursor?: string
+}
