@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto'
+import type { ImportStore, Logger, Queues, Redis } from '@ims-importer/core'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod'
+import { bearerToken, findApiKey } from './auth.js'
+import { createBatchStore } from './batch-store.js'
+import type { ApiConfig } from './config.js'
+import { createIdempotencyStore } from './idempotency.js'
+import type { ApiMetrics, RejectReason } from './metrics.js'
+import { HttpProblem, isRedisUnavailable, PROBLEM_CONTENT_TYPE, toProblem, withDeadline } from './problem.js'
+import { createRateLimiter } from './rate-limit.js'
+import { batchRoutes } from './routes/batches.js'
+import { registerDocs } from './routes/docs.js'
+import { healthRoutes } from './routes/health.js'
+import { importRoutes } from './routes/imports.js'
+import { metricsRoutes } from './routes/metrics.js'
+
+/** Everything the app needs, built by createApiDeps (main.ts) or by a test. The app closes redis and queues. */
+export interface ApiDeps {
+  config: ApiConfig
+  log: Logger
+  /** A fail-fast client (no offline queue): request paths answer 503 at once when Redis is away. */
+  redis: Redis
+  store: ImportStore
+  queues: Queues
+  metrics: ApiMetrics
+  /** Configured target names; the first is the default. */
+  targets: string[]
+}
+
+/** Who may call a route: nobody needs a key, a tenant key, or an admin key. */
+export type AccessPolicy = 'public' | 'tenant' | 'admin'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: AccessPolicy
+  }
+  interface FastifyRequest {
+    /** The caller's tenant (null on public routes). */
+    tenant: string | null
+  }
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  ZodTypeProvider
+>
+
+/** Routes whose rejections count in ims_importer_imports_rejected_total. */
+const INTAKE_ROUTES = new Set(['/v1/imports', '/v1/batches'])
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** How long the app waits for Redis when it starts; it starts anyway and /readyz says why not ready. */
+const STARTUP_REDIS_WAIT_MS = 3000
+
+function rejectReason(p: HttpProblem): RejectReason {
+  switch (p.kind) {
+    case 'validation':
+    case 'bad_request':
+      return 'validation'
+    case 'idempotency_mismatch':
+      return 'idempotency_conflict'
+    case 'idempotency_in_progress':
+      return 'idempotency_in_progress'
+    case 'unauthorized':
+    case 'forbidden':
+      return 'auth'
+    case 'rate_limited':
+      return 'rate_limited'
+    case 'unavailable':
+      return 'unavailable'
+    case 'body_too_large':
+      return 'body_too_large'
+    case 'unsupported_media_type':
+      return 'unsupported_media_type'
+    default:
+      return 'other'
+  }
+}
+
+/** Maps anything thrown in a request to a problem; the only place that decides error answers. */
+function asProblem(err: FastifyError | Error, req: FastifyRequest): HttpProblem {
+  if (err instanceof HttpProblem) return err
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const part = (err as FastifyError).validationContext ?? 'request'
+    return new HttpProblem('validation', `invalid ${part}`, {
+      errors: err.validation.map((v) => ({
+        path: [part, ...v.instancePath.split('/').filter((s) => s !== '')].join('.'),
+        message: v.message ?? 'invalid',
+      })),
+    })
+  }
+  const code = (err as FastifyError).code
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new HttpProblem('body_too_large', 'the request body is larger than this route accepts')
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new HttpProblem(
+      'unsupported_media_type',
+      `the body must be JSON sent as Content-Type: application/json (got ${req.headers['content-type'] ?? 'none'})`,
+    )
+  const status = (err as FastifyError).statusCode
+  if (status !== undefined && status >= 400 && status < 500)
+    return new HttpProblem(status === 413 ? 'body_too_large' : 'bad_request', err.message)
+  if (isRedisUnavailable(err))
+    return new HttpProblem('unavailable', 'the service cannot reach its store right now; retry shortly', {
+      headers: { 'retry-after': '1' },
+    })
+  return new HttpProblem('internal', 'an unexpected error occurred; it has been logged')
+}
+
+/**
+ * The intake API as one Fastify app: auth and rate limit in one onRequest hook, every route
+ * with zod request and response schemas, one error handler answering application/problem+json.
+ */
+export function buildApp(deps: ApiDeps): App {
+  const { config, log, redis, metrics } = deps
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (raw) => {
+      const given = raw.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // Behind a proxy the request id header is forwarded as given; nothing else from headers is trusted.
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>() as unknown as App
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  // JSON only. An empty JSON body counts as no body (POST .../cancel from clients that always set the type).
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined)
+    parseJson(req, body as string, (err, value) => {
+      if (err) {
+        done(new HttpProblem('bad_request', `the body is not valid JSON: ${err.message}`), undefined)
+        return
+      }
+      done(null, value)
+    })
+  })
+
+  const rateLimiter = createRateLimiter(redis, config.rateLimitPerMinute)
+  const idempotency = createIdempotencyStore(redis)
+  const batches = createBatchStore(redis)
+
+  app.decorateRequest('tenant', null)
+
+  const accessOf = (req: FastifyRequest): AccessPolicy => {
+    const declared = req.routeOptions.config?.access
+    if (declared) return declared
+    const path = req.url.split('?')[0] ?? ''
+    if (path === '/docs' || path.startsWith('/docs/') || path === '/openapi.json')
+      return config.docsAuth ? 'tenant' : 'public'
+    return 'tenant'
+  }
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+    const access = accessOf(req)
+    if (access === 'public') return
+    const token = bearerToken(req.headers.authorization)
+    if (!token) {
+      reply.header('www-authenticate', 'Bearer')
+      throw new HttpProblem('unauthorized', 'send Authorization: Bearer <api key>')
+    }
+    const key = findApiKey(token, access === 'admin' ? config.adminKeys : config.apiKeys)
+    if (!key) {
+      reply.header('www-authenticate', 'Bearer error="invalid_token"')
+      throw new HttpProblem('unauthorized', 'the API key is not valid for this route')
+    }
+    req.tenant = key.tenant
+    req.log = req.log.child({ tenant: key.tenant })
+    reply.log = req.log
+    const decision = await withDeadline('rate limit', 900, rateLimiter.take(key.keyId))
+    if (!decision.allowed) {
+      const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+      throw new HttpProblem(
+        'rate_limited',
+        `rate limit of ${config.rateLimitPerMinute} requests per minute reached`,
+        {
+          headers: { 'retry-after': String(seconds) },
+        },
+      )
+    }
+  })
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe(
+      {
+        route: req.routeOptions.url ?? 'unmatched',
+        method: req.method,
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    )
+  })
+
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    const problem = asProblem(err, req)
+    if (problem.status >= 500 && problem.kind !== 'unavailable') req.log.error({ err }, 'request failed')
+    else if (problem.kind === 'unavailable')
+      req.log.warn({ err: { message: err.message } }, 'store unavailable')
+    if (req.method === 'POST' && INTAKE_ROUTES.has(req.routeOptions.url ?? ''))
+      metrics.rejected.inc({ reason: rejectReason(problem) })
+    for (const [name, value] of Object.entries(problem.extra.headers ?? {})) reply.header(name, value)
+    return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(problem, req.id))
+  })
+
+  app.setNotFoundHandler((req) => {
+    throw new HttpProblem('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)
+  })
+
+  app.addHook('onReady', async () => {
+    if (redis.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STARTUP_REDIS_WAIT_MS)
+        redis.once('ready', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+    // Open each target's submit queue now, so no request waits for a queue's first connection.
+    await Promise.all(
+      deps.targets.map((t) =>
+        withDeadline('queue open', STARTUP_REDIS_WAIT_MS, deps.queues.submit(t).waitUntilReady()).catch(
+          (err) =>
+            log.warn(
+              { err: { message: (err as Error).message }, target: t },
+              'submit queue not ready at start',
+            ),
+        ),
+      ),
+    )
+  })
+
+  app.addHook('onClose', async () => {
+    // Reverse of creation: queues first (they use the connection), then the connection.
+    await withDeadline('queues close', 5000, deps.queues.close()).catch(() => {})
+    await withDeadline('redis quit', 2000, redis.quit()).catch(() => redis.disconnect())
+  })
+
+  const routeDeps = { ...deps, idempotency, batches }
+  registerDocs(app)
+  app.register(healthRoutes, routeDeps)
+  app.register(metricsRoutes, routeDeps)
+  app.register(importRoutes, routeDeps)
+  app.register(batchRoutes, routeDeps)
+  return app
+}
+
+export type RouteDeps = ApiDeps & {
+  idempotency: ReturnType<typeof createIdempotencyStore>
+  batches: ReturnType<typeof createBatchStore>
+}

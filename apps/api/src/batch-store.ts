@@ -1,0 +1,65 @@
+import { keys, type Redis } from '@ims-importer/core'
+import { z } from 'zod'
+import { ItemErrors } from './schemas.js'
+
+/** One batch as stored at keys.batch(id); its import ids live in keys.batchImports(id), scored by item index. */
+export const BatchRecord = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  external_id: z.string().nullable(),
+  created_at: z.string(),
+  accepted: z.number().int(),
+  rejected: z.array(ItemErrors),
+})
+export type BatchRecord = z.infer<typeof BatchRecord>
+
+export interface BatchStore {
+  /** Writes the batch, its index of imports and the tenant's index in one MULTI. */
+  create(batch: BatchRecord, items: { index: number; importId: string }[]): Promise<void>
+  get(id: string): Promise<BatchRecord | null>
+  /** Import ids of a batch in item order, from item index `after + 1`, at most `limit`. */
+  items(id: string, after: number, limit: number): Promise<{ index: number; importId: string }[]>
+  /** Undoes create (used when the imports could not be written or queued). */
+  remove(batch: BatchRecord): Promise<void>
+}
+
+export function createBatchStore(redis: Redis): BatchStore {
+  return {
+    async create(batch, items) {
+      const multi = redis.multi()
+      multi.set(keys.batch(batch.id), JSON.stringify(BatchRecord.parse(batch)), 'NX')
+      multi.zadd(keys.tenantBatches(batch.tenant), Date.parse(batch.created_at), batch.id)
+      if (items.length > 0)
+        multi.zadd(keys.batchImports(batch.id), ...items.flatMap((i) => [i.index, i.importId]))
+      const results = await multi.exec()
+      const failed = results?.find(([err]) => err)
+      if (!results || failed) throw failed?.[0] ?? new Error('batch create: transaction aborted')
+    },
+    async get(id) {
+      const raw = await redis.get(keys.batch(id))
+      return raw === null ? null : BatchRecord.parse(JSON.parse(raw))
+    },
+    async items(id, after, limit) {
+      const flat = await redis.zrangebyscore(
+        keys.batchImports(id),
+        `(${after}`,
+        '+inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit,
+      )
+      const out: { index: number; importId: string }[] = []
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        out.push({ importId: flat[i] as string, index: Number(flat[i + 1]) })
+      return out
+    },
+    async remove(batch) {
+      await redis
+        .multi()
+        .del(keys.batch(batch.id), keys.batchImports(batch.id))
+        .zrem(keys.tenantBatches(batch.tenant), batch.id)
+        .exec()
+    },
+  }
+}

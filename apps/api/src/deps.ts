@@ -1,0 +1,35 @@
+import { createImportStore, createLogger, createQueues, createRedis, type Logger } from '@ims-importer/core'
+import type { ApiDeps } from './app.js'
+import type { ApiConfig } from './config.js'
+import { createApiMetrics } from './metrics.js'
+
+/**
+ * Builds the API's resources from its config: one fail-fast Redis connection (no offline queue,
+ * so a request gets 503 at once when Redis is away; it reconnects by itself), the import store
+ * and the queues on it, metrics in their own registry. buildApp closes them in onClose.
+ */
+export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {}): ApiDeps {
+  const log = options.log ?? createLogger({ name: 'api', level: config.logLevel })
+  const redis = createRedis(config.redisUrl, { failFast: true, connectionName: 'ims-importer-api' })
+  // One line per outage, not one per reconnect attempt.
+  let down = false
+  redis.on('error', (err) => {
+    if (down) return
+    down = true
+    log.warn({ err: { message: err.message } }, 'redis connection lost')
+  })
+  redis.on('ready', () => {
+    if (!down) return
+    down = false
+    log.info('redis connection restored')
+  })
+  return {
+    config,
+    log,
+    redis,
+    store: createImportStore(redis),
+    queues: createQueues(redis),
+    metrics: createApiMetrics(),
+    targets: config.targets,
+  }
+}

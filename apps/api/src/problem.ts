@@ -1,0 +1,119 @@
+import { z } from 'zod'
+
+/** One validation error: JSON path into the request body, a plain reason, and the IMS code IMS would answer with. */
+export const FieldError = z.object({
+  path: z.string(),
+  message: z.string(),
+  ims_code: z.string().optional(),
+})
+export type FieldError = z.infer<typeof FieldError>
+
+/** RFC 9457 problem details, the body of every error answer (application/problem+json). */
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    request_id: z.string().optional(),
+    errors: z.array(FieldError).optional(),
+    /** Batches: invalid items by index. */
+    item_errors: z.array(z.object({ index: z.number().int(), errors: z.array(FieldError) })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' })
+export type Problem = z.infer<typeof Problem>
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+/** Problem kinds; `type` is a URN so it never pretends to be a page that exists. */
+export const problemTypes = {
+  validation: { status: 400, title: 'Invalid request' },
+  bad_request: { status: 400, title: 'Bad request' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  not_found: { status: 404, title: 'Not found' },
+  conflict: { status: 409, title: 'Conflict' },
+  idempotency_in_progress: { status: 409, title: 'Request with this Idempotency-Key in progress' },
+  body_too_large: { status: 413, title: 'Request body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  idempotency_mismatch: { status: 422, title: 'Idempotency-Key reused with a different body' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal error' },
+  unavailable: { status: 503, title: 'Service unavailable' },
+} as const
+export type ProblemKind = keyof typeof problemTypes
+
+export const problemTypeUri = (kind: ProblemKind): string => `urn:ims-importer:problem:${kind}`
+
+/** Thrown anywhere in a request; the one error handler turns it into a problem answer. */
+export class HttpProblem extends Error {
+  readonly status: number
+  constructor(
+    readonly kind: ProblemKind,
+    readonly detail: string,
+    readonly extra: {
+      errors?: FieldError[]
+      item_errors?: Problem['item_errors']
+      headers?: Record<string, string>
+    } = {},
+  ) {
+    super(detail)
+    this.name = 'HttpProblem'
+    this.status = problemTypes[kind].status
+  }
+}
+
+export function toProblem(p: HttpProblem, requestId?: string): Problem {
+  return {
+    type: problemTypeUri(p.kind),
+    title: problemTypes[p.kind].title,
+    status: p.status,
+    detail: p.detail,
+    ...(requestId ? { request_id: requestId } : {}),
+    ...(p.extra.errors ? { errors: p.extra.errors } : {}),
+    ...(p.extra.item_errors ? { item_errors: p.extra.item_errors } : {}),
+  }
+}
+
+const REDIS_DOWN_MESSAGES = [
+  "Stream isn't writeable",
+  'Connection is closed',
+  'Command timed out',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'connect ETIMEDOUT',
+  'Reached the max retries per request limit',
+]
+
+/** An error that means Redis could not be reached (rather than a bug): answered with 503. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'DeadlineExceededError') return true
+  return REDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
+}
+
+export class DeadlineExceededError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not finish within ${ms} ms`)
+    this.name = 'DeadlineExceededError'
+  }
+}
+
+/**
+ * Bounds one Redis-backed step so a caller always gets an answer in time even when a
+ * connection hangs instead of failing (the fail-fast client covers most cases by itself).
+ */
+export async function withDeadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(what, ms)), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,234 @@
+import { enqueueSubmitBulk, type ImportRecord, type NewImport, newId } from '@ims-importer/core'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { acceptOnce } from '../accept.js'
+import type { RouteDeps } from '../app.js'
+import type { BatchRecord } from '../batch-store.js'
+import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
+import { type FieldError, HttpProblem, Problem, withDeadline } from '../problem.js'
+import {
+  BatchAccepted,
+  BatchEnvelope,
+  BatchQuery,
+  BatchRequestBody,
+  BatchView,
+  IdempotencyHeaders,
+  ImportIdParams,
+  isWellFormedId,
+  MAX_BATCH_ITEMS,
+} from '../schemas.js'
+import { bodyInHandler, tagLog } from './imports.js'
+
+/** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers. */
+const BATCH_BUDGET_MS = 5000
+
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+
+const zodPath = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)),
+    '',
+  )
+
+export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
+  const { store, queues, metrics, config, targets, batches } = deps
+  const rules = { targets, callbackPolicy: config.callbackPolicy }
+
+  app.post(
+    '/v1/batches',
+    {
+      validatorCompiler: bodyInHandler,
+      bodyLimit: config.batchBodyLimitBytes,
+      schema: {
+        summary: 'Accept up to 1000 imports at once',
+        description:
+          'Each item is validated on its own: valid ones are accepted, invalid ones are listed by index with their errors. 400 only when no item is valid.',
+        tags: ['batches'],
+        security: [{ bearer: [] }],
+        headers: IdempotencyHeaders,
+        body: BatchRequestBody,
+        response: { 202: BatchAccepted, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const tenant = req.tenant as string
+      const envelope = BatchEnvelope.safeParse(req.body)
+      if (!envelope.success)
+        throw new HttpProblem(
+          'validation',
+          `a batch is { items: [1 to ${MAX_BATCH_ITEMS} import bodies], external_id? }`,
+          {
+            errors: envelope.error.issues.map((i) => ({ path: zodPath(i.path), message: i.message })),
+          },
+        )
+      const { items, external_id } = envelope.data
+      metrics.batchSize.observe(items.length)
+      const valid: { index: number; value: ParsedImportRequest }[] = []
+      const invalid: { index: number; errors: FieldError[] }[] = []
+      items.forEach((item, index) => {
+        const parsed = parseImportRequest(item, rules, `items[${index}]`)
+        if (parsed.ok) valid.push({ index, value: parsed.value })
+        else invalid.push({ index, errors: parsed.errors })
+      })
+      if (invalid.length > 0 && valid.length > 0)
+        metrics.rejected.inc({ reason: 'validation' }, invalid.length)
+      if (valid.length === 0)
+        throw new HttpProblem(
+          'validation',
+          `none of the ${items.length} items is valid; nothing was accepted`,
+          {
+            errors: invalid.flatMap((i) => i.errors),
+            item_errors: invalid,
+          },
+        )
+
+      const { response, replayed } = await acceptOnce(deps, req, 'POST /v1/batches', req.body, async () => {
+        const deadline = Date.now() + BATCH_BUDGET_MS
+        const left = () => Math.max(1, deadline - Date.now())
+        const now = new Date()
+        const batch: BatchRecord = {
+          id: newId('bat'),
+          tenant,
+          external_id: external_id ?? null,
+          created_at: now.toISOString(),
+          accepted: valid.length,
+          rejected: invalid,
+        }
+        tagLog(req, reply, { batch_id: batch.id })
+        const planned = valid.map(({ index, value }) => ({
+          index,
+          input: {
+            id: newId('imp'),
+            tenant,
+            target: value.target,
+            request: value.request,
+            external_id: value.external_id,
+            callback_url: value.callback_url,
+            batch_id: batch.id,
+          } satisfies NewImport,
+        }))
+        await withDeadline(
+          'batch write',
+          left(),
+          batches.create(
+            batch,
+            planned.map((p) => ({ index: p.index, importId: p.input.id })),
+          ),
+        )
+        let records: ImportRecord[] = []
+        try {
+          records = await withDeadline(
+            'records write',
+            left(),
+            store.createMany(
+              planned.map((p) => p.input),
+              now,
+            ),
+          )
+          await withDeadline(
+            'submit enqueue',
+            left(),
+            enqueueSubmitBulk(
+              queues,
+              planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
+            ),
+          )
+        } catch (err) {
+          // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
+          // whatever cannot be removed stays queued for the reconciler (logged by id).
+          req.log.warn(
+            { err: { message: (err as Error).message }, batch_id: batch.id },
+            'batch accept failed',
+          )
+          const cleanup = await Promise.allSettled([
+            ...planned.map((p) => store.remove(p.input.id)),
+            batches.remove(batch),
+          ])
+          if (cleanup.some((c) => c.status === 'rejected'))
+            req.log.error(
+              { batch_id: batch.id, import_ids: planned.map((p) => p.input.id) },
+              'batch left partly written; the reconciler will enqueue its queued records',
+            )
+          throw new HttpProblem(
+            'unavailable',
+            'the batch could not be recorded and queued; nothing was accepted, retry',
+            {
+              headers: { 'retry-after': '1' },
+            },
+          )
+        }
+        for (const r of records) metrics.accepted.inc({ target: r.target })
+        req.log.info(
+          { batch_id: batch.id, accepted: valid.length, rejected: invalid.length },
+          'batch accepted',
+        )
+        const body: BatchAccepted = {
+          id: batch.id,
+          external_id: batch.external_id,
+          created_at: batch.created_at,
+          accepted: valid.length,
+          rejected: invalid.length,
+          imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
+          errors: invalid,
+        }
+        return { status: 202, body, location: `/v1/batches/${batch.id}` }
+      })
+      if (replayed) reply.header('idempotent-replayed', 'true')
+      if (response.location) reply.header('location', response.location)
+      return reply.code(202).send(response.body as BatchAccepted)
+    },
+  )
+
+  app.get(
+    '/v1/batches/:id',
+    {
+      schema: {
+        summary: 'A batch: counts by state and its items, paged',
+        tags: ['batches'],
+        security: [{ bearer: [] }],
+        params: ImportIdParams,
+        querystring: BatchQuery,
+        response: { 200: BatchView, ...problems(400, 401, 404, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params
+      tagLog(req, reply, { batch_id: id })
+      const batch = isWellFormedId(id, 'bat') ? await batches.get(id) : null
+      if (!batch || batch.tenant !== req.tenant) throw new HttpProblem('not_found', `no batch ${id}`)
+      const { limit, cursor } = req.query
+      const after = cursor === undefined ? -1 : Number(cursor)
+      const [counts, page] = await Promise.all([
+        store.countByStatusForBatch(id),
+        batches.items(id, after, limit + 1),
+      ])
+      const shown = page.slice(0, limit)
+      const records = await store.getMany(shown.map((p) => p.importId))
+      const items = shown.flatMap((p, i) => {
+        const r = records[i]
+        if (!r) return []
+        return [
+          {
+            index: p.index,
+            id: r.id,
+            status: r.status,
+            target: r.target,
+            external_id: r.external_id,
+            image_id: r.ims.image_id,
+            error: r.error,
+          },
+        ]
+      })
+      const last = shown.at(-1)
+      return {
+        id: batch.id,
+        external_id: batch.external_id,
+        created_at: batch.created_at,
+        accepted: batch.accepted,
+        rejected: batch.rejected,
+        counts,
+        items,
+        next_cursor: page.length > limit && last ? String(last.index) : null,
+      }
+    },
+  )
+}

@@ -1,0 +1,218 @@
+import { enqueueSubmit, type ImportRecord, jobIds, newId } from '@ims-importer/core'
+import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { validatorCompiler } from 'fastify-type-provider-zod'
+import { acceptOnce } from '../accept.js'
+import type { RouteDeps } from '../app.js'
+import { parseImportRequest } from '../import-request.js'
+import { HttpProblem, Problem, withDeadline } from '../problem.js'
+import {
+  IdempotencyHeaders,
+  ImportIdParams,
+  ImportListQuery,
+  ImportPage,
+  ImportRequestBody,
+  ImportView,
+  isWellFormedId,
+} from '../schemas.js'
+
+/**
+ * Bodies of the intake routes are documented by their zod schema but validated in the handler
+ * (parseImportRequest: IMS error codes, batch items one by one); other parts go through zod.
+ */
+export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
+  route.httpPart === 'body'
+    ? (data: unknown) => ({ value: data })
+    : (validatorCompiler as FastifySchemaCompiler<unknown>)(route)
+
+/** Budget for the Redis steps of one accept, so an unreachable store answers 503 within a second. */
+export const ACCEPT_BUDGET_MS = 900
+
+export const toView = (record: ImportRecord): ImportView => {
+  const { tenant: _tenant, version: _version, ...view } = record
+  return view
+}
+
+/** Adds fields (an import or batch id) to this request's log lines, the final "request completed" included. */
+export function tagLog(req: FastifyRequest, reply: FastifyReply, fields: Record<string, string>): void {
+  req.log = req.log.child(fields)
+  reply.log = req.log
+}
+
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+
+export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
+  const { store, queues, metrics, config, targets } = deps
+  const rules = { targets, callbackPolicy: config.callbackPolicy }
+
+  /** Loads an import of the caller's tenant; any other tenant's id is a 404, like a missing one. */
+  const loadOwn = async (req: FastifyRequest, reply: FastifyReply, id: string): Promise<ImportRecord> => {
+    const tenant = req.tenant as string
+    tagLog(req, reply, { import_id: id })
+    const record = isWellFormedId(id, 'imp') ? await store.get(id) : null
+    if (!record || record.tenant !== tenant) throw new HttpProblem('not_found', `no import ${id}`)
+    return record
+  }
+
+  app.post(
+    '/v1/imports',
+    {
+      validatorCompiler: bodyInHandler,
+      schema: {
+        summary: 'Accept one import',
+        description:
+          'The body is the IMS quick-import body itself plus the optional service fields. Answers 202 once the import is recorded and queued.',
+        tags: ['imports'],
+        security: [{ bearer: [] }],
+        headers: IdempotencyHeaders,
+        body: ImportRequestBody,
+        response: { 202: ImportView, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const tenant = req.tenant as string
+      const parsed = parseImportRequest(req.body as unknown, rules)
+      if (!parsed.ok)
+        throw new HttpProblem('validation', `the request has ${parsed.errors.length} error(s)`, {
+          errors: parsed.errors,
+        })
+      const { request, target, external_id, callback_url } = parsed.value
+      const { response, replayed } = await acceptOnce(deps, req, 'POST /v1/imports', req.body, async () => {
+        const deadline = Date.now() + ACCEPT_BUDGET_MS
+        const left = () => Math.max(1, deadline - Date.now())
+        const id = newId('imp')
+        tagLog(req, reply, { import_id: id })
+        const record = await withDeadline(
+          'record write',
+          left(),
+          store.create({ id, tenant, target, request, external_id, callback_url }),
+        )
+        try {
+          await withDeadline('submit enqueue', left(), enqueueSubmit(queues, target, id))
+        } catch (err) {
+          /*
+           * No 202 without the record and its job. The record is removed, so the 503 means "nothing
+           * was accepted" and a retry is safe. If the removal fails too (Redis just went away), the
+           * record stays `queued` without a job: the worker's reconciler re-enqueues exactly such
+           * records, so it still reaches a final state; the log line names it.
+           */
+          req.log.warn({ err: { message: (err as Error).message }, import_id: id }, 'submit enqueue failed')
+          await store
+            .remove(id)
+            .catch((e) =>
+              req.log.error(
+                { err: { message: (e as Error).message }, import_id: id },
+                'record left queued without a submit job; the reconciler will enqueue it',
+              ),
+            )
+          throw new HttpProblem(
+            'unavailable',
+            'the import could not be queued; nothing was accepted, retry',
+            {
+              headers: { 'retry-after': '1' },
+            },
+          )
+        }
+        metrics.accepted.inc({ target })
+        req.log.info({ import_id: id, target }, 'import accepted')
+        return { status: 202, body: toView(record), location: `/v1/imports/${id}` }
+      })
+      if (replayed) {
+        reply.header('idempotent-replayed', 'true')
+        req.log.info({ import_id: (response.body as ImportView).id }, 'idempotent replay')
+      }
+      if (response.location) reply.header('location', response.location)
+      return reply.code(202).send(response.body as ImportView)
+    },
+  )
+
+  app.get(
+    '/v1/imports/:id',
+    {
+      schema: {
+        summary: 'One import',
+        tags: ['imports'],
+        security: [{ bearer: [] }],
+        params: ImportIdParams,
+        response: { 200: ImportView, ...problems(401, 404, 429, 503) },
+      },
+    },
+    async (req, reply) => toView(await loadOwn(req, reply, req.params.id)),
+  )
+
+  app.get(
+    '/v1/imports',
+    {
+      schema: {
+        summary: "The tenant's imports, newest first",
+        tags: ['imports'],
+        security: [{ bearer: [] }],
+        querystring: ImportListQuery,
+        response: { 200: ImportPage, ...problems(400, 401, 429, 503) },
+      },
+    },
+    async (req) => {
+      const { status, target, external_id, batch_id, limit, cursor } = req.query
+      try {
+        const page = await store.list({
+          tenant: req.tenant as string,
+          status,
+          target,
+          external_id,
+          batch_id,
+          limit,
+          cursor,
+        })
+        return { items: page.items.map(toView), next_cursor: page.next_cursor }
+      } catch (err) {
+        if ((err as Error).name === 'InvalidCursorError')
+          throw new HttpProblem('validation', 'invalid cursor', {
+            errors: [
+              { path: 'querystring.cursor', message: 'not a cursor from a previous page of this listing' },
+            ],
+          })
+        throw err
+      }
+    },
+  )
+
+  app.post(
+    '/v1/imports/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a queued import',
+        description:
+          'A queued import becomes cancelled and is never submitted. Once submitted it cannot be cancelled (IMS has no cancel): 409.',
+        tags: ['imports'],
+        security: [{ bearer: [] }],
+        params: ImportIdParams,
+        response: { 200: ImportView, ...problems(401, 404, 409, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id
+      const current = await loadOwn(req, reply, id)
+      const cancelled = await store.update(id, (rec) =>
+        rec.status === 'queued' ? { to: 'cancelled', reason: 'cancelled by the caller' } : null,
+      )
+      const record = cancelled ?? (await store.get(id)) ?? current
+      if (record.status === 'cancelled') {
+        if (cancelled) {
+          req.log.info({ import_id: id }, 'import cancelled')
+          // The worker skips cancelled imports anyway; removing the job just saves it the trip.
+          await queues
+            .submit(record.target)
+            .remove(jobIds.submit(id))
+            .catch(() => {})
+        }
+        return toView(record)
+      }
+      throw new HttpProblem(
+        'conflict',
+        record.status === 'queued'
+          ? 'the import changed while cancelling; retry'
+          : `the import is ${record.status}: once submitted to IMS it cannot be cancelled`,
+      )
+    },
+  )
+}

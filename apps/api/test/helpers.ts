@@ -1,0 +1,103 @@
+import { createLogger, type ImportStatus, jobIds } from '@ims-importer/core'
+import { uniqueName } from '@ims-importer/core/testing'
+import { type ApiDeps, type App, buildApp } from '../src/app.js'
+import { parseApiKeys } from '../src/auth.js'
+import type { ApiConfig } from '../src/config.js'
+import { createApiDeps } from '../src/deps.js'
+
+/** The IMS API page's first example, unchanged. */
+export const PAGE_EXAMPLE = {
+  name: 'ims_test_file',
+  description: 'Create an image using a file in the OBS bucket.',
+  image_url: 'ims-image:centos70.zvhd2',
+  os_version: 'CentOS 7.0 64bit',
+  min_disk: 40,
+  type: 'ECS',
+  tags: ['aaa.111', 'bbb.333', 'ccc.444'],
+}
+
+/** The page's data-disk example with image_tags. */
+export const DATA_DISK_EXAMPLE = {
+  name: 'ims_test_file',
+  description: 'Create an image using a file in the OBS bucket.',
+  image_url: 'ims-image:centos70.zvhd2',
+  os_type: 'Linux',
+  min_disk: 40,
+  type: 'DataImage',
+  image_tags: [
+    { key: 'key2', value: 'value2' },
+    { key: 'key1', value: 'value1' },
+  ],
+}
+
+export interface TestApi {
+  app: App
+  deps: ApiDeps
+  /** Two fresh tenants per app, so tests never see each other's imports. */
+  tenants: [string, string]
+  /** Two fresh targets; the first is the default. */
+  targets: [string, string]
+  /** `Authorization` header value for a tenant. */
+  auth(tenant: string): { authorization: string }
+  /** Number of submit jobs of an import in its target's queue (0 or 1). */
+  submitJobs(target: string): Promise<number>
+  hasSubmitJob(target: string, importId: string): Promise<boolean>
+  close(): Promise<void>
+}
+
+export function testConfig(redisUrl: string, overrides: Partial<ApiConfig> = {}): ApiConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    redisUrl,
+    logLevel: 'silent',
+    apiKeys: [],
+    adminKeys: [],
+    usingDevKey: false,
+    metricsAuth: false,
+    docsAuth: false,
+    rateLimitPerMinute: 100_000,
+    bodyLimitBytes: 64 * 1024,
+    batchBodyLimitBytes: 4 * 1024 * 1024,
+    callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
+    shutdownDeadlineMs: 5000,
+    targets: [],
+    ...overrides,
+  }
+}
+
+/** An app on the real Redis with fresh tenants (`<tenant>:key-<tenant>`) and fresh targets. */
+export async function startTestApi(
+  redisUrl: string,
+  overrides: Partial<ApiConfig> = {},
+  adjust: (deps: ApiDeps) => ApiDeps = (d) => d,
+): Promise<TestApi> {
+  const tenants: [string, string] = [uniqueName('ta'), uniqueName('tb')]
+  const targets: [string, string] = [uniqueName('t1'), uniqueName('t2')]
+  const config = testConfig(redisUrl, {
+    apiKeys: parseApiKeys(tenants.map((t) => `${t}:key-${t}`).join(','), 'API_KEYS'),
+    targets,
+    ...overrides,
+  })
+  const deps = adjust(createApiDeps(config, { log: createLogger({ name: 'api-test', level: 'silent' }) }))
+  const app = buildApp(deps)
+  await app.ready()
+  return {
+    app,
+    deps,
+    tenants,
+    targets,
+    auth: (tenant) => ({ authorization: `Bearer key-${tenant}` }),
+    submitJobs: async (target) => {
+      const counts = await deps.queues
+        .submit(target)
+        .getJobCounts('waiting', 'delayed', 'active', 'prioritized')
+      return Object.values(counts).reduce((a, b) => a + b, 0)
+    },
+    hasSubmitJob: async (target, importId) =>
+      Boolean(await deps.queues.submit(target).getJob(jobIds.submit(importId))),
+    close: () => app.close(),
+  }
+}
+
+export const statuses = (items: { status: ImportStatus }[]) => items.map((i) => i.status)
