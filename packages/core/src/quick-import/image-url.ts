@@ -52,7 +52,8 @@ function bucketProblems(bucket: string): Problem[] {
       `contains ${listChars(bad)}; OBS bucket names take only lowercase letters, digits, "-" and "."`,
     )
   }
-  if (!/^[a-z0-9]/.test(bucket) || !/[a-z0-9]$/.test(bucket)) {
+  // Other characters are reported above; here only the two OBS allows inside but not at the ends.
+  if (/^[.-]|[.-]$/.test(bucket)) {
     problems.push('must start and end with a lowercase letter or a digit')
   }
   if (bucket.includes('..')) problems.push('must not contain two periods in a row')

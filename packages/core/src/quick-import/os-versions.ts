@@ -73,6 +73,8 @@ const PREPARED = OS_VERSIONS.map((value) => {
   }
 })
 
+const MAX_INPUT = 2 * Math.max(...OS_VERSIONS.map((v) => v.length))
+
 // Below this score a "suggestion" is noise; nothing is suggested rather than something wrong.
 const MIN_SCORE = 0.45
 
@@ -83,6 +85,8 @@ const MIN_SCORE = 0.45
  * ties keep the documented order. Returns nothing rather than unrelated values.
  */
 export function suggestOsVersions(input: string, count = 3): string[] {
+  // Edit distance costs length x length: a value far longer than any OS name gets no guess.
+  if (input.length > MAX_INPUT) return []
   const normal = normalize(input)
   const compact = normal.replace(/ /g, '')
   const inputTokens = tokens(normal)

@@ -68,7 +68,10 @@ export function unknownFieldMessage(variant: Variant, field: string): string {
   }
   const fields = variant === 'system' ? SYSTEM_FIELDS : DATA_FIELDS
   const fold = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '')
-  const closest = fields.find((f) => levenshtein(fold(f), fold(field)) <= Math.min(2, f.length / 4))
+  const closest =
+    field.length > 40
+      ? undefined
+      : fields.find((f) => levenshtein(fold(f), fold(field)) <= Math.min(2, f.length / 4))
   const hint = closest === undefined ? '' : `; did you mean "${closest}"?`
   return `unknown field ${quote(field)}: quick import does not take it${hint}`
 }

@@ -16,7 +16,9 @@ export function describeType(value: unknown): string {
   return typeof value
 }
 
-/** The distinct characters given, each quoted, comma-separated. */
-export function listChars(chars: Iterable<string>): string {
-  return [...new Set(chars)].map((c) => JSON.stringify(c)).join(', ')
+/** The distinct characters given, each quoted, comma-separated; the first few only. */
+export function listChars(chars: Iterable<string>, max = 8): string {
+  const distinct = [...new Set(chars)]
+  const shown = distinct.slice(0, max).map((c) => JSON.stringify(c))
+  return distinct.length > max ? `${shown.join(', ')} and ${distinct.length - max} more` : shown.join(', ')
 }
