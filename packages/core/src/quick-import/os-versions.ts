@@ -8,12 +8,6 @@ import { similarity } from './similarity.js'
  */
 export const OS_VERSIONS: readonly string[] = Object.freeze(Object.values(osVersionData.families).flat())
 
-const KNOWN = new Set(OS_VERSIONS)
-
-export function isOsVersion(value: unknown): value is string {
-  return typeof value === 'string' && KNOWN.has(value)
-}
-
 // Spellings people use for the same thing, folded before comparing.
 const ALIASES: [RegExp, string][] = [
   [/\b(x86[_-]64|amd64|x64|64[\s-]*bits?)\b/g, '64bit'],

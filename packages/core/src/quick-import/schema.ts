@@ -186,7 +186,7 @@ export const DataDiskImport = z
   })
 export type DataDiskImport = z.infer<typeof DataDiskImport>
 
-export const TYPE_MESSAGE =
+const TYPE_MESSAGE =
   'type must be "ECS" or "BMS" for a system disk image (ECS when absent) or "DataImage" for a data disk image'
 
 const typeError = (iss: { code: string; input?: unknown }) => {
