@@ -91,6 +91,11 @@ export function buildSimulator(options: SimulatorOptions = {}): {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
+  // Every answer carries the gateway's request id, also those that never reach a route.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
   app.setErrorHandler((err: { statusCode?: number }, request, reply) => {
     if (err.statusCode === 413) {
       return reply.code(413).send(gatewayBody('APIG.0201', 'Request entity too large', request.id))

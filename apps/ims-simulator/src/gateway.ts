@@ -69,7 +69,6 @@ export function createGateway(deps: GatewayDeps) {
         const ctx: RequestContext = { op, entry, resetAfter: false, malformed: false }
         contexts.set(request, ctx)
         traffic.received(entry)
-        reply.header('x-request-id', request.id)
         if (faultsApply(op) && draw(settings.faults.resetBeforeRate)) return destroy(request, reply, ctx)
         const limit = settings.rateLimits[op]
         if (limit && !limiter.admit(op, limit, entry.at)) return throttled(op, request, reply)

@@ -84,6 +84,12 @@ export function sign(
   }
 }
 
+/** The value, or a test failure when it is missing. */
+export function must<T>(value: T | null | undefined, what = 'value'): T {
+  if (value === null || value === undefined) throw new Error(`${what} missing`)
+  return value
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildSimulator, type RunningSimulator, startSimulator } from '../src/index.js'
+import { eventually, getToken, must, passwordAuthBody, VALID_SYSTEM_BODY } from './helpers.js'
+
+interface Image {
+  id: string
+  name: string
+  status: string
+  tags: string[]
+  created_at: string
+  [k: string]: unknown
+}
+
+describe('GET /v2/cloudimages', () => {
+  let sim: RunningSimulator
+  let token: string
+  const created: Array<{ name: string; jobId: string }> = []
+
+  const list = async (query: string) => {
+    const res = await fetch(`${sim.url}/v2/cloudimages${query}`, { headers: { 'x-auth-token': token } })
+    return { status: res.status, body: (await res.json()) as { images: Image[]; error?: { code: string } } }
+  }
+
+  beforeAll(async () => {
+    sim = await startSimulator({ initMs: 0, jobDurationMs: { min: 30, max: 30 } })
+    token = await getToken(sim.url)
+    const bodies = [
+      { ...VALID_SYSTEM_BODY, name: 'alpha', image_tags: [{ key: 'ims_importer_id', value: 'imp-a' }] },
+      { ...VALID_SYSTEM_BODY, name: 'beta', tags: ['ims_importer_id.imp-b', 'team.blue'] },
+      {
+        ...VALID_SYSTEM_BODY,
+        name: 'gamma',
+        image_url: 'ims-image:fail-img-0057.zvhd2',
+        tags: ['team.blue'],
+      },
+      { ...VALID_SYSTEM_BODY, name: 'delta' },
+      { ...VALID_SYSTEM_BODY, name: 'epsilon' },
+    ]
+    for (const body of bodies) {
+      const res = await fetch(`${sim.url}/v2/cloudimages/quickimport/action`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-auth-token': token },
+        body: JSON.stringify(body),
+      })
+      created.push({ name: body.name, jobId: ((await res.json()) as { job_id: string }).job_id })
+    }
+    await eventually(async () =>
+      sim.control.jobs().every((j) => j.status === 'SUCCESS' || j.status === 'FAIL') ? true : undefined,
+    )
+  })
+  afterAll(() => sim.close())
+
+  it('lists every image newest first with the documented attributes', async () => {
+    const { status, body } = await list('')
+    expect(status).toBe(200)
+    expect(body.images.map((i) => i.name)).toEqual(['epsilon', 'delta', 'gamma', 'beta', 'alpha'])
+    const beta = must(body.images.find((i) => i.name === 'beta'))
+    expect(beta).toMatchObject({
+      status: 'active',
+      tags: ['ims_importer_id.imp-b', 'team.blue'],
+      min_disk: 40,
+      __os_version: 'CentOS 7.0 64bit',
+      __imagetype: 'private',
+      virtual_env_type: 'FusionCompute',
+      disk_format: 'zvhd2',
+      owner: 'sim-project',
+    })
+    expect(beta.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(beta.updated_at).toMatch(/Z$/)
+  })
+
+  it('filters by marker tag, in image_tags or tags form', async () => {
+    expect((await list('?tag=ims_importer_id=imp-a')).body.images.map((i) => i.name)).toEqual(['alpha'])
+    expect((await list('?tag=ims_importer_id%3Dimp-b')).body.images.map((i) => i.name)).toEqual(['beta'])
+    expect((await list('?tag=team=blue')).body.images.map((i) => i.name)).toEqual(['gamma', 'beta'])
+    expect((await list('?tag=ims_importer_id=nope')).body.images).toEqual([])
+  })
+
+  it('filters by exact name, status, id and image type', async () => {
+    expect((await list('?name=delta')).body.images).toHaveLength(1)
+    expect((await list('?name=delt')).body.images).toHaveLength(0)
+    expect((await list('?status=killed')).body.images.map((i) => i.name)).toEqual(['gamma'])
+    expect((await list('?status=active')).body.images).toHaveLength(4)
+    const { images } = (await list('?name=alpha')).body
+    expect((await list(`?id=${must(images[0]).id}`)).body.images.map((i) => i.name)).toEqual(['alpha'])
+    expect((await list('?__imagetype=private')).body.images).toHaveLength(5)
+    expect((await list('?__imagetype=gold')).body.images).toHaveLength(0)
+    expect((await list('?name=beta&tag=team=blue&status=active')).body.images).toHaveLength(1)
+  })
+
+  it('filters by created_at with gt, gte, lt, lte, eq and neq', async () => {
+    const all = (await list('')).body.images
+    const past = '2020-01-01T00:00:00Z'
+    const future = '2999-01-01T00:00:00Z'
+    expect((await list(`?created_at=gt:${past}`)).body.images).toHaveLength(5)
+    expect((await list(`?created_at=lt:${past}`)).body.images).toHaveLength(0)
+    expect((await list(`?created_at=lte:${future}`)).body.images).toHaveLength(5)
+    expect((await list(`?created_at=gte:${future}`)).body.images).toHaveLength(0)
+    const alpha = must(all.find((i) => i.name === 'alpha'))
+    const sameSecond = all.filter((i) => i.created_at === alpha.created_at).length
+    expect((await list(`?created_at=eq:${alpha.created_at}`)).body.images).toHaveLength(sameSecond)
+    expect((await list(`?created_at=neq:${alpha.created_at}`)).body.images).toHaveLength(5 - sameSecond)
+    expect((await list(`?created_at=gte:${alpha.created_at}&name=alpha`)).body.images).toHaveLength(1)
+    expect((await list(`?created_at=gt:${alpha.created_at}&name=alpha`)).body.images).toHaveLength(0)
+    expect((await list('?created_at=after:yesterday')).status).toBe(400)
+  })
+
+  it('pages with limit and marker (the last id seen)', async () => {
+    const names: string[] = []
+    let marker: string | undefined
+    for (let page = 0; page < 5; page++) {
+      const { body } = await list(`?limit=2${marker ? `&marker=${marker}` : ''}`)
+      if (body.images.length === 0) break
+      expect(body.images.length).toBeLessThanOrEqual(2)
+      names.push(...body.images.map((i) => i.name))
+      marker = must(body.images.at(-1)).id
+    }
+    expect(names).toEqual(['epsilon', 'delta', 'gamma', 'beta', 'alpha'])
+    expect((await list('?limit=0')).status).toBe(400)
+    expect((await list('?marker=00000000-0000-4000-8000-000000000000')).status).toBe(400)
+  })
+
+  it('defaults the page size to 500', async () => {
+    const { app } = buildSimulator({ initMs: 0, jobDurationMs: { min: 0, max: 0 } })
+    try {
+      const auth = await app.inject({ method: 'POST', url: '/v3/auth/tokens', payload: passwordAuthBody() })
+      const headers = { 'x-auth-token': String(auth.headers['x-subject-token']) }
+      for (let i = 0; i < 501; i++) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v2/cloudimages/quickimport/action',
+          headers: { ...headers, 'content-type': 'application/json' },
+          payload: JSON.stringify(VALID_SYSTEM_BODY),
+        })
+        expect(res.statusCode).toBe(200)
+      }
+      const res = await app.inject({ url: '/v2/cloudimages', headers })
+      expect(res.json().images).toHaveLength(500)
+      const rest = await app.inject({ url: `/v2/cloudimages?marker=${res.json().images[499].id}`, headers })
+      expect(rest.json().images).toHaveLength(1)
+    } finally {
+      await app.close()
+    }
+  })
+})
