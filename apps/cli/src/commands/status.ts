@@ -47,9 +47,11 @@ export async function statusCommand(deps: CommandDeps, id: string): Promise<Exit
   for (const s of IMPORT_STATUSES) if (batch.counts[s]) lines.push(`  ${s.padEnd(10)}${batch.counts[s]}`)
   if (batch.rejected.length > 0) lines.push(`rejected    ${batch.rejected.length} items at submit`)
   if (batch.items.length > 0) {
-    lines.push('', 'first imports:')
+    lines.push('', `imports by item index (first ${batch.items.length}):`)
     for (const item of batch.items)
-      lines.push(`  ${item.id}  ${item.status.padEnd(10)} ${item.external_id ?? ''}`.trimEnd())
+      lines.push(
+        `  #${String(item.index).padEnd(4)} ${item.id}  ${item.status.padEnd(10)} ${item.external_id ?? ''} ${item.error?.code ?? ''}`.trimEnd(),
+      )
   }
   deps.stdout.write(`${lines.join('\n')}\n`)
   return ExitCode.ok
