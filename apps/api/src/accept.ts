@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { RouteDeps } from './app.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './idempotency.js'
-import { HttpProblem } from './problem.js'
+import { HttpProblem, remainingMs, withDeadline } from './problem.js'
 
 export interface Accepted {
   response: StoredResponse
@@ -18,6 +18,8 @@ export async function acceptOnce(
   req: FastifyRequest,
   route: string,
   body: unknown,
+  /** Epoch ms by which the Redis steps must be done. */
+  deadline: number,
   work: () => Promise<StoredResponse>,
 ): Promise<Accepted> {
   const header = req.headers['idempotency-key']
@@ -30,7 +32,11 @@ export async function acceptOnce(
     )
   const tenant = req.tenant as string
   const hash = requestHash(route, body)
-  const begun = await deps.idempotency.begin(tenant, key, hash)
+  const begun = await withDeadline(
+    'idempotency',
+    remainingMs(deadline),
+    deps.idempotency.begin(tenant, key, hash),
+  )
   if (begun.kind === 'replay') {
     deps.metrics.replays.inc()
     return { response: begun.response, replayed: true }
@@ -57,8 +63,10 @@ export async function acceptOnce(
   }
   // The import is accepted at this point; if the answer cannot be stored, the claim expires after
   // its lease and a retry with the same key would be taken as new. Logged, not failed: the 202 is true.
-  await deps.idempotency
-    .complete(tenant, key, hash, response)
-    .catch((e) => req.log.error({ err: { message: (e as Error).message } }, 'idempotent answer not stored'))
+  await withDeadline(
+    'idempotency',
+    Math.max(250, remainingMs(deadline)),
+    deps.idempotency.complete(tenant, key, hash, response),
+  ).catch((e) => req.log.error({ err: { message: (e as Error).message } }, 'idempotent answer not stored'))
   return { response, replayed: false }
 }

@@ -12,7 +12,14 @@ import { createBatchStore } from './batch-store.js'
 import type { ApiConfig } from './config.js'
 import { createIdempotencyStore } from './idempotency.js'
 import type { ApiMetrics, RejectReason } from './metrics.js'
-import { HttpProblem, isRedisUnavailable, PROBLEM_CONTENT_TYPE, toProblem, withDeadline } from './problem.js'
+import {
+  HttpProblem,
+  isRedisUnavailable,
+  PROBLEM_CONTENT_TYPE,
+  remainingMs,
+  toProblem,
+  withDeadline,
+} from './problem.js'
 import { createRateLimiter } from './rate-limit.js'
 import { batchRoutes } from './routes/batches.js'
 import { registerDocs } from './routes/docs.js'
@@ -43,6 +50,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's tenant (null on public routes). */
     tenant: string | null
+    /** Epoch ms by which this request's Redis work must be done (see REDIS_BUDGET_MS). */
+    redisDeadline: number
   }
 }
 
@@ -56,6 +65,13 @@ export type App = FastifyInstance<
 
 /** Routes whose rejections count in ims_importer_imports_rejected_total. */
 const INTAKE_ROUTES = new Set(['/v1/imports', '/v1/batches'])
+
+/**
+ * Budget for all Redis steps of one request (rate limit, idempotency, record, job), so that an
+ * unreachable or hanging Redis is answered with 503 within a second. The fail-fast client
+ * usually fails at once; this bounds the cases where a connection hangs instead.
+ */
+export const REDIS_BUDGET_MS = 900
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -157,6 +173,7 @@ export function buildApp(deps: ApiDeps): App {
   const batches = createBatchStore(redis)
 
   app.decorateRequest('tenant', null)
+  app.decorateRequest('redisDeadline', 0)
 
   const accessOf = (req: FastifyRequest): AccessPolicy => {
     const declared = req.routeOptions.config?.access
@@ -169,6 +186,7 @@ export function buildApp(deps: ApiDeps): App {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
+    req.redisDeadline = Date.now() + REDIS_BUDGET_MS
     const access = accessOf(req)
     if (access === 'public') return
     const token = bearerToken(req.headers.authorization)
@@ -184,7 +202,11 @@ export function buildApp(deps: ApiDeps): App {
     req.tenant = key.tenant
     req.log = req.log.child({ tenant: key.tenant })
     reply.log = req.log
-    const decision = await withDeadline('rate limit', 900, rateLimiter.take(key.keyId))
+    const decision = await withDeadline(
+      'rate limit',
+      remainingMs(req.redisDeadline),
+      rateLimiter.take(key.keyId),
+    )
     if (!decision.allowed) {
       const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
       throw new HttpProblem(

@@ -117,3 +117,6 @@ export async function withDeadline<T>(what: string, ms: number, work: Promise<T>
     clearTimeout(timer)
   }
 }
+
+/** Milliseconds left until `deadline` (epoch ms), at least 1. */
+export const remainingMs = (deadline: number): number => Math.max(1, deadline - Date.now())

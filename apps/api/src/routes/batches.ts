@@ -4,7 +4,7 @@ import { acceptOnce } from '../accept.js'
 import type { RouteDeps } from '../app.js'
 import type { BatchRecord } from '../batch-store.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
-import { type FieldError, HttpProblem, Problem, withDeadline } from '../problem.js'
+import { type FieldError, HttpProblem, Problem, remainingMs, withDeadline } from '../problem.js'
 import {
   BatchAccepted,
   BatchEnvelope,
@@ -18,7 +18,7 @@ import {
 } from '../schemas.js'
 import { bodyInHandler, tagLog } from './imports.js'
 
-/** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers. */
+/** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers (503). */
 const BATCH_BUDGET_MS = 5000
 
 const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
@@ -81,97 +81,104 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
           },
         )
 
-      const { response, replayed } = await acceptOnce(deps, req, 'POST /v1/batches', req.body, async () => {
-        const deadline = Date.now() + BATCH_BUDGET_MS
-        const left = () => Math.max(1, deadline - Date.now())
-        const now = new Date()
-        const batch: BatchRecord = {
-          id: newId('bat'),
-          tenant,
-          external_id: external_id ?? null,
-          created_at: now.toISOString(),
-          accepted: valid.length,
-          rejected: invalid,
-        }
-        tagLog(req, reply, { batch_id: batch.id })
-        const planned = valid.map(({ index, value }) => ({
-          index,
-          input: {
-            id: newId('imp'),
+      const deadline = Date.now() + BATCH_BUDGET_MS
+      const left = () => remainingMs(deadline)
+      const { response, replayed } = await acceptOnce(
+        deps,
+        req,
+        'POST /v1/batches',
+        req.body,
+        deadline,
+        async () => {
+          const now = new Date()
+          const batch: BatchRecord = {
+            id: newId('bat'),
             tenant,
-            target: value.target,
-            request: value.request,
-            external_id: value.external_id,
-            callback_url: value.callback_url,
-            batch_id: batch.id,
-          } satisfies NewImport,
-        }))
-        await withDeadline(
-          'batch write',
-          left(),
-          batches.create(
-            batch,
-            planned.map((p) => ({ index: p.index, importId: p.input.id })),
-          ),
-        )
-        let records: ImportRecord[] = []
-        try {
-          records = await withDeadline(
-            'records write',
-            left(),
-            store.createMany(
-              planned.map((p) => p.input),
-              now,
-            ),
-          )
+            external_id: external_id ?? null,
+            created_at: now.toISOString(),
+            accepted: valid.length,
+            rejected: invalid,
+          }
+          tagLog(req, reply, { batch_id: batch.id })
+          const planned = valid.map(({ index, value }) => ({
+            index,
+            input: {
+              id: newId('imp'),
+              tenant,
+              target: value.target,
+              request: value.request,
+              external_id: value.external_id,
+              callback_url: value.callback_url,
+              batch_id: batch.id,
+            } satisfies NewImport,
+          }))
           await withDeadline(
-            'submit enqueue',
+            'batch write',
             left(),
-            enqueueSubmitBulk(
-              queues,
-              planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
+            batches.create(
+              batch,
+              planned.map((p) => ({ index: p.index, importId: p.input.id })),
             ),
           )
-        } catch (err) {
-          // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
-          // whatever cannot be removed stays queued for the reconciler (logged by id).
-          req.log.warn(
-            { err: { message: (err as Error).message }, batch_id: batch.id },
-            'batch accept failed',
-          )
-          const cleanup = await Promise.allSettled([
-            ...planned.map((p) => store.remove(p.input.id)),
-            batches.remove(batch),
-          ])
-          if (cleanup.some((c) => c.status === 'rejected'))
-            req.log.error(
-              { batch_id: batch.id, import_ids: planned.map((p) => p.input.id) },
-              'batch left partly written; the reconciler will enqueue its queued records',
+          let records: ImportRecord[] = []
+          try {
+            records = await withDeadline(
+              'records write',
+              left(),
+              store.createMany(
+                planned.map((p) => p.input),
+                now,
+              ),
             )
-          throw new HttpProblem(
-            'unavailable',
-            'the batch could not be recorded and queued; nothing was accepted, retry',
-            {
-              headers: { 'retry-after': '1' },
-            },
+            await withDeadline(
+              'submit enqueue',
+              left(),
+              enqueueSubmitBulk(
+                queues,
+                planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
+              ),
+            )
+          } catch (err) {
+            // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
+            // whatever cannot be removed stays queued for the reconciler (logged by id).
+            req.log.warn(
+              { err: { message: (err as Error).message }, batch_id: batch.id },
+              'batch accept failed',
+            )
+            const cleanup = await Promise.allSettled([
+              ...planned.map((p) => store.remove(p.input.id)),
+              batches.remove(batch),
+            ])
+            if (cleanup.some((c) => c.status === 'rejected'))
+              req.log.error(
+                { batch_id: batch.id, import_ids: planned.map((p) => p.input.id) },
+                'batch left partly written; the reconciler will enqueue its queued records',
+              )
+            throw new HttpProblem(
+              'unavailable',
+              'the batch could not be recorded and queued; nothing was accepted, retry',
+              {
+                headers: { 'retry-after': '1' },
+              },
+            )
+          }
+          for (const r of records) metrics.accepted.inc({ target: r.target })
+          req.log.info(
+            { batch_id: batch.id, accepted: valid.length, rejected: invalid.length },
+            'batch accepted',
           )
-        }
-        for (const r of records) metrics.accepted.inc({ target: r.target })
-        req.log.info(
-          { batch_id: batch.id, accepted: valid.length, rejected: invalid.length },
-          'batch accepted',
-        )
-        const body: BatchAccepted = {
-          id: batch.id,
-          external_id: batch.external_id,
-          created_at: batch.created_at,
-          accepted: valid.length,
-          rejected: invalid.length,
-          imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
-          errors: invalid,
-        }
-        return { status: 202, body, location: `/v1/batches/${batch.id}` }
-      })
+          const body: BatchAccepted = {
+            id: batch.id,
+            external_id: batch.external_id,
+            created_at: batch.created_at,
+            accepted: valid.length,
+            rejected: invalid.length,
+            imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
+            errors: invalid,
+          }
+          return { status: 202, body, location: `/v1/batches/${batch.id}` }
+        },
+      )
       if (replayed) reply.header('idempotent-replayed', 'true')
       if (response.location) reply.header('location', response.location)
       return reply.code(202).send(response.body as BatchAccepted)

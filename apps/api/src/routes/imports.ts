@@ -5,7 +5,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod'
 import { acceptOnce } from '../accept.js'
 import type { RouteDeps } from '../app.js'
 import { parseImportRequest } from '../import-request.js'
-import { HttpProblem, Problem, withDeadline } from '../problem.js'
+import { HttpProblem, Problem, remainingMs, withDeadline } from '../problem.js'
 import {
   IdempotencyHeaders,
   ImportIdParams,
@@ -24,9 +24,6 @@ export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
   route.httpPart === 'body'
     ? (data: unknown) => ({ value: data })
     : (validatorCompiler as FastifySchemaCompiler<unknown>)(route)
-
-/** Budget for the Redis steps of one accept, so an unreachable store answers 503 within a second. */
-export const ACCEPT_BUDGET_MS = 900
 
 export const toView = (record: ImportRecord): ImportView => {
   const { tenant: _tenant, version: _version, ...view } = record
@@ -77,46 +74,52 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
           errors: parsed.errors,
         })
       const { request, target, external_id, callback_url } = parsed.value
-      const { response, replayed } = await acceptOnce(deps, req, 'POST /v1/imports', req.body, async () => {
-        const deadline = Date.now() + ACCEPT_BUDGET_MS
-        const left = () => Math.max(1, deadline - Date.now())
-        const id = newId('imp')
-        tagLog(req, reply, { import_id: id })
-        const record = await withDeadline(
-          'record write',
-          left(),
-          store.create({ id, tenant, target, request, external_id, callback_url }),
-        )
-        try {
-          await withDeadline('submit enqueue', left(), enqueueSubmit(queues, target, id))
-        } catch (err) {
-          /*
-           * No 202 without the record and its job. The record is removed, so the 503 means "nothing
-           * was accepted" and a retry is safe. If the removal fails too (Redis just went away), the
-           * record stays `queued` without a job: the worker's reconciler re-enqueues exactly such
-           * records, so it still reaches a final state; the log line names it.
-           */
-          req.log.warn({ err: { message: (err as Error).message }, import_id: id }, 'submit enqueue failed')
-          await store
-            .remove(id)
-            .catch((e) =>
-              req.log.error(
-                { err: { message: (e as Error).message }, import_id: id },
-                'record left queued without a submit job; the reconciler will enqueue it',
-              ),
-            )
-          throw new HttpProblem(
-            'unavailable',
-            'the import could not be queued; nothing was accepted, retry',
-            {
-              headers: { 'retry-after': '1' },
-            },
+      const { response, replayed } = await acceptOnce(
+        deps,
+        req,
+        'POST /v1/imports',
+        req.body,
+        req.redisDeadline,
+        async () => {
+          const left = () => remainingMs(req.redisDeadline)
+          const id = newId('imp')
+          tagLog(req, reply, { import_id: id })
+          const record = await withDeadline(
+            'record write',
+            left(),
+            store.create({ id, tenant, target, request, external_id, callback_url }),
           )
-        }
-        metrics.accepted.inc({ target })
-        req.log.info({ import_id: id, target }, 'import accepted')
-        return { status: 202, body: toView(record), location: `/v1/imports/${id}` }
-      })
+          try {
+            await withDeadline('submit enqueue', left(), enqueueSubmit(queues, target, id))
+          } catch (err) {
+            /*
+             * No 202 without the record and its job. The record is removed, so the 503 means "nothing
+             * was accepted" and a retry is safe. If the removal fails too (Redis just went away), the
+             * record stays `queued` without a job: the worker's reconciler re-enqueues exactly such
+             * records, so it still reaches a final state; the log line names it.
+             */
+            req.log.warn({ err: { message: (err as Error).message }, import_id: id }, 'submit enqueue failed')
+            await store
+              .remove(id)
+              .catch((e) =>
+                req.log.error(
+                  { err: { message: (e as Error).message }, import_id: id },
+                  'record left queued without a submit job; the reconciler will enqueue it',
+                ),
+              )
+            throw new HttpProblem(
+              'unavailable',
+              'the import could not be queued; nothing was accepted, retry',
+              {
+                headers: { 'retry-after': '1' },
+              },
+            )
+          }
+          metrics.accepted.inc({ target })
+          req.log.info({ import_id: id, target }, 'import accepted')
+          return { status: 202, body: toView(record), location: `/v1/imports/${id}` }
+        },
+      )
       if (replayed) {
         reply.header('idempotent-replayed', 'true')
         req.log.info({ import_id: (response.body as ImportView).id }, 'idempotent replay')

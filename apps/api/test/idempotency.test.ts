@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto'
+import { keys } from '@ims-importer/core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { requestHash } from '../src/idempotency.js'
+import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
+
+let api: TestApi
+let A: string
+let B: string
+
+beforeAll(async () => {
+  api = await startTestApi(inject('redisUrl'))
+  ;[A, B] = api.tenants
+})
+afterAll(async () => {
+  await api?.close()
+})
+
+const post = (tenant: string, body: unknown, key?: string) =>
+  api.app.inject({
+    method: 'POST',
+    url: '/v1/imports',
+    headers: { ...api.auth(tenant), ...(key ? { 'idempotency-key': key } : {}) },
+    payload: body as object,
+  })
+
+const tenantImports = async (tenant: string) => (await api.deps.store.list({ tenant, limit: 500 })).items
+
+describe('Idempotency-Key on POST /v1/imports', () => {
+  it('replays the original answer for the same key and body: no second record, no second job', async () => {
+    const target = api.targets[1]
+    const body = { ...PAGE_EXAMPLE, target, external_id: 'idem-1' }
+    const first = await post(A, body, 'key-replay')
+    expect(first.statusCode).toBe(202)
+    expect(first.headers['idempotent-replayed']).toBeUndefined()
+    // The same body with its keys in another order is the same request.
+    const reordered = Object.fromEntries(Object.entries(body).reverse())
+    const second = await post(A, reordered, 'key-replay')
+    expect(second.statusCode).toBe(202)
+    expect(second.headers['idempotent-replayed']).toBe('true')
+    expect(second.headers.location).toBe(first.headers.location)
+    expect(second.json()).toEqual(first.json())
+    const mine = (await tenantImports(A)).filter((r) => r.external_id === 'idem-1')
+    expect(mine).toHaveLength(1)
+    expect(await api.submitJobs(target)).toBe(1)
+  })
+
+  it('answers 422 for the same key with a different body, and creates nothing', async () => {
+    const first = await post(A, { ...PAGE_EXAMPLE, external_id: 'idem-2' }, 'key-mismatch')
+    expect(first.statusCode).toBe(202)
+    const before = (await tenantImports(A)).length
+    const other = await post(A, { ...PAGE_EXAMPLE, external_id: 'idem-2', min_disk: 41 }, 'key-mismatch')
+    expect(other.statusCode).toBe(422)
+    expect(other.headers['content-type']).toContain('application/problem+json')
+    expect(other.json()).toMatchObject({ status: 422, type: expect.stringContaining('idempotency_mismatch') })
+    expect((await tenantImports(A)).length).toBe(before)
+  })
+
+  it('answers 409 while the first request with the key is still being handled', async () => {
+    // A request in flight holds the key's in-progress claim; take that claim the same way.
+    const body = { ...PAGE_EXAMPLE, external_id: 'idem-3' }
+    const claimed = await api.deps.redis.eval(
+      "redis.call('HSET', KEYS[1], 'state', 'in_progress', 'hash', ARGV[1]); return redis.call('PEXPIRE', KEYS[1], 60000)",
+      1,
+      keys.idempotency(A, createHash('sha256').update('key-busy').digest('hex')),
+      requestHash('POST /v1/imports', body),
+    )
+    expect(claimed).toBe(1)
+    const res = await post(A, body, 'key-busy')
+    expect(res.statusCode).toBe(409)
+    expect(res.json()).toMatchObject({
+      status: 409,
+      type: expect.stringContaining('idempotency_in_progress'),
+    })
+    expect(res.headers['retry-after']).toBe('1')
+  })
+
+  it('20 concurrent identical requests make exactly one record and one submit job', async () => {
+    const fresh = await startTestApi(inject('redisUrl'))
+    try {
+      const [T] = fresh.tenants
+      const target = fresh.targets[0]
+      const body = { ...PAGE_EXAMPLE, external_id: 'burst' }
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fresh.app.inject({
+            method: 'POST',
+            url: '/v1/imports',
+            headers: { ...fresh.auth(T), 'idempotency-key': 'burst-key' },
+            payload: body,
+          }),
+        ),
+      )
+      const codes = answers.map((a) => a.statusCode)
+      // Each answer is the original 202, a replay of it, or 409 while the first was still in flight.
+      expect(codes.every((c) => c === 202 || c === 409)).toBe(true)
+      const accepted = answers.filter((a) => a.statusCode === 202)
+      const originals = accepted.filter((a) => a.headers['idempotent-replayed'] === undefined)
+      expect(originals).toHaveLength(1)
+      const id = originals[0]?.json().id
+      for (const a of accepted) expect(a.json().id).toBe(id)
+
+      const records = (await fresh.deps.store.list({ tenant: T, limit: 500 })).items
+      expect(records.map((r) => r.id)).toEqual([id])
+      expect(await fresh.submitJobs(target)).toBe(1)
+      expect(await fresh.hasSubmitJob(target, id)).toBe(true)
+
+      // After the burst, the same request replays.
+      const later = await fresh.app.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers: { ...fresh.auth(T), 'idempotency-key': 'burst-key' },
+        payload: body,
+      })
+      expect(later.statusCode).toBe(202)
+      expect(later.headers['idempotent-replayed']).toBe('true')
+      expect(later.json().id).toBe(id)
+      expect(await fresh.submitJobs(target)).toBe(1)
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('scopes keys per tenant and keeps them at least 24 hours', async () => {
+    const body = { ...PAGE_EXAMPLE, external_id: 'shared-key' }
+    const a = await post(A, body, 'same-key')
+    const b = await post(B, body, 'same-key')
+    expect(a.statusCode).toBe(202)
+    expect(b.statusCode).toBe(202)
+    expect(b.headers['idempotent-replayed']).toBeUndefined()
+    expect(a.json().id).not.toBe(b.json().id)
+    const ttl = await api.deps.redis.pttl(
+      keys.idempotency(A, createHash('sha256').update('same-key').digest('hex')),
+    )
+    expect(ttl).toBeGreaterThanOrEqual(24 * 3600_000)
+  })
+
+  it('does not store anything for an invalid body, and rejects a malformed key', async () => {
+    const bad = await post(A, { ...PAGE_EXAMPLE, min_disk: 0 }, 'key-invalid')
+    expect(bad.statusCode).toBe(400)
+    const good = await post(A, { ...PAGE_EXAMPLE, external_id: 'after-invalid' }, 'key-invalid')
+    expect(good.statusCode).toBe(202)
+    const long = await post(A, PAGE_EXAMPLE, 'k'.repeat(256))
+    expect(long.statusCode).toBe(400)
+    expect(long.json().detail).toContain('Idempotency-Key')
+  })
+
+  it('counts replays in ims_importer_idempotent_replays_total', async () => {
+    const text = await api.deps.metrics.registry.getSingleMetricAsString(
+      'ims_importer_idempotent_replays_total',
+    )
+    expect(text).toMatch(/ims_importer_idempotent_replays_total\{[^}]*\} [1-9]/)
+  })
+})
