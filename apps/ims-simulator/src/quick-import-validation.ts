@@ -192,21 +192,44 @@ function isBucketName(bucket: string): boolean {
   return !/^\d{1,3}(\.\d{1,3}){3}$/.test(bucket)
 }
 
+/**
+ * Quick import takes RAW or ZVHD2 only. IMS cannot tell a RAW file by its name (it may be `.img`
+ * or have no extension), so only the extensions of the other formats are refused.
+ */
+const UNSUPPORTED_EXTENSIONS = new Set([
+  'qcow2',
+  'qcow',
+  'vmdk',
+  'vhd',
+  'vhdx',
+  'zvhd',
+  'qed',
+  'vdi',
+  'iso',
+  'ova',
+  'ovf',
+  'mf',
+])
+const FILE_NAME_CHARS = /^[A-Za-z0-9._-]+$/
+
 function checkImageUrl(url: unknown): { bucket: string; objectKey: string; diskFormat: 'zvhd2' | 'raw' } {
-  if (url === undefined || url === null || url === '') return reject('IMG.0017')
+  if (url === undefined || url === null || url === '') return reject('IMG.0068')
   if (typeof url !== 'string') return reject('IMG.0017')
   const colon = url.indexOf(':')
-  if (colon < 0) return reject('IMG.0017')
+  if (colon < 0) return reject('IMG.0068')
   const bucket = url.slice(0, colon)
   const objectKey = url.slice(colon + 1)
   if (bucket === '') reject('IMG.0068')
   if (!isBucketName(bucket)) reject('IMG.0109')
-  if (objectKey === '') reject('IMG.0017')
+  if (objectKey === '') reject('IMG.0057')
   if (/\s/.test(objectKey)) reject('IMG.0175')
+  // "bucket:/key" or "obs://bucket/key": not the bucket:objectKey form.
+  if (objectKey.startsWith('/') || objectKey.includes('//')) reject('IMG.0017')
   const fileName = objectKey.slice(objectKey.lastIndexOf('/') + 1)
+  if (fileName === '' || !FILE_NAME_CHARS.test(fileName)) reject('IMG.0075')
   const ext = fileName.includes('.') ? fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase() : ''
-  if (ext !== 'zvhd2' && ext !== 'raw') reject('IMG.0072')
-  return { bucket, objectKey, diskFormat: ext as 'zvhd2' | 'raw' }
+  if (UNSUPPORTED_EXTENSIONS.has(ext)) reject('IMG.0072')
+  return { bucket, objectKey, diskFormat: ext === 'zvhd2' ? 'zvhd2' : 'raw' }
 }
 
 function checkMinDisk(minDisk: unknown): number {
