@@ -1,5 +1,7 @@
+import { createApiClient, type GetBatchOptions } from '@ims-importer/api-client'
 import type { ImportRecord } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createStateCounter } from '../src/commands/watch.js'
 import { ExitCode } from '../src/exit-codes.js'
 import { body, cli, startApi, type Tenant, tempFile } from './helpers.js'
 
@@ -145,6 +147,41 @@ describe('submit against the real API', () => {
     const watch = await cli(['watch', record.batch_id as string, record.id], env)
     expect(watch.code).toBe(ExitCode.ok)
     expect(watch.stdout).toMatch(/^ {2}succeeded +2$/m)
+  })
+})
+
+describe('watching many batches', () => {
+  it('stops asking about a batch once all its imports are final', async () => {
+    const ids: string[] = []
+    for (const name of ['settled', 'open']) {
+      const file = await tempFile(
+        `${name}.jsonl`,
+        JSON.stringify({ ...body(1), external_id: `counter-${name}` }),
+      )
+      const r = await cli(['submit', file], env)
+      expect(r.code).toBe(ExitCode.ok)
+    }
+    const records = (await api.allImports(tenant.name)).filter((x) => x.external_id?.startsWith('counter-'))
+    const settled = records.find((x) => x.external_id === 'counter-settled') as ImportRecord
+    const open = records.find((x) => x.external_id === 'counter-open') as ImportRecord
+    await finish(settled, 'succeeded')
+    ids.push(settled.batch_id as string, open.batch_id as string)
+
+    const real = createApiClient({ baseUrl: api.url, apiKey: tenant.key })
+    const asked: string[] = []
+    const client = {
+      ...real,
+      getBatch: (id: string, options?: GetBatchOptions) => {
+        asked.push(id)
+        return real.getBatch(id, options)
+      },
+    }
+    const sink = { write: () => {} }
+    const counter = createStateCounter({ client, stdout: sink, stderr: sink }, ids)
+    expect(await counter.count()).toEqual({ succeeded: 1, queued: 1 })
+    expect(counter.pending()).toBe(1)
+    expect(await counter.count()).toEqual({ succeeded: 1, queued: 1 })
+    expect(asked).toEqual([settled.batch_id, open.batch_id, open.batch_id])
   })
 })
 

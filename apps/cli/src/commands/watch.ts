@@ -12,23 +12,58 @@ export interface WatchOptions {
 
 const isBatchId = (id: string) => id.startsWith('bat_')
 
-/** Current counts by state over batches (`bat_…`) and single imports (`imp_…`). */
-export async function countStates(deps: CommandDeps, ids: readonly string[]): Promise<StatusCounts> {
-  const counts: StatusCounts = {}
-  const add = (status: ImportStatus, n: number) => {
-    counts[status] = (counts[status] ?? 0) + n
-  }
-  const views = await Promise.all(
-    ids.map(async (id) =>
-      isBatchId(id)
-        ? (await deps.client.getBatch(id, { limit: 1 })).counts
-        : { [(await deps.client.getImport(id)).status]: 1 },
-    ),
-  )
-  for (const view of views)
-    for (const [status, n] of Object.entries(view)) if (n) add(status as ImportStatus, n)
-  return counts
+/** Requests in flight at once while counting (the API limits requests per key and minute). */
+const COUNT_CONCURRENCY = 4
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i] as T)
+    }
+  })
+  await Promise.all(lanes)
+  return out
 }
+
+/**
+ * Counts by state over batches (`bat_…`) and single imports (`imp_…`). An id whose imports are
+ * all final never changes again: the counter remembers it and stops asking, so a long watch over
+ * many batches costs fewer requests as it goes.
+ */
+export function createStateCounter(deps: CommandDeps, ids: readonly string[]) {
+  const settled = new Map<string, StatusCounts>()
+  const countOne = async (id: string): Promise<StatusCounts> => {
+    const known = settled.get(id)
+    if (known) return known
+    const counts: StatusCounts = isBatchId(id)
+      ? (await deps.client.getBatch(id, { limit: 1 })).counts
+      : { [(await deps.client.getImport(id)).status]: 1 }
+    if (finalOf(counts) >= totalOf(counts)) settled.set(id, counts)
+    return counts
+  }
+  return {
+    /** Ids still being asked about. */
+    pending: () => ids.filter((id) => !settled.has(id)).length,
+    count: async (): Promise<StatusCounts> => {
+      const total: StatusCounts = {}
+      for (const counts of await mapLimited(ids, COUNT_CONCURRENCY, countOne))
+        for (const [status, n] of Object.entries(counts))
+          if (n) total[status as ImportStatus] = (total[status as ImportStatus] ?? 0) + n
+      return total
+    },
+  }
+}
+
+/** Current counts by state over batches and single imports. */
+export const countStates = (deps: CommandDeps, ids: readonly string[]): Promise<StatusCounts> =>
+  createStateCounter(deps, ids).count()
 
 /** The failed imports of batches and single imports, with their file line when `lineOf` knows it. */
 export async function collectFailures(
@@ -65,14 +100,16 @@ export async function watchUntilFinal(
     ...(deps.now ? { now: deps.now } : {}),
     ...(options.plainEveryMs !== undefined ? { plainEveryMs: options.plainEveryMs } : {}),
   })
+  const counter = createStateCounter(deps, ids)
   for (;;) {
-    const counts = await countStates(deps, ids)
+    const counts = await counter.count()
     if (finalOf(counts) >= totalOf(counts)) {
       progress.done(counts)
       return counts
     }
     progress.update(counts)
-    await sleep(options.intervalMs)
+    // Many open batches: poll less often, about 5 requests a second at most.
+    await sleep(Math.max(options.intervalMs, counter.pending() * 200))
   }
 }
 
