@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify'
 import { buildSimulator } from './app.js'
 import type { SimulatorControl, SimulatorOptions } from './options.js'
 
@@ -31,9 +30,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0)
   const urlHost = host.includes(':') ? `[${host}]` : host
-  return { url: `http://${urlHost}:${port}`, control, close: () => closeApp(app) }
-}
-
-async function closeApp(app: FastifyInstance): Promise<void> {
-  await app.close()
+  return {
+    url: `http://${urlHost}:${port}`,
+    control,
+    close: async () => {
+      await app.close()
+    },
+  }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { imsFailure } from '../error-bodies.js'
 import type { Gateway } from '../gateway.js'
 import { failReason, type ImageStore, jobStatus, type SimJob } from '../image-store.js'
@@ -36,14 +36,11 @@ export function jobView(job: SimJob, imageName: string, now: number) {
 
 export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
   const { store, gateway } = deps
-  const handler = async (
-    request: FastifyRequest<{ Params: { job_id: string } }>,
-    reply: import('fastify').FastifyReply,
-  ) => {
+  const handler = async (request: FastifyRequest<{ Params: { job_id: string } }>, reply: FastifyReply) => {
     const job = store.job(request.params.job_id)
     const image = job ? store.image(job.imageId) : undefined
     if (!job || !image) {
-      // The OTC page lists no 404, but IMS does answer one for an unknown job id.
+      // The OTC page lists no 404 for an unknown job; the task's contract asks for one, with an IMS body.
       const { body } = imsFailure('IMG.0023')
       return gateway.respond(request, reply, 404, body)
     }
