@@ -58,7 +58,7 @@ export async function acceptOnce(
   } catch (err) {
     await deps.idempotency
       .release(tenant, key, hash)
-      .catch((e) => req.log.warn({ err: { message: (e as Error).message } }, 'idempotency key not released'))
+      .catch((e) => req.log.warn({ error: (e as Error).message }, 'idempotency key not released'))
     throw err
   }
   // The import is accepted at this point; if the answer cannot be stored, the claim expires after
@@ -67,6 +67,6 @@ export async function acceptOnce(
     'idempotency',
     Math.max(250, remainingMs(deadline)),
     deps.idempotency.complete(tenant, key, hash, response),
-  ).catch((e) => req.log.error({ err: { message: (e as Error).message } }, 'idempotent answer not stored'))
+  ).catch((e) => req.log.error({ error: (e as Error).message }, 'idempotent answer not stored'))
   return { response, replayed: false }
 }

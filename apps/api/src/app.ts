@@ -233,8 +233,7 @@ export function buildApp(deps: ApiDeps): App {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const problem = asProblem(err, req)
     if (problem.status >= 500 && problem.kind !== 'unavailable') req.log.error({ err }, 'request failed')
-    else if (problem.kind === 'unavailable')
-      req.log.warn({ err: { message: err.message } }, 'store unavailable')
+    else if (problem.kind === 'unavailable') req.log.warn({ error: err.message }, 'store unavailable')
     if (req.method === 'POST' && INTAKE_ROUTES.has(req.routeOptions.url ?? ''))
       metrics.rejected.inc({ reason: rejectReason(problem) })
     for (const [name, value] of Object.entries(problem.extra.headers ?? {})) reply.header(name, value)
@@ -259,11 +258,7 @@ export function buildApp(deps: ApiDeps): App {
     await Promise.all(
       deps.targets.map((t) =>
         withDeadline('queue open', STARTUP_REDIS_WAIT_MS, deps.queues.submit(t).waitUntilReady()).catch(
-          (err) =>
-            log.warn(
-              { err: { message: (err as Error).message }, target: t },
-              'submit queue not ready at start',
-            ),
+          (err) => log.warn({ error: (err as Error).message, target: t }, 'submit queue not ready at start'),
         ),
       ),
     )

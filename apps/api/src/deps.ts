@@ -16,7 +16,7 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
   redis.on('error', (err) => {
     if (down) return
     down = true
-    log.warn({ err: { message: err.message } }, 'redis connection lost')
+    log.warn({ error: err.message }, 'redis connection lost')
   })
   redis.on('ready', () => {
     if (!down) return

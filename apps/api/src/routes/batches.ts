@@ -141,17 +141,14 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
           } catch (err) {
             // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
             // whatever cannot be removed stays queued for the reconciler (logged by id).
-            req.log.warn(
-              { err: { message: (err as Error).message }, batch_id: batch.id },
-              'batch accept failed',
-            )
+            req.log.warn({ error: (err as Error).message }, 'batch accept failed')
             const cleanup = await Promise.allSettled([
               ...planned.map((p) => store.remove(p.input.id)),
               batches.remove(batch),
             ])
             if (cleanup.some((c) => c.status === 'rejected'))
               req.log.error(
-                { batch_id: batch.id, import_ids: planned.map((p) => p.input.id) },
+                { import_ids: planned.map((p) => p.input.id) },
                 'batch left partly written; the reconciler will enqueue its queued records',
               )
             throw new HttpProblem(
@@ -163,10 +160,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
             )
           }
           for (const r of records) metrics.accepted.inc({ target: r.target })
-          req.log.info(
-            { batch_id: batch.id, accepted: valid.length, rejected: invalid.length },
-            'batch accepted',
-          )
+          req.log.info({ accepted: valid.length, rejected: invalid.length }, 'batch accepted')
           const body: BatchAccepted = {
             id: batch.id,
             external_id: batch.external_id,

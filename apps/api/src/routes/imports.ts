@@ -98,12 +98,12 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
              * record stays `queued` without a job: the worker's reconciler re-enqueues exactly such
              * records, so it still reaches a final state; the log line names it.
              */
-            req.log.warn({ err: { message: (err as Error).message }, import_id: id }, 'submit enqueue failed')
+            req.log.warn({ error: (err as Error).message }, 'submit enqueue failed')
             await store
               .remove(id)
               .catch((e) =>
                 req.log.error(
-                  { err: { message: (e as Error).message }, import_id: id },
+                  { error: (e as Error).message },
                   'record left queued without a submit job; the reconciler will enqueue it',
                 ),
               )
@@ -116,7 +116,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
             )
           }
           metrics.accepted.inc({ target })
-          req.log.info({ import_id: id, target }, 'import accepted')
+          req.log.info({ target }, 'import accepted')
           return { status: 202, body: toView(record), location: `/v1/imports/${id}` }
         },
       )
@@ -201,7 +201,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
       const record = cancelled ?? (await store.get(id)) ?? current
       if (record.status === 'cancelled') {
         if (cancelled) {
-          req.log.info({ import_id: id }, 'import cancelled')
+          req.log.info('import cancelled')
           // The worker skips cancelled imports anyway; removing the job just saves it the trip.
           await queues
             .submit(record.target)
