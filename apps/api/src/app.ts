@@ -147,7 +147,7 @@ export function buildApp(deps: ApiDeps): App {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
-    // Behind a proxy the request id header is forwarded as given; nothing else from headers is trusted.
+    // While closing (SIGTERM), new requests get 503 at once; in-flight ones finish.
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>() as unknown as App
 

@@ -96,7 +96,9 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
              * No 202 without the record and its job. The record is removed, so the 503 means "nothing
              * was accepted" and a retry is safe. If the removal fails too (Redis just went away), the
              * record stays `queued` without a job: the worker's reconciler re-enqueues exactly such
-             * records, so it still reaches a final state; the log line names it.
+             * records, so it still reaches a final state; the log line names it. The same holds
+             * when the record write timed out but landed later. Conversely, an add that reached
+             * Redis but whose reply was lost leaves a job without a record: the worker drops it.
              */
             req.log.warn({ error: (err as Error).message }, 'submit enqueue failed')
             await store
