@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    globalSetup: ['../packages/core/src/testing/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/report.json' },
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    // Suites start real processes (API, workers, simulators, redis-servers): one file at a time.
+    fileParallelism: false,
+  },
+})
