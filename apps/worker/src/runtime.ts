@@ -65,6 +65,19 @@ export async function createWorkerRuntime(
     targets: new Map(config.targets.map((t) => [t.name, t])),
   }
   metrics.bindCollectors({ inflight, queues, targets: config.targets })
+  // Fetch each target's token now, so that the first POSTs admitted by the gate do not wait
+  // for IAM after their admission (the gate's margin covers only a small delay).
+  await Promise.race([
+    Promise.all(
+      config.targets.map((t) =>
+        ims
+          .get(t.name)
+          .listImages({ limit: 1 })
+          .catch(() => undefined),
+      ),
+    ),
+    sleep(5000),
+  ])
 
   const reconciler = options.reconciler ?? config.reconcilerEnabled
   let reconcileQueue: Queue | undefined

@@ -18,7 +18,10 @@ import { keys, type Redis } from '@ims-importer/core'
  * Safety margin: the gate admits at Redis time, IMS counts at arrival time. Two POSTs admitted
  * exactly one window apart may arrive closer together when the first is delayed more (event
  * loop, network). The gate therefore enforces a window `marginMs` longer than configured
- * (default 5% of the window, at least 20 ms), which costs at most that share of throughput.
+ * (default 5% of the window, at least 50 ms), which costs at most that share of throughput.
+ * And an admission whose reply took more than half the margin to come back (a busy event loop,
+ * a slow Redis) is not used: the slot stays taken (conservative) and the caller asks again, so
+ * the delay between admission and the POST leaving stays well inside the margin.
  */
 const GATE_SCRIPT = `
 local t = redis.call('TIME')
@@ -48,21 +51,24 @@ export type GateResult = { admitted: true; at: number } | { admitted: false; wai
 export interface SubmitGate {
   /** One attempt: admitted (a slot of the window is used), or how long until a slot frees. */
   tryAcquire(limit: GateLimit): Promise<GateResult>
-  /** Waits (in process) until admitted or the signal aborts; a window is short, so waiting is cheap. */
+  /**
+   * Waits (in process) until admitted or the signal aborts; a window is short, so waiting is
+   * cheap. Send the POST right after it resolves: the margin covers only a small delay.
+   */
   acquire(limit: GateLimit, signal?: AbortSignal): Promise<{ at: number; waitedMs: number }>
   /** The margin added to every window (ms). */
   marginFor(windowMs: number): number
 }
 
 export interface SubmitGateOptions {
-  /** Extra ms added to each window; default max(20, 5% of the window). */
+  /** Extra ms added to each window; default max(50, 5% of the window). */
   marginMs?: number
 }
 
 let counter = 0
 
 export function createSubmitGate(redis: Redis, options: SubmitGateOptions = {}): SubmitGate {
-  const marginFor = (windowMs: number) => options.marginMs ?? Math.max(20, Math.ceil(windowMs * 0.05))
+  const marginFor = (windowMs: number) => options.marginMs ?? Math.max(50, Math.ceil(windowMs * 0.05))
   const member = () => `${process.pid}-${Date.now()}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
 
   const tryAcquire = async ({ target, limit, windowMs }: GateLimit): Promise<GateResult> => {
@@ -82,10 +88,15 @@ export function createSubmitGate(redis: Redis, options: SubmitGateOptions = {}):
     tryAcquire,
     acquire: async (limit, signal) => {
       const started = Date.now()
+      const freshMs = marginFor(limit.windowMs) / 2
       for (;;) {
         signal?.throwIfAborted()
+        const asked = Date.now()
         const r = await tryAcquire(limit)
-        if (r.admitted) return { at: r.at, waitedMs: Date.now() - started }
+        if (r.admitted) {
+          if (Date.now() - asked <= freshMs) return { at: r.at, waitedMs: Date.now() - started }
+          continue // stale admission: its slot stays used, ask again
+        }
         // A little jitter so that waiters of several processes do not all retry in the same ms.
         await sleep(r.waitMs + Math.floor(Math.random() * 5), signal)
       }

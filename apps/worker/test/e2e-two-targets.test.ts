@@ -1,0 +1,126 @@
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createInflight } from '../src/inflight.js'
+import {
+  createIntake,
+  type Intake,
+  type SimTarget,
+  startSimTarget,
+  systemBody,
+  waitAllFinal,
+} from './helpers/harness.js'
+import { FAST_ENV, type SpawnedWorker, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
+import { fullestWindow, maxInSlidingWindow } from './helpers/windows.js'
+
+// 300 imports over two targets with different limits, through a 429 storm and a 30% 5xx phase
+// on target A. Each target has its own simulator (own project, counters and caps), whose gateway
+// enforces the same sliding-window limit as the target, as IMS would. The worker runs as its own
+// process (`tsx src/main.ts`), as deployed: IMS is not on the worker's event loop.
+describe('end to end: two targets, 300 imports, faults', () => {
+  let a: SimTarget
+  let b: SimTarget
+  let intake: Intake
+  let worker: SpawnedWorker
+  let targetsFile: { path: string; remove(): void }
+  const FAILING = new Set([7, 77, 133])
+
+  beforeAll(async () => {
+    a = await startSimTarget('e2e-a', {
+      submitRate: 25,
+      submitWindowMs: 1000,
+      maxInFlight: 12,
+      sim: { rateLimits: { quickImport: { limit: 25, windowMs: 1000 } } },
+    })
+    b = await startSimTarget('e2e-b', {
+      submitRate: 10,
+      submitWindowMs: 1000,
+      maxInFlight: 7,
+      sim: { rateLimits: { quickImport: { limit: 10, windowMs: 1000 } } },
+    })
+    intake = createIntake(inject('redisUrl'))
+    targetsFile = writeTargetsFile([a.target, b.target])
+    worker = await spawnWorker({
+      ...FAST_ENV,
+      REDIS_URL: inject('redisUrl'),
+      IMS_TARGETS_FILE: targetsFile.path,
+    })
+  })
+  afterAll(async () => {
+    await worker?.kill('SIGTERM')
+    await intake?.close()
+    await a?.sim.close()
+    await b?.sim.close()
+    targetsFile?.remove()
+  })
+
+  it('brings every import to its final state, one create each, within caps and rate limits', async () => {
+    const idsA: string[] = []
+    const idsB: string[] = []
+    for (let i = 0; i < 150; i++) {
+      const body = FAILING.has(i) ? systemBody(i, `disks/fail-img-0057-${i}.zvhd2`) : systemBody(i)
+      idsA.push(await intake.create(a.target.name, body))
+      idsB.push(await intake.create(b.target.name, systemBody(1000 + i)))
+    }
+
+    // Faults on target A while the run is under way: a 429 storm, then a 30% 5xx phase.
+    await new Promise((r) => setTimeout(r, 500))
+    a.sim.control.setFaults({ throttleRate: 1 })
+    await new Promise((r) => setTimeout(r, 1500))
+    a.sim.control.setFaults({ errorRate: 0.3 })
+    await new Promise((r) => setTimeout(r, 3000))
+    a.sim.control.setFaults({})
+
+    const records = await waitAllFinal(intake, [...idsA, ...idsB], 60_000)
+
+    const failed = records.filter((r) => r.status === 'failed')
+    expect(failed.map((r) => r.id).sort()).toEqual([...FAILING].map((i) => idsA[i]).sort())
+    for (const r of failed) {
+      expect(r.error).toMatchObject({ source: 'ims', code: 'IMG.0057' })
+      expect(r.ims.error_code).toBe('IMG.0057')
+      expect(r.ims.fail_reason).toBeTruthy()
+    }
+    const succeeded = records.filter((r) => r.status === 'succeeded')
+    expect(succeeded).toHaveLength(300 - FAILING.size)
+    for (const r of succeeded) expect(r.ims.image_id).toBeTruthy()
+
+    for (const [t, ids] of [
+      [a, idsA],
+      [b, idsB],
+    ] as const) {
+      const counters = t.sim.control.counters()
+      // Exactly one create per import, and nothing else created.
+      for (const id of ids) expect(counters.createsByMarker[id], id).toBe(1)
+      expect(counters.totalCreates).toBe(ids.length)
+      // Never more imports at once in IMS than the target's cap.
+      expect(counters.peakConcurrentImports).toBeLessThanOrEqual(t.target.limits.maxInFlight)
+      // The submit rate holds in every sliding window (all POSTs, throttled ones included).
+      const posts = t.sim.control.requestLog('quickImport').map((e) => e.at)
+      expect(
+        maxInSlidingWindow(posts, t.target.limits.submitWindowMs),
+        `fullest window: ${fullestWindow(posts, t.target.limits.submitWindowMs).join(',')}`,
+      ).toBeLessThanOrEqual(t.target.limits.submitRate)
+    }
+    // B had no injected faults: its gateway (same limit as ours) never had to say 429.
+    expect(b.sim.control.counters().responses.quickImport?.['429'] ?? 0).toBe(0)
+    // The faults really happened on A (on submits, polls or both, as the timing fell).
+    const respA = a.sim.control.counters().responses
+    const answered = (status: string) =>
+      Object.values(respA).reduce((sum, byStatus) => sum + (byStatus[status] ?? 0), 0)
+    expect(answered('429')).toBeGreaterThan(0)
+    expect(answered('500') + answered('503')).toBeGreaterThan(0)
+
+    // In-flight places all given back; the worker's metrics saw the run.
+    const redis = new Redis(inject('redisUrl'))
+    const inflight = createInflight(redis)
+    expect(await inflight.count(a.target.name)).toBe(0)
+    expect(await inflight.count(b.target.name)).toBe(0)
+    await redis.quit()
+    const metrics = await (await fetch(`${worker.url}/metrics`)).text()
+    expect(metrics).toMatch(
+      new RegExp(
+        `ims_importer_imports_final_total\\{[^}]*target="${a.target.name}"[^}]*result="failed"[^}]*error_code="IMG.0057"[^}]*\\} 3`,
+      ),
+    )
+    expect(metrics).toContain('ims_importer_throttle_events_total')
+  }, 90_000)
+})

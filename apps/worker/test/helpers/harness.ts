@@ -1,0 +1,158 @@
+import {
+  createImportStore,
+  createLogger,
+  createQueues,
+  enqueueSubmit,
+  type ImportRecord,
+  type ImportStore,
+  newId,
+  type Queues,
+  TargetConfig,
+} from '@ims-importer/core'
+import { uniqueName } from '@ims-importer/core/testing'
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
+import { Redis } from 'ioredis'
+import { defaultWorkerConfig, type WorkerConfig } from '../../src/config.js'
+
+export interface SimTarget {
+  target: TargetConfig
+  sim: RunningSimulator
+}
+
+export interface SimTargetOptions {
+  submitRate?: number
+  submitWindowMs?: number
+  maxInFlight?: number
+  pollRate?: number
+  deadlineMs?: number
+  poll?: Partial<TargetConfig['poll']>
+  sim?: SimulatorOptions
+}
+
+/** One simulator (its own project, counters and caps) and the target pointing at it. */
+export async function startSimTarget(label: string, o: SimTargetOptions = {}): Promise<SimTarget> {
+  const sim = await startSimulator({ initMs: 50, jobDurationMs: { min: 150, max: 400 }, seed: 7, ...o.sim })
+  const target = TargetConfig.parse({
+    name: uniqueName(label),
+    imsEndpoint: sim.url,
+    iamEndpoint: `${sim.url}/v3`,
+    projectId: 'sim-project',
+    auth: { type: 'token', username: 'sim-user', password: 'sim-password', domainName: 'sim-domain' },
+    limits: {
+      submitRate: o.submitRate ?? 20,
+      submitWindowMs: o.submitWindowMs ?? 1000,
+      pollRate: o.pollRate ?? 200,
+      maxInFlight: o.maxInFlight ?? 40,
+    },
+    poll: { initialDelayMs: 200, factor: 1.5, maxDelayMs: 800, jitter: 0.1, ...o.poll },
+    ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
+  })
+  return { target, sim }
+}
+
+/** Fast settings for tests: short backoffs and pauses; reconciler off unless asked. */
+export function testConfig(
+  redisUrl: string,
+  targets: TargetConfig[],
+  overrides: Partial<WorkerConfig> = {},
+): WorkerConfig {
+  const base = defaultWorkerConfig({ redisUrl, targets })
+  return {
+    ...base,
+    port: 0,
+    host: '127.0.0.1',
+    reconcilerEnabled: false,
+    shutdownDeadlineMs: 5000,
+    submit: {
+      ...base.submit,
+      retryBaseMs: 100,
+      retryMaxMs: 1000,
+      inflightWaitMs: 150,
+      throttleBackoffMs: 300,
+      authFailurePauseMs: 2000,
+    },
+    ...overrides,
+  }
+}
+
+export const silentLog = () => createLogger({ name: 'worker-test', level: 'silent' })
+
+export const systemBody = (i: number, objectKey = `disks/img-${String(i).padStart(4, '0')}.zvhd2`) => ({
+  name: `img-${i}`,
+  image_url: `bucket:${objectKey}`,
+  os_version: 'CentOS 7.0 64bit',
+  min_disk: 40,
+  type: 'ECS',
+})
+
+/** The API's side, as the API does it: a record in the store, then the submit job. */
+export interface Intake {
+  redis: Redis
+  store: ImportStore
+  queues: Queues
+  create(
+    target: string,
+    request: Record<string, unknown>,
+    extra?: { callback_url?: string; external_id?: string },
+  ): Promise<string>
+  records(ids: string[]): Promise<ImportRecord[]>
+  close(): Promise<void>
+}
+
+export function createIntake(redisUrl: string): Intake {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const store = createImportStore(redis)
+  const queues = createQueues(redis)
+  return {
+    redis,
+    store,
+    queues,
+    async create(target, request, extra = {}) {
+      const id = newId('imp')
+      await store.create({ id, tenant: 'tenant-a', target, request, ...extra })
+      await enqueueSubmit(queues, target, id)
+      return id
+    },
+    async records(ids) {
+      return (await store.getMany(ids)).filter((r): r is ImportRecord => r !== null)
+    },
+    async close() {
+      await queues.close()
+      await redis.quit()
+    },
+  }
+}
+
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100,
+) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+export const FINAL = new Set(['succeeded', 'failed', 'cancelled'])
+
+export async function waitAllFinal(
+  intake: Intake,
+  ids: string[],
+  timeoutMs: number,
+): Promise<ImportRecord[]> {
+  let records: ImportRecord[] = []
+  await waitUntil(
+    `${ids.length} imports final`,
+    async () => {
+      records = await intake.records(ids)
+      return records.length === ids.length && records.every((r) => FINAL.has(r.status))
+    },
+    timeoutMs,
+    200,
+  )
+  return records
+}
