@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import type { WorkerConfig } from '../src/config.js'
+import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
+import {
+  createIntake,
+  type Intake,
+  type SimTarget,
+  type SimTargetOptions,
+  silentLog,
+  startSimTarget,
+  systemBody,
+  testConfig,
+  waitAllFinal,
+  waitUntil,
+} from './helpers/harness.js'
+
+interface Setup {
+  t: SimTarget
+  intake: Intake
+  runtime: WorkerRuntime
+}
+const open: Setup[] = []
+afterEach(async () => {
+  for (const s of open.splice(0)) {
+    await s.runtime.close()
+    await s.intake.close()
+    await s.t.sim.close()
+  }
+})
+
+async function setup(
+  label: string,
+  o: SimTargetOptions = {},
+  config: (c: WorkerConfig) => WorkerConfig = (c) => c,
+) {
+  const t = await startSimTarget(label, o)
+  const intake = createIntake(inject('redisUrl'))
+  const runtime = await createWorkerRuntime(config(testConfig(inject('redisUrl'), [t.target])), {
+    log: silentLog(),
+    defaultMetrics: false,
+  })
+  const s = { t, intake, runtime }
+  open.push(s)
+  return s
+}
+
+describe('submit faults', () => {
+  it('adopts the image after an uncertain POST (reset after processing) instead of creating it twice', async () => {
+    const { t, intake } = await setup('uncertain')
+    t.sim.control.setFaults({ resetAfterRate: 1, operations: ['quickImport'] })
+    const ids = [
+      await intake.create(t.target.name, systemBody(1)),
+      await intake.create(t.target.name, systemBody(2)),
+    ]
+    await waitUntil(
+      'both POSTs processed by IMS',
+      async () => t.sim.control.counters().totalCreates === 2,
+      10_000,
+    )
+    t.sim.control.setFaults({})
+
+    const records = await waitAllFinal(intake, ids, 20_000)
+    for (const r of records) {
+      expect(r.status).toBe('succeeded')
+      expect(r.ims.adopted).toBe(true)
+      expect(r.ims.image_id).toBeTruthy()
+      expect(r.history.some((h) => h.reason?.includes('adopted'))).toBe(true)
+    }
+    const counters = t.sim.control.counters()
+    expect(counters.totalCreates).toBe(2)
+    for (const id of ids) expect(counters.createsByMarker[id]).toBe(1)
+  })
+
+  it('resubmits after a POST that never reached IMS (reset before processing), creating once', async () => {
+    const { t, intake } = await setup('reset-before')
+    t.sim.control.setFaults({ resetBeforeRate: 1, operations: ['quickImport'] })
+    const id = await intake.create(t.target.name, systemBody(1))
+    await waitUntil(
+      'a POST refused by a reset',
+      async () => (t.sim.control.counters().responses.quickImport?.['0'] ?? 0) >= 1,
+      10_000,
+    )
+    t.sim.control.setFaults({})
+    const [r] = await waitAllFinal(intake, [id], 20_000)
+    expect(r?.status).toBe('succeeded')
+    expect(r?.ims.adopted).toBe(false)
+    expect(r?.attempts.submit).toBeGreaterThanOrEqual(2)
+    expect(t.sim.control.counters().createsByMarker[id]).toBe(1)
+  })
+
+  it('fails on an authentication error with a clear reason, without a tight retry loop', async () => {
+    const { t, intake } = await setup('auth', {
+      sim: { users: [{ name: 'sim-user', password: 'other', domain: 'sim-domain' }] },
+    })
+    const first = await intake.create(t.target.name, systemBody(1))
+    const [r1] = await waitAllFinal(intake, [first], 10_000)
+    // The next import of the target waits out the pause (2 s here) instead of failing at once.
+    const second = await intake.create(t.target.name, systemBody(2))
+    const [r2] = await waitAllFinal(intake, [second], 10_000)
+    for (const r of [r1, r2]) {
+      expect(r?.status).toBe('failed')
+      expect(r?.error?.message).toMatch(/authentication/)
+    }
+    expect(Date.parse(r2?.finished_at ?? '') - Date.parse(r1?.finished_at ?? '')).toBeGreaterThanOrEqual(1500)
+    expect(t.sim.control.counters().requests.auth ?? 0).toBeLessThanOrEqual(6)
+    expect(t.sim.control.counters().totalCreates).toBe(0)
+  })
+
+  it('fails with throttled_too_long when IMS throttles longer than the bound, without counting attempts', async () => {
+    const { t, intake } = await setup('throttled', {}, (c) => ({
+      ...c,
+      submit: { ...c.submit, maxThrottledMs: 1500 },
+    }))
+    t.sim.control.setFaults({ throttleRate: 1, operations: ['quickImport'] })
+    const id = await intake.create(t.target.name, systemBody(1))
+    const [r] = await waitAllFinal(intake, [id], 15_000)
+    expect(r?.status).toBe('failed')
+    expect(r?.error).toMatchObject({ source: 'service', code: 'throttled_too_long' })
+    expect(r?.attempts.submit).toBe(0)
+    expect(t.sim.control.counters().responses.quickImport?.['429']).toBeGreaterThan(1)
+    expect(t.sim.control.counters().totalCreates).toBe(0)
+  })
+
+  it('holds submissions while the in-flight cap is full and never exceeds it', async () => {
+    const { t, intake } = await setup('cap', {
+      maxInFlight: 2,
+      sim: { jobDurationMs: { min: 300, max: 300 } },
+    })
+    const ids: string[] = []
+    for (let i = 0; i < 8; i++) ids.push(await intake.create(t.target.name, systemBody(i)))
+    const records = await waitAllFinal(intake, ids, 30_000)
+    expect(records.every((r) => r.status === 'succeeded')).toBe(true)
+    expect(t.sim.control.counters().peakConcurrentImports).toBe(2)
+    expect(t.sim.control.counters().totalCreates).toBe(8)
+  })
+})
+
+describe('poll', () => {
+  it('records FAIL with error_code and fail_reason within one poll', async () => {
+    const { t, intake } = await setup('fail', {
+      poll: { initialDelayMs: 200, factor: 1, maxDelayMs: 200, jitter: 0 },
+      sim: { initMs: 50, jobDurationMs: { min: 1000, max: 1000 } },
+    })
+    const id = await intake.create(t.target.name, systemBody(1, 'disks/fail-img-0069.zvhd2'))
+    let failedAt = 0
+    await waitUntil(
+      'IMS to report the job FAIL',
+      async () => {
+        const job = t.sim.control.jobs().find((j) => j.marker === id)
+        if (job?.status === 'FAIL') failedAt = Date.now()
+        return failedAt > 0
+      },
+      10_000,
+      10,
+    )
+    const [r] = await waitAllFinal(intake, [id], 5_000)
+    expect(r?.status).toBe('failed')
+    expect(r?.error).toMatchObject({ source: 'ims', code: 'IMG.0069' })
+    expect(r?.ims.error_code).toBe('IMG.0069')
+    expect(r?.ims.fail_reason).toBeTruthy()
+    // Seen by the next poll (every 200 ms here), not after a timeout: allow one poll plus slack.
+    expect(Date.parse(r?.finished_at ?? '') - failedAt).toBeLessThan(200 + 400)
+  })
+
+  it('fails with deadline_exceeded when the target deadline passes', async () => {
+    const { t, intake } = await setup('deadline', {
+      deadlineMs: 1500,
+      sim: { jobDurationMs: { min: 60_000, max: 60_000 } },
+    })
+    const id = await intake.create(t.target.name, systemBody(1))
+    const [r] = await waitAllFinal(intake, [id], 10_000)
+    expect(r?.status).toBe('failed')
+    expect(r?.error).toMatchObject({ source: 'service', code: 'deadline_exceeded' })
+    expect(t.sim.control.counters().createsByMarker[id]).toBe(1)
+  })
+})
