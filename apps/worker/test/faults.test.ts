@@ -1,3 +1,4 @@
+import { buildApp, createApiDeps, parseApiKeys } from '@ims-importer/api'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import type { WorkerConfig } from '../src/config.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
@@ -136,30 +137,74 @@ describe('submit faults', () => {
 })
 
 describe('poll', () => {
-  it('records FAIL with error_code and fail_reason within one poll', async () => {
-    const { t, intake } = await setup('fail', {
+  it('shows FAIL with error_code and fail_reason on GET /v1/imports/{id} within one poll', async () => {
+    const { t } = await setup('fail', {
       poll: { initialDelayMs: 200, factor: 1, maxDelayMs: 200, jitter: 0 },
       sim: { initMs: 50, jobDurationMs: { min: 1000, max: 1000 } },
     })
-    const id = await intake.create(t.target.name, systemBody(1, 'disks/fail-img-0069.zvhd2'))
-    let failedAt = 0
-    await waitUntil(
-      'IMS to report the job FAIL',
-      async () => {
-        const job = t.sim.control.jobs().find((j) => j.marker === id)
-        if (job?.status === 'FAIL') failedAt = Date.now()
-        return failedAt > 0
-      },
-      10_000,
-      10,
+    // The intake API itself, on the same Redis, as a caller uses it.
+    const api = buildApp(
+      createApiDeps(
+        {
+          port: 0,
+          host: '127.0.0.1',
+          redisUrl: inject('redisUrl'),
+          logLevel: 'silent',
+          apiKeys: parseApiKeys('tenant-fail:key-fail', 'API_KEYS'),
+          adminKeys: [],
+          usingDevKey: false,
+          metricsAuth: false,
+          docsAuth: false,
+          rateLimitPerMinute: 100_000,
+          bodyLimitBytes: 64 * 1024,
+          batchBodyLimitBytes: 1024 * 1024,
+          callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
+          shutdownDeadlineMs: 5000,
+          targets: [t.target.name],
+        },
+        { log: silentLog() },
+      ),
     )
-    const [r] = await waitAllFinal(intake, [id], 5_000)
-    expect(r?.status).toBe('failed')
-    expect(r?.error).toMatchObject({ source: 'ims', code: 'IMG.0069' })
-    expect(r?.ims.error_code).toBe('IMG.0069')
-    expect(r?.ims.fail_reason).toBeTruthy()
-    // Seen by the next poll (every 200 ms here), not after a timeout: allow one poll plus slack.
-    expect(Date.parse(r?.finished_at ?? '') - failedAt).toBeLessThan(200 + 400)
+    try {
+      const headers = { authorization: 'Bearer key-fail' }
+      const created = await api.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers,
+        payload: { ...systemBody(1, 'disks/fail-img-0069.zvhd2'), target: t.target.name },
+      })
+      expect(created.statusCode).toBe(202)
+      const id = (created.json() as { id: string }).id
+      let failedAt = 0
+      await waitUntil(
+        'IMS to report the job FAIL',
+        async () => {
+          if (t.sim.control.jobs().find((j) => j.marker === id)?.status === 'FAIL') failedAt = Date.now()
+          return failedAt > 0
+        },
+        10_000,
+        10,
+      )
+      let view:
+        | { status: string; error: unknown; ims: { error_code: string | null; fail_reason: string | null } }
+        | undefined
+      await waitUntil(
+        'GET to show the failure',
+        async () => {
+          view = (await api.inject({ method: 'GET', url: `/v1/imports/${id}`, headers })).json()
+          return view?.status === 'failed'
+        },
+        5_000,
+        20,
+      )
+      // Seen by the next poll (every 200 ms here), not after a timeout: one poll plus slack.
+      expect(Date.now() - failedAt).toBeLessThan(200 + 400)
+      expect(view?.error).toMatchObject({ source: 'ims', code: 'IMG.0069' })
+      expect(view?.ims.error_code).toBe('IMG.0069')
+      expect(view?.ims.fail_reason).toBeTruthy()
+    } finally {
+      await api.close()
+    }
   })
 
   it('fails with deadline_exceeded when the target deadline passes', async () => {
