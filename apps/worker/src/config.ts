@@ -23,6 +23,9 @@ export const WorkerEnv = BaseEnv.extend({
   CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
   CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
   CALLBACK_TIMEOUT_MS: ms(10_000),
+  /** Delivery attempts and the first backoff (doubling): 9 from 10 s is about 85 minutes in all. */
+  CALLBACK_ATTEMPTS: count(9),
+  CALLBACK_RETRY_BASE_MS: ms(10_000),
   /** How long active jobs may run on after SIGTERM before the worker gives up on them. */
   SHUTDOWN_DEADLINE_MS: ms(25_000),
   SUBMIT_CONCURRENCY: count(10),
@@ -66,6 +69,8 @@ export interface WorkerConfig {
     allowPrivate: boolean
     allowHttpLoopback: boolean
     timeoutMs: number
+    attempts: number
+    retryBaseMs: number
   }
   shutdownDeadlineMs: number
   concurrency: { submit: number; poll: number; callback: number }
@@ -100,6 +105,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
       allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
       allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
       timeoutMs: e.CALLBACK_TIMEOUT_MS,
+      attempts: e.CALLBACK_ATTEMPTS,
+      retryBaseMs: e.CALLBACK_RETRY_BASE_MS,
     },
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
     concurrency: { submit: e.SUBMIT_CONCURRENCY, poll: e.POLL_CONCURRENCY, callback: e.CALLBACK_CONCURRENCY },

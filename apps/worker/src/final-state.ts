@@ -29,8 +29,12 @@ export async function afterFinal(deps: WorkerDeps, record: ImportRecord): Promis
 }
 
 export async function enqueueCallback(deps: WorkerDeps, importId: string): Promise<void> {
+  // Core's CALLBACK_JOB_OPTIONS, with the attempts and backoff of this worker's config.
+  const { attempts, retryBaseMs } = deps.config.callback
   await deps.queues.callback().add('callback', CallbackJob.parse({ importId }), {
     ...CALLBACK_JOB_OPTIONS,
+    attempts,
+    backoff: { type: 'exponential', delay: retryBaseMs },
     jobId: jobIds.callback(importId),
   })
 }

@@ -1,0 +1,135 @@
+import { createHmac } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
+import {
+  createIntake,
+  type Intake,
+  type SimTarget,
+  silentLog,
+  startSimTarget,
+  systemBody,
+  testConfig,
+  waitAllFinal,
+  waitUntil,
+} from './helpers/harness.js'
+
+const SECRET = 'callback-secret-for-tests'
+
+interface Received {
+  path: string
+  signature: string | undefined
+  body: string
+}
+
+describe('callbacks', () => {
+  let t: SimTarget
+  let intake: Intake
+  let runtime: WorkerRuntime
+  let server: Server
+  let base: string
+  const received: Received[] = []
+  /** Status to answer per path, in order; then 200. */
+  const script: Record<string, number[]> = {}
+
+  const readBody = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let b = ''
+      req.on('data', (d) => {
+        b += d
+      })
+      req.on('end', () => resolve(b))
+    })
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const body = await readBody(req)
+      const path = req.url ?? ''
+      received.push({ path, signature: req.headers['x-signature'] as string | undefined, body })
+      if (path === '/redirect-out') {
+        res.writeHead(307, { location: 'http://10.1.2.3/hook' }).end()
+        return
+      }
+      const status = script[path]?.shift() ?? 200
+      res.writeHead(status).end()
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    t = await startSimTarget('cb')
+    intake = createIntake(inject('redisUrl'))
+    const config = testConfig(inject('redisUrl'), [t.target])
+    runtime = await createWorkerRuntime(
+      {
+        ...config,
+        callback: {
+          ...config.callback,
+          secret: SECRET,
+          allowHttpLoopback: true,
+          retryBaseMs: 100,
+          attempts: 4,
+        },
+      },
+      { log: silentLog(), defaultMetrics: false },
+    )
+  })
+  afterAll(async () => {
+    await runtime?.close()
+    await intake?.close()
+    await t?.sim.close()
+    await new Promise((r) => server?.close(r))
+  })
+
+  it('POSTs the final state with an HMAC signature, retrying until delivered', async () => {
+    script['/ok'] = [500, 503]
+    const id = await intake.create(t.target.name, systemBody(1), {
+      callback_url: `${base}/ok`,
+      external_id: 'ext-1',
+    })
+    const [record] = await waitAllFinal(intake, [id], 15_000)
+    await waitUntil(
+      'a delivered callback',
+      async () => received.filter((r) => r.path === '/ok').length >= 3,
+      10_000,
+    )
+    const deliveries = received.filter((r) => r.path === '/ok')
+    expect(deliveries).toHaveLength(3)
+    const last = deliveries[2] as Received
+    expect(JSON.parse(last.body)).toEqual({
+      id,
+      status: 'succeeded',
+      target: t.target.name,
+      external_id: 'ext-1',
+      image_id: record?.ims.image_id,
+      error: null,
+    })
+    expect(last.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(last.body).digest('hex')}`)
+    const metrics = await runtime.deps.metrics.registry.getSingleMetricAsString(
+      'ims_importer_callback_deliveries_total',
+    )
+    expect(metrics).toMatch(/outcome="delivered"[^\n]*\} 1/)
+    expect(metrics).toMatch(/outcome="retry"[^\n]*\} 2/)
+  })
+
+  it('refuses a callback to a non-public address, also after a redirect, without connecting there', async () => {
+    const direct = await intake.create(t.target.name, systemBody(2), {
+      callback_url: 'http://169.254.169.254/latest',
+    })
+    const redirected = await intake.create(t.target.name, systemBody(3), {
+      callback_url: `${base}/redirect-out`,
+    })
+    await waitAllFinal(intake, [direct, redirected], 15_000)
+    await waitUntil(
+      'both callbacks refused',
+      async () =>
+        /outcome="rejected"[^\n]*\} 2/.test(
+          await runtime.deps.metrics.registry.getSingleMetricAsString(
+            'ims_importer_callback_deliveries_total',
+          ),
+        ),
+      10_000,
+    )
+    // The redirect target was never called again; the link-local address never at all.
+    expect(received.filter((r) => r.path === '/redirect-out')).toHaveLength(1)
+  })
+})

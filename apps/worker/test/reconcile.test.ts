@@ -1,0 +1,78 @@
+import { jobIds, newId } from '@ims-importer/core'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
+import {
+  createIntake,
+  type Intake,
+  type SimTarget,
+  silentLog,
+  startSimTarget,
+  systemBody,
+  testConfig,
+  waitAllFinal,
+  waitUntil,
+} from './helpers/harness.js'
+
+describe('reconciler', () => {
+  let t: SimTarget
+  let intake: Intake
+  let runtime: WorkerRuntime
+  afterAll(async () => {
+    await runtime?.close()
+    await intake?.close()
+    await t?.sim.close()
+  })
+
+  it('re-enqueues lost submit and poll jobs and recomputes the in-flight set', async () => {
+    t = await startSimTarget('recon', { sim: { jobDurationMs: { min: 1500, max: 1500 } } })
+    intake = createIntake(inject('redisUrl'))
+    runtime = await createWorkerRuntime(testConfig(inject('redisUrl'), [t.target]), {
+      log: silentLog(),
+      defaultMetrics: false,
+    })
+    const target = t.target.name
+    const { inflight } = runtime.deps
+
+    // An import whose submit job was lost (record written, job never enqueued).
+    const lostSubmit = newId('imp')
+    await intake.store.create({ id: lostSubmit, tenant: 'tenant-a', target, request: systemBody(1) })
+
+    // An import whose poll job was lost while running, and whose in-flight place was lost too.
+    const lostPoll = await intake.create(target, systemBody(2))
+    await waitUntil(
+      'the import to be submitted and its poll job removed',
+      async () => {
+        const r = await intake.store.get(lostPoll)
+        if (r?.status !== 'submitted' && r?.status !== 'running') return false
+        const job = await intake.queues.poll(target).getJob(jobIds.poll(lostPoll))
+        if (!job || (await job.getState()) !== 'delayed') return false
+        await job.remove()
+        return true
+      },
+      10_000,
+      20,
+    )
+    await inflight.release(target, lostPoll)
+    // A place held by an import that does not exist.
+    await inflight.add(target, ['imp_ghost'])
+
+    const report = await runtime.reconcileOnce()
+    expect(report).toMatchObject({ submitRequeued: 1, pollRequeued: 1, inflightAdded: 1, inflightRemoved: 1 })
+    expect((await inflight.members(target)).map((m) => m.importId)).toContain(lostPoll)
+
+    const records = await waitAllFinal(intake, [lostSubmit, lostPoll], 20_000)
+    expect(records.map((r) => r.status)).toEqual(['succeeded', 'succeeded'])
+    const counters = t.sim.control.counters()
+    expect(counters.createsByMarker[lostSubmit]).toBe(1)
+    expect(counters.createsByMarker[lostPoll]).toBe(1)
+    expect(await inflight.count(target)).toBe(0)
+
+    // Nothing left to repair.
+    expect(await runtime.reconcileOnce()).toMatchObject({
+      submitRequeued: 0,
+      pollRequeued: 0,
+      inflightAdded: 0,
+      inflightRemoved: 0,
+    })
+  })
+})
