@@ -32,7 +32,8 @@ export function parseImportRequest(
   rules: ImportRequestRules,
   prefix = '',
 ): { ok: true; value: ParsedImportRequest } | { ok: false; errors: FieldError[] } {
-  const at = (path: string) => (prefix ? (path ? `${prefix}.${path}` : prefix) : path)
+  const at = (path: string) =>
+    prefix ? (path === '' ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`) : path
   const errors: FieldError[] = []
   let imsBody: unknown = body
   let target = rules.targets[0] ?? ''

@@ -19,10 +19,15 @@ export type QuickImportValidation =
 
 type Path = readonly PropertyKey[]
 
+// A key that is not a plain name (empty, with a "." or a space...) is written ["key"], so that a
+// path never reads as the body itself ("") or as a deeper path.
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 function formatPath(path: Path): string {
   let out = ''
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`
+    else if (!PLAIN_KEY.test(String(segment))) out += `[${JSON.stringify(String(segment))}]`
     else out += out === '' ? String(segment) : `.${String(segment)}`
   }
   return out
@@ -139,7 +144,8 @@ export function validateQuickImport(body: unknown): QuickImportValidation {
     const common = CommonFields.safeParse(body, { reportInput: true })
     if (!common.success) issues.push(...toValidationIssues(common.error.issues, body))
     for (const key of Object.keys(body)) {
-      if (!KNOWN_FIELDS.has(key)) issues.push({ path: key, message: unknownFieldMessage('system', key) })
+      if (!KNOWN_FIELDS.has(key))
+        issues.push({ path: formatPath([key]), message: unknownFieldMessage('system', key) })
     }
   }
   return { success: false, issues }
