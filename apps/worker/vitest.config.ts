@@ -8,5 +8,9 @@ export default defineConfig({
     outputFile: { json: '.vitest/report.json' },
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // One file at a time: the callback and reconcile queues are shared by every target (so a
+    // worker of one file could take another file's jobs), and the end-to-end files measure
+    // rates and caps that a parallel file's CPU load would disturb on a 2-core machine.
+    fileParallelism: false,
   },
 })

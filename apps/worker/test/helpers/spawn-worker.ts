@@ -36,10 +36,12 @@ export function writeTargetsFile(targets: TargetConfig[]): { path: string; remov
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Starts `tsx src/main.ts` as its own process (as `pnpm start` does) and waits for /readyz. */
+/** Starts src/main.ts under tsx as its own process (as `pnpm start` does) and waits for /readyz. */
 export async function spawnWorker(env: Record<string, string>): Promise<SpawnedWorker> {
   const port = await freePort()
-  const child = spawn(join(PACKAGE_DIR, 'node_modules', '.bin', 'tsx'), ['src/main.ts'], {
+  // node itself with tsx's loader (not the tsx CLI, which runs the program in a grandchild that
+  // a SIGKILL of the CLI would leave running).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: PACKAGE_DIR,
     env: { PATH: process.env.PATH ?? '', WORKER_PORT: String(port), WORKER_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
