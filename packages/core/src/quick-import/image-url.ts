@@ -34,8 +34,8 @@ const UNSUPPORTED_FORMATS: Record<string, string> = {
 
 const BUCKET_CHARS = /^[a-z0-9.-]*$/
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
-// IMS: folder and file names take letters, digits, "-", "." and "_" (spaces are IMG.0175).
-const KEY_CHAR = /[A-Za-z0-9._/-]/
+// IMS: file names take letters, digits, "-", "." and "_" (spaces, in folder or file names, are IMG.0175).
+const KEY_CHAR = /[A-Za-z0-9._-]/
 
 /** OBS bucket naming rules; each broken rule is one problem. */
 function bucketProblems(bucket: string): Problem[] {
@@ -77,14 +77,15 @@ function objectKeyProblems(key: string): Problem[] {
       ims_code: 'IMG.0175',
     })
   }
-  const bad = [...key].filter((c) => !KEY_CHAR.test(c) && !/\s/.test(c))
+  const segments = key.split('/')
+  // IMG.0075 names the characters of the file name only; of folder names IMS documents spaces alone (IMG.0175).
+  const bad = [...(segments[segments.length - 1] ?? '')].filter((c) => !KEY_CHAR.test(c) && !/\s/.test(c))
   if (bad.length > 0) {
     problems.push({
-      message: `image_url file name ${quote(key)} contains ${listChars(bad)}; folder and file names take only letters, digits, "-", "." and "_"`,
+      message: `image_url file name ${quote(key)} contains ${listChars(bad)}; file names take only letters, digits, "-", "." and "_"`,
       ims_code: 'IMG.0075',
     })
   }
-  const segments = key.split('/')
   if (segments.some((s) => s.length === 0)) {
     problems.push({
       message: `image_url file name ${quote(key)} has an empty folder name or ends with "/"; it must name a file`,
