@@ -94,7 +94,8 @@ function objectKeyProblems(key: string): Problem[] {
   }
   const file = segments[segments.length - 1] ?? ''
   const dot = file.lastIndexOf('.')
-  const extension = dot > 0 ? file.slice(dot + 1).toLowerCase() : ''
+  // By its suffix, as IMS judges it: ".vmdk" is a VMDK file too.
+  const extension = dot >= 0 ? file.slice(dot + 1).toLowerCase() : ''
   const format = UNSUPPORTED_FORMATS[extension]
   if (format !== undefined) {
     problems.push({
