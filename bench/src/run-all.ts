@@ -7,10 +7,11 @@ import { machineInfo } from './lib/machine.js'
 import { type BenchReport, consoleLines, renderMarkdown } from './lib/report.js'
 import type { ScenarioId } from './lib/result.js'
 import type { Scenario } from './lib/scenario.js'
+import { intakeScenario } from './scenarios/intake.js'
 import { pollScheduleScenario } from './scenarios/poll-schedule.js'
 
 /** Cheapest first, so that a broken environment shows early. */
-const SCENARIOS: Scenario[] = [pollScheduleScenario]
+const SCENARIOS: Scenario[] = [pollScheduleScenario, intakeScenario]
 
 function parseOnly(argv: string[]): ScenarioId[] | null {
   const i = argv.indexOf('--only')

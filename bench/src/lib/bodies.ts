@@ -8,10 +8,9 @@ export function quickImportBody(i: number): Record<string, unknown> {
     name: `bench-image-${n}`,
     description: 'Benchmark import of a migrated VM disk',
     image_url: `migration-bucket:wave-3/vm-${n}/disk-0.zvhd2`,
-    os_version: 'Ubuntu 22.04 server 64bit',
+    os_version: 'Ubuntu 18.04 server 64bit',
     min_disk: 100,
     type: 'ECS',
-    is_config: false,
     image_tags: [
       { key: 'wave', value: '3' },
       { key: 'source', value: 'vmware' },

@@ -18,12 +18,16 @@ export interface Child {
   stdoutLines(): string[]
   /** Resident set size in kB, from /proc (Linux). */
   rssKb(): number
+  /** CPU time used so far (user + system), in seconds, from /proc (Linux). */
+  cpuSeconds(): number
   /** SIGTERM, then SIGKILL after the grace period. */
   stop(graceMs?: number): Promise<void>
   exited: Promise<number | null>
 }
 
 const TSX_LOADER = import.meta.resolve('tsx')
+/** USER_HZ: /proc times are in these ticks (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100
 
 export interface SpawnOptions {
   name: string
@@ -35,6 +39,8 @@ export interface SpawnOptions {
   nodeFlags?: string[]
   /** Keep every stdout line (log scraping); otherwise only a short tail is kept. */
   keepStdout?: boolean
+  /** Send stdout to /dev/null (log lines still cost the child their formatting, not the bench a pipe). */
+  discardStdout?: boolean
 }
 
 export function spawnTs(options: SpawnOptions): Child {
@@ -42,7 +48,7 @@ export function spawnTs(options: SpawnOptions): Child {
   const proc = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: options.env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   })
   let tail = ''
   const lines: string[] = []
@@ -73,6 +79,16 @@ export function spawnTs(options: SpawnOptions): Child {
         const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8')
         const m = /VmRSS:\s+(\d+)\s+kB/.exec(status)
         return m ? Number(m[1]) : Number.NaN
+      } catch {
+        return Number.NaN
+      }
+    },
+    cpuSeconds: () => {
+      try {
+        // Fields after the command name (which may contain spaces): utime is the 12th, stime the 13th.
+        const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8')
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
       } catch {
         return Number.NaN
       }

@@ -30,3 +30,30 @@ export async function infoMemory(url: string): Promise<Record<string, number>> {
     client.disconnect()
   }
 }
+
+export interface RedisLoad {
+  /** Commands executed (scripts' inner commands included), from INFO commandstats. */
+  calls: number
+  /** Redis CPU seconds (user + sys, main thread), from INFO cpu. */
+  cpuS: number
+}
+
+/** A snapshot to subtract: what Redis did between two calls is `diffLoad(after, before)`. */
+export async function redisLoad(url: string): Promise<RedisLoad> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    const stats = await client.info('commandstats')
+    const cpu = await client.info('cpu')
+    let calls = 0
+    for (const m of stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) calls += Number(m[1])
+    const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0)
+    return { calls, cpuS: num('used_cpu_user') + num('used_cpu_sys') }
+  } finally {
+    client.disconnect()
+  }
+}
+
+export const diffLoad = (after: RedisLoad, before: RedisLoad): RedisLoad => ({
+  calls: after.calls - before.calls,
+  cpuS: after.cpuS - before.cpuS,
+})
