@@ -194,7 +194,8 @@ function isBucketName(bucket: string): boolean {
 
 /**
  * Quick import takes RAW or ZVHD2 only. IMS cannot tell a RAW file by its name (it may be `.img`
- * or have no extension), so only the extensions of the other formats are refused.
+ * or have no extension), so only the extensions of the other formats are refused: other disk
+ * formats, and archives, which are no disk format at all.
  */
 const UNSUPPORTED_EXTENSIONS = new Set([
   'qcow2',
@@ -209,6 +210,13 @@ const UNSUPPORTED_EXTENSIONS = new Set([
   'ova',
   'ovf',
   'mf',
+  'zip',
+  'gz',
+  'tgz',
+  'tar',
+  'xz',
+  'bz2',
+  '7z',
 ])
 const FILE_NAME_CHARS = /^[A-Za-z0-9._-]+$/
 
