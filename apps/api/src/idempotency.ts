@@ -33,16 +33,42 @@ export interface IdempotencyStore {
   release(tenant: string, key: string, bodyHash: string): Promise<void>
 }
 
-/** JSON with object keys sorted at every level, so equal bodies hash equally whatever the key order. */
+/**
+ * JSON with object keys sorted at every level, so equal bodies hash equally whatever the key order.
+ * Iterative, not recursive: a batch item may be nested 100,000 levels deep (it is refused, but
+ * the batch's body is hashed whole), which would overflow the call stack.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  const out: string[] = []
+  // Work to do, last first: a value still to write, or text to emit as is.
+  const todo: ({ text: string } | { value: unknown })[] = [{ value }]
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    if ('text' in item) {
+      out.push(item.text)
+      continue
+    }
+    const v = item.value
+    if (Array.isArray(v)) {
+      todo.push({ text: ']' })
+      for (let i = v.length - 1; i >= 0; i--) {
+        todo.push({ value: v[i] })
+        if (i > 0) todo.push({ text: ',' })
+      }
+      todo.push({ text: '[' })
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>)
+        .filter(([, e]) => e !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      todo.push({ text: '}' })
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, e] = entries[i] as [string, unknown]
+        todo.push({ value: e }, { text: `${JSON.stringify(k)}:` })
+        if (i > 0) todo.push({ text: ',' })
+      }
+      todo.push({ text: '{' })
+    } else out.push(JSON.stringify(v) ?? 'null')
   }
-  return JSON.stringify(value) ?? 'null'
+  return out.join('')
 }
 
 /** Hash of what makes two requests "the same": the route and the canonical body. */
