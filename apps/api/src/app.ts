@@ -157,9 +157,21 @@ export function buildApp(deps: ApiDeps): App {
   // JSON only. An empty JSON body counts as no body (POST .../cancel from clients that always set the type).
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined)
-    parseJson(req, body as string, (err, value) => {
+  // JSON is UTF-8 (RFC 8259): other bytes are refused, not turned into U+FFFD and stored.
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    let body: string
+    try {
+      body = utf8.decode(raw as Buffer)
+    } catch {
+      done(
+        new HttpProblem('bad_request', 'the body is not valid UTF-8; send JSON encoded as UTF-8'),
+        undefined,
+      )
+      return
+    }
+    if (body.trim() === '') return done(null, undefined)
+    parseJson(req, body, (err, value) => {
       if (err) {
         done(new HttpProblem('bad_request', `the body is not valid JSON: ${err.message}`), undefined)
         return
