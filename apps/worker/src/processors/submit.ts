@@ -179,6 +179,8 @@ export const processSubmit =
             { attempt, kind: f.kind, code: f.code, status: f.status, delayMs: delay },
             'submit: retry later',
           )
+          // IMS answered something other than "throttled": a throttling streak, if any, is over.
+          if (state.throttledSince !== undefined) await job.updateData({ importId })
           await job.moveToDelayed(Date.now() + delay, token)
           throw new DelayedError()
         }
