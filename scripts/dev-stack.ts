@@ -132,7 +132,18 @@ async function main(): Promise<void> {
   }
 
   const common = { REDIS_URL: redisUrl, IMS_SIMULATOR_URL: SIM_URL }
-  start('ims-simulator', tsx, ['apps/ims-simulator/src/main.ts'], { ...common, SIM_PORT })
+  // Simulated imports take seconds (not the minutes to hours of real IMS) so a demo is quick.
+  const simSpeed = {
+    SIM_INIT_MS: env.SIM_INIT_MS ?? '500',
+    SIM_JOB_MIN_MS: env.SIM_JOB_MIN_MS ?? '2000',
+    SIM_JOB_MAX_MS: env.SIM_JOB_MAX_MS ?? '5000',
+  }
+  start('ims-simulator', tsx, ['apps/ims-simulator/src/main.ts'], {
+    ...common,
+    ...simSpeed,
+    SIM_PORT,
+    SIM_LOG: env.SIM_LOG ?? 'false',
+  })
   await waitFor('ims-simulator', () => httpOk(`${SIM_URL}/__sim/counters`))
   start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, WORKER_PORT })
   start('api', tsx, ['apps/api/src/main.ts'], { ...common, PORT: API_PORT, API_KEYS })

@@ -182,6 +182,8 @@ export function loadTargets(env: TargetsEnv): TargetConfig[] {
           imsEndpoint: url,
           iamEndpoint: `${url}/v3`,
           projectId: SIMULATOR_DEFAULTS.projectId,
+          // The simulator's jobs take seconds, not hours: poll it on a matching clock.
+          poll: { initialDelayMs: 1000, factor: 1.5, maxDelayMs: 5000 },
           auth: {
             type: 'token',
             username: SIMULATOR_DEFAULTS.username,
