@@ -109,6 +109,16 @@ describe('callbacks', () => {
     )
     expect(metrics).toMatch(/outcome="delivered"[^\n]*\} 1/)
     expect(metrics).toMatch(/outcome="retry"[^\n]*\} 2/)
+    // The outcome is kept on the final record, which GET /v1/imports/{id} shows.
+    await waitUntil(
+      'the delivery recorded on the import',
+      async () => (await runtime.deps.store.get(id))?.callback?.status === 'delivered',
+      5_000,
+    )
+    const kept = await runtime.deps.store.get(id)
+    expect(kept?.status).toBe('succeeded')
+    expect(kept?.callback).toMatchObject({ status: 'delivered', attempts: 3, last_error: null })
+    expect(kept?.callback?.delivered_at).toEqual(expect.any(String))
   })
 
   it('refuses a callback to a non-public address, also after a redirect, without connecting there', async () => {

@@ -167,6 +167,19 @@ export function canTransition(from: ImportStatus, to: ImportStatus): boolean {
 }
 
 /**
+ * A final state never changes, but the outcome of delivering its callback is only known
+ * afterwards: a final record may be rewritten in place with a patch that holds the callback
+ * state and nothing else.
+ */
+function isCallbackBookkeeping(record: ImportRecord, to: ImportStatus, patch: ImportPatch): boolean {
+  if (!isFinal(record.status) || to !== record.status) return false
+  const keys = Object.entries(patch)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k)
+  return keys.length === 1 && keys[0] === 'callback'
+}
+
+/**
  * The one function that moves a record: refuses an illegal move, applies the patch, bumps the
  * version, appends history on a change of state and stamps `finished_at` on a final state.
  * Pure: returns a new record.
@@ -177,7 +190,9 @@ export function transition(
   patch: ImportPatch = {},
   options: { now?: Date; reason?: string } = {},
 ): ImportRecord {
-  if (!canTransition(record.status, to)) throw new IllegalTransitionError(record.status, to, record.id)
+  if (!canTransition(record.status, to) && !isCallbackBookkeeping(record, to, patch)) {
+    throw new IllegalTransitionError(record.status, to, record.id)
+  }
   const at = (options.now ?? new Date()).toISOString()
   const { ims, ...rest } = patch
   const next: ImportRecord = {

@@ -137,3 +137,42 @@ describe('newImportRecord()', () => {
     expect(r.callback).toEqual({ status: 'pending', attempts: 0, last_error: null, delivered_at: null })
   })
 })
+
+describe('callback bookkeeping on a final record', () => {
+  const delivered = {
+    status: 'delivered' as const,
+    attempts: 1,
+    last_error: null,
+    delivered_at: T0.toISOString(),
+  }
+  const finalRecord = (status: 'succeeded' | 'failed' | 'cancelled') =>
+    transition(
+      newImportRecord(
+        { id: 'imp_cb', tenant: 't', target: 'eu-de', request: {}, callback_url: 'https://example.test/cb' },
+        T0,
+      ),
+      status === 'cancelled' ? 'cancelled' : 'failed',
+      {},
+      { now: T0 },
+    )
+
+  it.each(['failed', 'cancelled'] as const)('a %s record takes a callback-only patch, in place', (status) => {
+    const before = finalRecord(status)
+    const after = transition(before, before.status, { callback: delivered })
+    expect(after.status).toBe(before.status)
+    expect(after.callback).toEqual(delivered)
+    expect(after.version).toBe(before.version + 1)
+    expect(after.history).toEqual(before.history)
+    expect(after.finished_at).toBe(before.finished_at)
+  })
+
+  it('refuses anything else on a final record, even beside a callback', () => {
+    const before = finalRecord('failed')
+    expect(() => transition(before, 'failed')).toThrow(IllegalTransitionError)
+    expect(() => transition(before, 'failed', { ims: { image_id: 'x' } })).toThrow(IllegalTransitionError)
+    expect(() => transition(before, 'failed', { callback: delivered, error: null })).toThrow(
+      IllegalTransitionError,
+    )
+    expect(() => transition(before, 'succeeded', { callback: delivered })).toThrow(IllegalTransitionError)
+  })
+})

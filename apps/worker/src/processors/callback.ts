@@ -4,7 +4,6 @@ import {
   CallbackJob,
   type CallbackState,
   type HostLookup,
-  IllegalTransitionError,
   type ImportRecord,
   isFinal,
   type ResolvedAddress,
@@ -159,22 +158,7 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
   }
 }
 
-/**
- * Keeps the delivery outcome on the record. The record is final, and core's TRANSITIONS allow
- * no move from a final state, not even to itself; until core allows a callback-only update of
- * a final record, the outcome is only logged and counted (see the worker's report).
- */
+/** Keeps the delivery outcome on the (final) record: core allows a callback-only rewrite of a final record. */
 async function keep(deps: WorkerDeps, importId: string, callback: CallbackState): Promise<void> {
-  try {
-    await deps.store.update(importId, (current) => ({ to: current.status, patch: { callback } }))
-  } catch (err) {
-    if (err instanceof IllegalTransitionError) {
-      deps.log.debug(
-        { importId, callback: callback.status },
-        'callback: outcome not kept on the final record',
-      )
-      return
-    }
-    throw err
-  }
+  await deps.store.update(importId, (current) => ({ to: current.status, patch: { callback } }))
 }
