@@ -7,11 +7,20 @@ import { machineInfo } from './lib/machine.js'
 import { type BenchReport, consoleLines, renderMarkdown } from './lib/report.js'
 import type { ScenarioId } from './lib/result.js'
 import type { Scenario } from './lib/scenario.js'
+import { inflightCostScenario } from './scenarios/inflight-cost.js'
 import { intakeScenario } from './scenarios/intake.js'
+import { limitPrecisionScenario } from './scenarios/limit-precision.js'
+import { makespanScenario } from './scenarios/makespan.js'
 import { pollScheduleScenario } from './scenarios/poll-schedule.js'
 
 /** Cheapest first, so that a broken environment shows early. */
-const SCENARIOS: Scenario[] = [pollScheduleScenario, intakeScenario]
+const SCENARIOS: Scenario[] = [
+  pollScheduleScenario,
+  intakeScenario,
+  limitPrecisionScenario,
+  makespanScenario,
+  inflightCostScenario,
+]
 
 function parseOnly(argv: string[]): ScenarioId[] | null {
   const i = argv.indexOf('--only')
