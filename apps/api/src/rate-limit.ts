@@ -1,11 +1,11 @@
-import { KEY_PREFIX, type Redis } from '@ims-importer/core'
+import { keys, type Redis } from '@ims-importer/core'
 
 /**
  * Per-key limiter state. Not in core's keys.ts because only the API reads it and losing it is
  * harmless (a limiter that forgets lets a burst through once). Under the `{ims}` hash tag like
  * every other key.
  */
-export const rateLimitKey = (keyId: string): string => `${KEY_PREFIX}:api-rate:${keyId}`
+export const rateLimitKey = (keyId: string): string => keys.apiRate(keyId)
 
 export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterMs: number }
 

@@ -14,23 +14,14 @@ import {
   type ListImportsQuery,
   VersionConflictError,
 } from './import-store-types.js'
-import { KEY_PREFIX, keys } from './keys.js'
+import { keys } from './keys.js'
 import type { Redis } from './redis.js'
 
-// ---------------------------------------------------------------------------------------------
-// Keys this store needs beyond keys.ts. They belong in keys.ts (a persistent contract: renaming
-// them strands data already in Redis); they live here only until keys.ts is extended. All are
-// under KEY_PREFIX, so they share the `{ims}` cluster slot with every other key.
-// ---------------------------------------------------------------------------------------------
+/** The store's index keys; defined in keys.ts with the rest of the persistent key layout. */
 export const importStoreKeys = {
-  /** Sorted set of a tenant's import ids in one status, scored by creation time (ms). */
-  tenantStatusImports: (tenant: string, status: string) =>
-    `${KEY_PREFIX}:tenant:${tenant}:status:${status}:imports`,
-  /** Sorted set of a tenant's import ids carrying one external_id, scored by creation time (ms). */
-  tenantExternalImports: (tenant: string, externalId: string) =>
-    `${KEY_PREFIX}:tenant:${tenant}:external:${externalId}:imports`,
-  /** Hash status -> number of the batch's imports currently in that status. */
-  batchStatusCounts: (batchId: string) => `${KEY_PREFIX}:batch:${batchId}:status-counts`,
+  tenantStatusImports: keys.tenantStatusImports,
+  tenantExternalImports: keys.tenantExternalImports,
+  batchStatusCounts: keys.batchStatusCounts,
 } as const
 
 /** Thrown by create/createMany when an import id is already taken. */

@@ -42,6 +42,14 @@ export const keys = {
   tenantImports: (tenant: string) => `${KEY_PREFIX}:tenant:${tenant}:imports`,
   /** Sorted set of import ids in one status, scored by creation time (ms); all tenants. */
   statusImports: (status: string) => `${KEY_PREFIX}:status:${status}:imports`,
+  /** Sorted set of a tenant's import ids in one status, scored by creation time (ms). */
+  tenantStatusImports: (tenant: string, status: string) =>
+    `${KEY_PREFIX}:tenant:${tenant}:status:${status}:imports`,
+  /** Sorted set of a tenant's import ids carrying one external_id, scored by creation time (ms). */
+  tenantExternalImports: (tenant: string, externalId: string) =>
+    `${KEY_PREFIX}:tenant:${tenant}:external:${externalId}:imports`,
+  /** Hash status -> number of the batch's imports currently in that status. */
+  batchStatusCounts: (batchId: string) => `${KEY_PREFIX}:batch:${batchId}:status-counts`,
   /** Sorted set of a batch's import ids, scored by item index. */
   batchImports: (batchId: string) => `${KEY_PREFIX}:batch:${batchId}:imports`,
   /** JSON of one batch. */
@@ -50,8 +58,10 @@ export const keys = {
   tenantBatches: (tenant: string) => `${KEY_PREFIX}:tenant:${tenant}:batches`,
   /** Idempotency key record: tenant-scoped. */
   idempotency: (tenant: string, key: string) => `${KEY_PREFIX}:idem:${tenant}:${key}`,
-  /** Set of import ids counted as in flight (submitting after POST, submitted, running) for a target. */
+  /** Sorted set of import ids holding an in-flight place for a target, scored by acquire time (ms). */
   inflight: (target: string) => `${KEY_PREFIX}:inflight:${target}`,
+  /** Per-API-key request rate limiter state (GCRA). */
+  apiRate: (keyId: string) => `${KEY_PREFIX}:api-rate:${keyId}`,
   /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
   submitWindow: (target: string) => `${KEY_PREFIX}:submit-window:${target}`,
 } as const
