@@ -109,6 +109,17 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
         },
       })
       new Gauge({
+        name: 'ims_importer_submit_rate_limit_per_second',
+        help: "A target's configured submit limit (quick-import POSTs per sliding window), in POSTs per second.",
+        labelNames: ['target'],
+        registers: [registry],
+        collect() {
+          for (const t of deps.targets) {
+            this.set({ target: t.name }, (t.limits.submitRate * 1000) / t.limits.submitWindowMs)
+          }
+        },
+      })
+      new Gauge({
         name: 'ims_importer_queue_jobs',
         help: 'Jobs in each BullMQ queue of this worker, by queue and state.',
         labelNames: ['queue', 'state'],
