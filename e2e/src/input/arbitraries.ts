@@ -177,6 +177,10 @@ interface Mutation {
   apply(body: Body, extra: [string, Json][]): Body
 }
 
+/** A value as it reads in the JSON text, for mutation names. */
+const shown = (v: unknown) =>
+  typeof v === 'string' && v.startsWith(RAW_MARK) ? v.slice(RAW_MARK.length) : JSON.stringify(v)
+
 const mutation = <T>(
   arb: fc.Arbitrary<T>,
   name: (v: T) => string,
@@ -355,7 +359,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // a field given twice in the JSON text; the last one counts
   mutation(
     fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom(...ODD_VALUES)),
-    ([f, v]) => `key ${f} twice, last ${JSON.stringify(v)}`,
+    ([f, v]) => `key ${f} twice, last ${shown(v)}`,
     (b, [f, v], extra) => {
       extra.push([f, v])
       return b
@@ -364,7 +368,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // retype a field
   mutation(
     fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom(...ODD_VALUES)),
-    ([f, v]) => `${f} = ${JSON.stringify(v)}`,
+    ([f, v]) => `${f} = ${shown(v)}`,
     (b, [f, v]) => ({ ...b, [f]: v }),
   ),
   // boundary lengths and values, one under, at and over

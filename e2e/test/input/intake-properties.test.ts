@@ -54,10 +54,12 @@ afterAll(async () => {
   )
   if (figures.codeMismatches.size > 0)
     console.info(
-      `[intake properties] IMS code differences (both reject, different IMG code):\n${[
+      `[intake properties] IMS code differences (both reject, IMS's code not among the API's; the commonest):\n${[
         ...figures.codeMismatches,
       ]
-        .map(([k, v]) => `  ${v.n} x ${k} e.g. ${v.example}`)
+        .sort((a, b) => b[1].n - a[1].n)
+        .slice(0, 6)
+        .map(([k, v]) => `  ${v.n} x ${k}, e.g. ${v.example.slice(0, 240)}`)
         .join('\n')}`,
     )
 })
