@@ -1,0 +1,84 @@
+import { appendFileSync } from 'node:fs'
+import { type ImportRecord, isFinal } from '@ims-importer/core'
+import type { RunningSimulator } from 'ims-simulator'
+
+/** One line of the chaos results table. */
+export interface ChaosRow {
+  scenario: string
+  /** Imports the API accepted (202). */
+  imports: number
+  /** Accepted imports that are missing afterwards or never reached a final state. */
+  lost: number
+  /** Import markers IMS saw more than one create for (all simulators of the scenario). */
+  duplicates: number
+  final: { succeeded: number; failed: number; cancelled: number }
+  /** What happened to the system during the run (kills, outages, fault phases). */
+  notes: string
+  seconds: number
+}
+
+/** Markers (import ids) with more than one create in any of the simulators. */
+export function duplicateMarkers(sims: RunningSimulator[]): string[] {
+  const dups: string[] = []
+  for (const sim of sims)
+    for (const [marker, n] of Object.entries(sim.control.counters().createsByMarker))
+      if (n > 1) dups.push(marker)
+  return dups
+}
+
+/** Accepted ids that have no record or a non-final one. */
+export function lostIds(accepted: string[], records: Map<string, ImportRecord>): string[] {
+  return accepted.filter((id) => {
+    const r = records.get(id)
+    return !r || !isFinal(r.status)
+  })
+}
+
+export function summarize(
+  scenario: string,
+  accepted: string[],
+  records: Map<string, ImportRecord>,
+  sims: RunningSimulator[],
+  notes: string,
+  startedAt: number,
+): ChaosRow {
+  const final = { succeeded: 0, failed: 0, cancelled: 0 }
+  for (const id of accepted) {
+    const s = records.get(id)?.status
+    if (s === 'succeeded' || s === 'failed' || s === 'cancelled') final[s]++
+  }
+  return {
+    scenario,
+    imports: accepted.length,
+    lost: lostIds(accepted, records).length,
+    duplicates: duplicateMarkers(sims).length,
+    final,
+    notes,
+    seconds: Math.round((Date.now() - startedAt) / 1000),
+  }
+}
+
+const finalStates = (f: ChaosRow['final']) =>
+  `${f.succeeded} succeeded, ${f.failed} failed, ${f.cancelled} cancelled`
+
+/** The rows as a markdown table. */
+export function markdownTable(rows: ChaosRow[]): string {
+  const lines = [
+    '| scenario | imports | lost | duplicates | final states | run | notes |',
+    '| --- | ---: | ---: | ---: | --- | ---: | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.imports} | ${r.lost} | ${r.duplicates} | ${finalStates(r.final)} | ${r.seconds} s | ${r.notes} |`,
+    ),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * Prints the row and, in a `pnpm test:chaos` run (which provides the file), appends it to the
+ * run's results for the table printed at the end.
+ */
+export function reportRow(row: ChaosRow, resultsFile: string | undefined): void {
+  process.stdout.write(`chaos: ${JSON.stringify(row)}\n`)
+  if (resultsFile) appendFileSync(resultsFile, `${JSON.stringify(row)}\n`)
+}
