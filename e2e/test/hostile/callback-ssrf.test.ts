@@ -394,6 +394,13 @@ describe('callback_url at delivery', () => {
         expect(String(line?.reason), what).toMatch(c.reason)
       }
     })
+    // The caller can read the outcome on the import itself.
+    const stored = await store.getMany(ids)
+    cases.forEach((c, i) => {
+      expect(stored[i]?.callback?.status, c.url(ids[i] as string)).toBe(
+        c.outcome === 'delivered' ? 'delivered' : 'failed',
+      )
+    })
     // The redirect target's name was looked up (checked), not merely skipped.
     expect(lookups).toContain('internal.example.test')
     // Delivered callbacks carry a valid signature of the exact body.
