@@ -1,6 +1,7 @@
 // `pnpm bench [-- --only intake,makespan]`: runs the scenarios in order and writes
 // results/latest.{json,md} (a full run) plus a timestamped copy under results/history/.
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createContext, scoped } from './lib/context.js'
 import { machineInfo } from './lib/machine.js'
@@ -55,7 +56,9 @@ for (const scenario of SCENARIOS) {
   if (only && !only.includes(scenario.id)) continue
   ctx.progress(`scenario ${scenario.id}: start`)
   try {
+    const loadStart = loadavg()[0] ?? 0
     const result = await scenario.run(scoped(ctx, scenario.id))
+    result.loadAverage = { start: loadStart, end: loadavg()[0] ?? 0 }
     report.scenarios.push(result)
     process.stdout.write(`${consoleLines(result).join('\n')}\n\n`)
   } catch (err) {

@@ -34,16 +34,29 @@ function verdict(f: Figure): string {
 
 const cell = (s: string | number) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
-export function figureRows(figures: Figure[]): string[] {
+export function figureRows(figures: Figure[], scenario?: (f: Figure) => string): string[] {
   const out = [
-    '| figure | ours | baseline | baseline value | ratio | target | verdict |',
-    '| --- | ---: | --- | ---: | ---: | --- | --- |',
+    `| ${scenario ? 'scenario | ' : ''}figure | ours | baseline | baseline value | ratio | target | verdict |`,
+    `| ${scenario ? '--- | ' : ''}--- | ---: | --- | ---: | ---: | --- | --- |`,
   ]
   for (const f of figures)
     out.push(
-      `| ${cell(f.name)} (${cell(f.unit)}) | ${fmt(f.value)} | ${cell(f.baseline?.name ?? '')} | ${fmt(f.baseline?.value)} | ${f.ratio === undefined ? '' : fmt(f.ratio)} | ${targetText(f)} | ${verdict(f)} |`,
+      `| ${scenario ? `${cell(scenario(f))} | ` : ''}${cell(f.name)} (${cell(f.unit)}) | ${fmt(f.value)} | ${cell(f.baseline?.name ?? '')} | ${fmt(f.baseline?.value)} | ${f.ratio === undefined ? '' : fmt(f.ratio)} | ${targetText(f)} | ${verdict(f)} |`,
     )
   return out
+}
+
+/** The headline figures of every scenario in one table (latest.md's summary, the README's table). */
+export function summaryRows(scenarios: ScenarioResult[]): string[] {
+  const owner = new Map<Figure, string>()
+  const figures: Figure[] = []
+  for (const s of scenarios)
+    for (const f of s.figures)
+      if (f.headline) {
+        owner.set(f, s.title.split(':')[0] ?? s.id)
+        figures.push(f)
+      }
+  return figureRows(figures, (f) => owner.get(f) ?? '')
 }
 
 export function renderMarkdown(report: BenchReport): string {
@@ -65,9 +78,16 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     'Every figure is measured in the same run as its baseline; ratio = ours / baseline.',
     '',
+    '## Summary',
+    '',
+    ...summaryRows(report.scenarios),
+    '',
   ]
   for (const s of report.scenarios) {
-    lines.push(`## ${s.title}`, '', `Took ${fmt(s.durationS)} s.`, '', ...figureRows(s.figures), '')
+    const load = s.loadAverage
+      ? ` Load average (1 min) ${fmt(s.loadAverage.start)} at its start, ${fmt(s.loadAverage.end)} at its end (${report.machine.cores} cores).`
+      : ''
+    lines.push(`## ${s.title}`, '', `Took ${fmt(s.durationS)} s.${load}`, '', ...figureRows(s.figures), '')
     for (const t of s.tables) {
       lines.push(`**${t.title}**`, '', `| ${t.columns.map(cell).join(' | ')} |`)
       lines.push(`| ${t.columns.map(() => '---').join(' | ')} |`)

@@ -20,6 +20,8 @@ export interface Figure {
   /** Only when a target is set. */
   pass?: boolean
   note?: string
+  /** Shown in the summary table at the top of latest.md (and the README). */
+  headline?: boolean
 }
 
 export interface Table {
@@ -38,6 +40,8 @@ export interface ScenarioResult {
   params: Record<string, unknown>
   /** Formulas, what exactly was measured, and where a target was missed, by how much and why. */
   notes: string[]
+  /** The machine's 1-minute load average when the scenario started and ended (set by run-all). */
+  loadAverage?: { start: number; end: number }
 }
 
 export interface FigureInput {
@@ -47,6 +51,7 @@ export interface FigureInput {
   baseline?: { name: string; value: number }
   target?: Target
   note?: string
+  headline?: boolean
 }
 
 /** A figure with its ratio to the baseline and, when it has a target, pass or fail. */
@@ -65,6 +70,7 @@ export function figure(input: FigureInput): Figure {
       (input.target.op === '>=' ? checked >= input.target.value : checked <= input.target.value)
   }
   if (input.note) out.note = input.note
+  if (input.headline || input.target) out.headline = true
   return out
 }
 

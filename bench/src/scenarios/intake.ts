@@ -181,12 +181,14 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     const pairFigures = (what: string, baseName: string, ours: Run[], theirs: Run[], perItem: number) => [
       figure({
         name: `${what} latency p50`,
+        headline: true,
         unit: 'ms',
         value: avg(ours, (r) => r.p50Ms),
         baseline: { name: baseName, value: avg(theirs, (r) => r.p50Ms) },
       }),
       figure({
         name: `${what} latency p99`,
+        headline: true,
         unit: 'ms',
         value: avg(ours, (r) => r.p99Ms),
         baseline: { name: baseName, value: avg(theirs, (r) => r.p99Ms) },

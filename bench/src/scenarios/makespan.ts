@@ -316,18 +316,21 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     }),
     figure({
       name: 'batch makespan against the Terraform-style peer',
+      headline: true,
       unit: 's',
       value: s(ours.makespanMs),
       baseline: { name: `peer (parallelism ${PEER_PARALLELISM}, fixed poll)`, value: s(peer.makespanMs) },
     }),
     figure({
       name: 'IMS calls per import',
+      headline: true,
       unit: 'calls',
       value: ours.callsPerImport,
       baseline: { name: 'peer', value: peer.callsPerImport },
     }),
     figure({
       name: 'mean delay IMS job end -> recorded',
+      headline: true,
       unit: 'ms',
       value: ours.detectMeanMs,
       baseline: { name: 'peer (end -> seen)', value: peer.detectMeanMs },

@@ -112,12 +112,14 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     ])
     figures.push(
       figure({
+        headline: d.label === '15 min' || d.label === '2 h',
         name: `polls per import, ${d.label} job`,
         unit: 'polls',
         value: ours.polls,
         baseline: { name: 'fixed 10 s poll (Terraform)', value: tf.polls },
       }),
       figure({
+        headline: d.label === '15 min' || d.label === '2 h',
         name: `mean detection latency, ${d.label} job`,
         unit: 's',
         value: ours.latMeanS,
