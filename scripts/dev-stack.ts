@@ -146,7 +146,12 @@ async function main(): Promise<void> {
   })
   await waitFor('ims-simulator', () => httpOk(`${SIM_URL}/__sim/counters`))
   start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, WORKER_PORT })
-  start('api', tsx, ['apps/api/src/main.ts'], { ...common, PORT: API_PORT, API_KEYS })
+  start('api', tsx, ['apps/api/src/main.ts'], {
+    ...common,
+    PORT: API_PORT,
+    API_KEYS,
+    DOCS_AUTH: env.DOCS_AUTH ?? 'false',
+  })
   await waitFor('api', () => httpOk(`http://127.0.0.1:${API_PORT}/livez`))
   await waitFor('worker', () => httpOk(`http://127.0.0.1:${WORKER_PORT}/livez`))
 

@@ -19,8 +19,11 @@ export const ApiEnv = BaseEnv.extend({
   ADMIN_API_KEYS: z.string().optional(),
   /** Require an admin key on /metrics. Off by default: Prometheus scrapes it on a private network. */
   METRICS_AUTH: envBoolean.default(false),
-  /** Require a key on /docs and /openapi.json as well. Off by default: the browser page cannot send one. */
-  DOCS_AUTH: envBoolean.default(false),
+  /**
+   * Require a key on /docs and /openapi.json, like every other route (the default). Turn it off
+   * to browse Swagger UI, which cannot send a bearer key for its own page; `pnpm start` does.
+   */
+  DOCS_AUTH: envBoolean.default(true),
   /** Requests per minute per API key (any route that needs a key), with bursts up to this many. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** Largest request body in bytes (single imports and everything else). */

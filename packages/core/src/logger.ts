@@ -2,12 +2,10 @@ import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'p
 
 export type { Logger }
 
-/**
- * Paths pino removes before a line is written. Secrets live in these fields wherever they
- * appear: request headers, IMS credentials, config objects, API keys.
- */
-export const REDACT_PATHS = [
+/** Field names that hold a secret wherever they appear in a logged object. */
+const SECRET_FIELDS = [
   'authorization',
+  'Authorization',
   'password',
   'token',
   'secret',
@@ -16,33 +14,27 @@ export const REDACT_PATHS = [
   'apiKey',
   'api_key',
   'apiKeys',
-  '*.authorization',
-  '*.Authorization',
-  '*.password',
-  '*.token',
-  '*.secret',
-  '*.sk',
-  '*.ak',
-  '*.apiKey',
-  '*.api_key',
-  '*.apiKeys',
-  '*.securityToken',
-  '*.callbackSecret',
-  'req.headers.authorization',
-  'req.headers["x-auth-token"]',
-  'req.headers["x-subject-token"]',
-  'req.headers["x-security-token"]',
-  'req.headers.cookie',
-  'res.headers["x-subject-token"]',
-  'headers.authorization',
-  'headers["x-auth-token"]',
-  'headers["x-security-token"]',
-  'auth.password',
-  'auth.sk',
-  'auth.ak',
-  'auth.securityToken',
+  'securityToken',
+  'callbackSecret',
   'credentials',
-  '*.credentials',
+  'cookie',
+  'x-auth-token',
+  'x-subject-token',
+  'x-security-token',
+]
+
+const field = (prefix: string, name: string) =>
+  /^[A-Za-z_$][\w$]*$/.test(name) ? `${prefix}${prefix ? '.' : ''}${name}` : `${prefix}["${name}"]`
+
+/**
+ * Paths pino removes before a line is written: every secret field at the top level and up to
+ * four objects deep (`{ target: { auth: { sk } } }` is two deep), plus arrays of targets.
+ */
+export const REDACT_PATHS = [
+  ...SECRET_FIELDS.flatMap((name) =>
+    ['', '*', '*.*', '*.*.*', '*.*.*.*'].map((prefix) => field(prefix, name)),
+  ).filter((p) => !p.startsWith('[')),
+  'targets[*].auth',
 ]
 
 export interface LoggerConfig {
