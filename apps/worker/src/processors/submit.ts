@@ -128,11 +128,29 @@ export const processSubmit =
       throw err
     }
 
+    // Fence: a POST goes out only while this run provably owns the job. If its lock expired
+    // (Redis unreachable for longer than the lock, a stalled event loop), the stalled-job checker
+    // may have handed the import to another worker, which finds no image by marker and POSTs
+    // itself: a POST here too would create a second image. Renewing the lock proves ownership
+    // and keeps the job ours for lockDurationMs from `fencedAt`.
+    const lockMs = deps.config.lockDurationMs
+    const fence = async () => {
+      const at = Date.now()
+      if (token && (await job.extendLock(token, lockMs)) !== 1) {
+        log.warn({ attempt }, 'submit: job lock lost before the POST; the import is left to its new owner')
+        throw new Error(`import ${importId}: submit job lock lost before the POST`)
+      }
+      return at
+    }
+    const fencedAt = await fence()
     await deps.gate.acquire({
       target: target.name,
       limit: target.limits.submitRate,
       windowMs: target.limits.submitWindowMs,
     })
+    // Renewed again only after a long wait: a round trip between admission and POST eats the
+    // gate's margin, so the usual path (a short wait, the lock still good for half its term) has none.
+    if (Date.now() - fencedAt > lockMs / 2) await fence()
 
     let jobId: string
     try {
