@@ -82,3 +82,27 @@ export function reportRow(row: ChaosRow, resultsFile: string | undefined): void 
   process.stdout.write(`chaos: ${JSON.stringify(row)}\n`)
   if (resultsFile) appendFileSync(resultsFile, `${JSON.stringify(row)}\n`)
 }
+
+/** For a failure message: each duplicate's record history and the POSTs IMS saw for it. */
+export function explainDuplicates(
+  dups: string[],
+  records: Map<string, ImportRecord>,
+  sims: RunningSimulator[],
+): string {
+  return dups
+    .slice(0, 5)
+    .map((id) => {
+      const r = records.get(id)
+      const posts = sims.flatMap((s) =>
+        s.control
+          .requestLog('quickImport')
+          .filter((e) => e.marker === id)
+          .map((e) => `${new Date(e.at).toISOString().slice(11, 23)} ${e.status}`),
+      )
+      const history = (r?.history ?? [])
+        .map((h) => `${h.at.slice(11, 23)} ${h.status}${h.reason ? ` (${h.reason})` : ''}`)
+        .join('; ')
+      return `${id}: status ${r?.status}, attempts ${JSON.stringify(r?.attempts)}, adopted ${r?.ims.adopted}\n  history: ${history}\n  POSTs: ${posts.join(', ')}`
+    })
+    .join('\n')
+}

@@ -39,8 +39,10 @@ export interface Accepted {
 export interface IntakeResult {
   /** Every import that got a 202, with its id. */
   accepted: Accepted[]
-  /** Answers other than 202, by status ('error' = no answer). */
+  /** Final answers other than 202, by status ('error' = no answer). */
   refused: Record<string, number>
+  /** 503 answers that were retried (with retryUnavailable). */
+  retried: number
 }
 
 export interface PostOptions {
@@ -49,6 +51,11 @@ export interface PostOptions {
   onAnswer?: (answered: number, status: number | 'error') => void | Promise<void>
   /** Timeout of one POST (ms). */
   timeoutMs?: number
+  /**
+   * Retry a 503 after its Retry-After, up to this many POSTs per body, as a client would; the
+   * body is then either accepted or refused (default 1: no retry).
+   */
+  retryUnavailable?: number
 }
 
 /** POSTs each body to /v1/imports with bounded concurrency; records the 202s. */
@@ -63,22 +70,30 @@ export async function postImports(
   const refused: Record<string, number> = {}
   let next = 0
   let answered = 0
+  let retried = 0
   const one = async (index: number) => {
-    let status: number | 'error'
-    try {
-      const res = await request(`${apiUrl}/v1/imports`, {
-        method: 'POST',
-        dispatcher,
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify(bodies[index]),
-        headersTimeout: o.timeoutMs ?? 10_000,
-        bodyTimeout: o.timeoutMs ?? 10_000,
-      })
-      status = res.statusCode
-      const body = (await res.body.json().catch(() => null)) as { id?: string } | null
-      if (status === 202 && body?.id) accepted.push({ index, id: body.id })
-    } catch {
-      status = 'error'
+    let status: number | 'error' = 'error'
+    for (let attempt = 1; attempt <= (o.retryUnavailable ?? 1); attempt++) {
+      let retryAfterS = 1
+      try {
+        const res = await request(`${apiUrl}/v1/imports`, {
+          method: 'POST',
+          dispatcher,
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify(bodies[index]),
+          headersTimeout: o.timeoutMs ?? 10_000,
+          bodyTimeout: o.timeoutMs ?? 10_000,
+        })
+        status = res.statusCode
+        retryAfterS = Number(res.headers['retry-after'] ?? 1) || 1
+        const body = (await res.body.json().catch(() => null)) as { id?: string } | null
+        if (status === 202 && body?.id) accepted.push({ index, id: body.id })
+      } catch {
+        status = 'error'
+      }
+      if (status !== 503 || attempt === (o.retryUnavailable ?? 1)) break
+      retried++
+      await new Promise((r) => setTimeout(r, retryAfterS * 1000))
     }
     if (status !== 202) refused[String(status)] = (refused[String(status)] ?? 0) + 1
     answered++
@@ -90,7 +105,7 @@ export async function postImports(
     }),
   )
   await dispatcher.close()
-  return { accepted, refused }
+  return { accepted, refused, retried }
 }
 
 /** One timed POST /v1/imports: its status and how long the answer took (ms). */

@@ -2,6 +2,7 @@ import type { ImportRecord } from '@ims-importer/core'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   duplicateMarkers,
+  explainDuplicates,
   importBody,
   loadChaosConfig,
   lostIds,
@@ -94,7 +95,10 @@ describe('chaos: worker SIGKILLs', () => {
         lost.map((id) => [id, records.get(id)?.status ?? 'missing']),
         s.logs(),
       ).toEqual([])
-      expect(duplicateMarkers([t.sim])).toEqual([])
+      expect(
+        duplicateMarkers([t.sim]),
+        explainDuplicates(duplicateMarkers([t.sim]), records, [t.sim]),
+      ).toEqual([])
       const failed = [...records.values()].filter((r) => r.status !== 'succeeded')
       expect(failed.map((r) => [r.id, r.status, r.error?.code])).toEqual([])
       const counters = t.sim.control.counters()
