@@ -1,0 +1,133 @@
+import type { ImportRecord } from '@ims-importer/core'
+import type { Faults } from 'ims-simulator'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import {
+  type Accepted,
+  duplicateMarkers,
+  EXPECTED_CODE,
+  explainDuplicates,
+  type ImportKind,
+  importBody,
+  loadChaosConfig,
+  lostIds,
+  postImports,
+  reportRow,
+  type SimTarget,
+  type Stack,
+  sleep,
+  startSimTarget,
+  startStack,
+  summarize,
+} from '../../src/chaos/index.js'
+
+const cfg = loadChaosConfig(process.env).imsFaults
+
+/** One import in ten ends FAIL in IMS (IMG.0057), one in ten is refused at the POST (IMG.0058). */
+const kindOf = (i: number): ImportKind => (i % 10 === 3 ? 'fail' : i % 10 === 7 ? 'reject' : 'ok')
+
+const PHASES: { name: string; faults: Faults; ms?: number }[] = [
+  { name: '429 storm', faults: { throttleRate: 1 } },
+  { name: '50% 5xx', faults: { errorRate: 0.5 } },
+  // Long enough for answers delayed 5 s to come back within the phase.
+  { name: '5 s latency', faults: { latencyMs: 5000 }, ms: 7000 },
+  { name: 'resets before processing', faults: { resetBeforeRate: 0.3 } },
+  { name: 'resets after processing', faults: { resetAfterRate: 0.3 } },
+  { name: 'malformed JSON', faults: { malformedJsonRate: 0.3 } },
+]
+
+// IMS misbehaves in phases while imports flow (a wave of new imports at the start of each
+// phase; faults on quick import, job status and image listing): every import ends final with
+// the right classification (permanent failures keep their IMS code, transient faults end in
+// success), and IMS sees exactly one create for each import that reached it.
+//
+// A phase lasts less than the worker's submit retry budget (SUBMIT_MAX_ATTEMPTS = 6 POSTs with
+// backoff from 500 ms: at least ~6 s of failing answers): a longer period of 5xx ends imports
+// as failed with submit_retries_exhausted, by design.
+describe('chaos: IMS fault phases', () => {
+  let t: SimTarget | undefined
+  let stack: Stack | undefined
+  afterAll(async () => {
+    await stack?.close()
+    await t?.sim.close()
+  })
+
+  it(
+    `${cfg.imports} imports through ${PHASES.map((p) => p.name).join(', ')}: right final states, one create each`,
+    async () => {
+      const startedAt = Date.now()
+      t = await startSimTarget('chaos-ims', { submitRate: 20, maxInFlight: 30 })
+      const sim = t.sim
+      stack = await startStack({ redisUrl: inject('redisUrl'), targets: [t], workers: 2 })
+      const s = stack
+
+      const perWave = Math.ceil(cfg.imports / PHASES.length)
+      const accepted: Accepted[] = []
+      for (const [w, phase] of PHASES.entries()) {
+        sim.control.setFaults(phase.faults)
+        const from = w * perWave
+        const bodies = Array.from({ length: Math.min(perWave, cfg.imports - from) }, (_, k) =>
+          importBody(from + k, kindOf(from + k)),
+        )
+        // The API does not talk to IMS: intake is unaffected by the faults.
+        const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 8 })
+        expect(intake.refused).toEqual({})
+        accepted.push(...intake.accepted.map((a) => ({ index: a.index + from, id: a.id })))
+        await sleep(phase.ms ?? cfg.phaseMs)
+        // A quiet moment between phases, as between real incidents.
+        sim.control.setFaults({})
+        await sleep(cfg.phaseMs / 2)
+      }
+      const ids = accepted.map((a) => a.id)
+      expect(ids).toHaveLength(cfg.imports)
+
+      const records = await s.waitFinal(ids, cfg.timeoutMs)
+      const byKind = (k: ImportKind) => accepted.filter((a) => kindOf(a.index) === k)
+      const adopted = [...records.values()].filter((r) => r.ims.adopted).length
+      const killed = [...records.values()].filter((r) => r.error?.code === 'image_killed').length
+      const row = summarize(
+        'IMS faults: 429 storm, 50% 5xx, 5 s latency, resets before/after, malformed JSON',
+        ids,
+        records,
+        [sim],
+        `${PHASES.length} phases of ${cfg.phaseMs / 1000} s (latency 7 s); expected: ${byKind('ok').length} succeeded, ${byKind('fail').length} failed IMG.0057 (job FAIL; ${killed} of them adopted, so seen as image_killed), ${byKind('reject').length} failed IMG.0058 (POST refused); ${adopted} adopted by marker after an uncertain answer`,
+        startedAt,
+      )
+      reportRow(row, inject('chaosResultsFile'))
+
+      expect(
+        lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing']),
+        s.logs(),
+      ).toEqual([])
+      expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
+
+      const wrong: [string, string, string, string | undefined][] = []
+      const counters = sim.control.counters()
+      for (const a of accepted) {
+        const kind = kindOf(a.index)
+        const r = records.get(a.id) as ImportRecord
+        // An import adopted after an uncertain POST answer has no job id (IMS returns it only in
+        // that answer, and lists no jobs): it is followed by its image, so a FAIL shows as the
+        // image `killed`, the IMS code being unknowable.
+        const code = kind === 'fail' && r.ims.adopted ? 'image_killed' : EXPECTED_CODE[kind as 'fail']
+        const ok =
+          kind === 'ok'
+            ? r.status === 'succeeded' && r.ims.image_id !== null
+            : r.status === 'failed' && r.error?.source === 'ims' && r.error.code === code
+        if (!ok)
+          wrong.push([a.id, kind, r.status, r.error ? `${r.error.code}: ${r.error.message}` : undefined])
+        // One create for each import that reached IMS; none for the ones IMS refused.
+        expect(counters.createsByMarker[a.id] ?? 0, `${a.id} (${kind})`).toBe(kind === 'reject' ? 0 : 1)
+      }
+      expect(wrong).toEqual([])
+
+      // Every phase really happened on the wire.
+      const answered = (status: string) =>
+        Object.values(counters.responses).reduce((sum, byStatus) => sum + (byStatus[status] ?? 0), 0)
+      expect(answered('429')).toBeGreaterThan(0)
+      expect(answered('500') + answered('503')).toBeGreaterThan(0)
+      expect(answered('0')).toBeGreaterThan(0)
+      expect(adopted).toBeGreaterThan(0)
+    },
+    cfg.timeoutMs + 120_000,
+  )
+})
