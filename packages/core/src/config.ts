@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isClusterUrl, parseClusterUrl } from './redis.js'
 
 /** Environment booleans as people write them; `z.coerce.boolean()` would take "false" as true. */
 export const envBoolean = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
@@ -12,9 +13,23 @@ export const envBoolean = z.union([z.boolean(), z.string()]).transform((v, ctx) 
 
 export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
+/** One server (`redis://`, `rediss://`) or a cluster (`redis+cluster://host:port,host:port`, see createRedis). */
+const RedisUrl = z.string().refine(
+  (v) => {
+    if (!isClusterUrl(v)) return URL.canParse(v)
+    try {
+      parseClusterUrl(v)
+      return true
+    } catch {
+      return false
+    }
+  },
+  { message: 'Invalid URL (expected redis://host:port or redis+cluster://host:port,host:port)' },
+)
+
 /** Settings every process shares. Each app extends this and parses its env once, in main.ts. */
 export const BaseEnv = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
   LOG_LEVEL: LogLevel.default('info'),
 })
 export type BaseEnv = z.infer<typeof BaseEnv>
