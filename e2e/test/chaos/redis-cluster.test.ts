@@ -1,0 +1,148 @@
+import { createRedis, type ImportRecord, isCluster, parseClusterUrl } from '@ims-importer/core'
+import { startRedisCluster, type TestRedisCluster } from '@ims-importer/core/testing'
+import { request } from 'undici'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import {
+  type Accepted,
+  duplicateMarkers,
+  EXPECTED_CODE,
+  explainDuplicates,
+  type ImportKind,
+  importBody,
+  loadChaosConfig,
+  lostIds,
+  postImports,
+  reportRow,
+  type SimTarget,
+  type Stack,
+  startSimTarget,
+  startStack,
+  summarize,
+} from '../../src/chaos/index.js'
+
+const cfg = loadChaosConfig(process.env).cluster
+const kindOf = (i: number): ImportKind => (i % 25 === 3 ? 'fail' : i % 25 === 7 ? 'reject' : 'ok')
+const BATCH = 50
+
+describe('redis+cluster:// URLs', () => {
+  it('name the seed nodes and the shared credentials', () => {
+    expect(parseClusterUrl('redis+cluster://127.0.0.1:7000,127.0.0.1:7001,[::1]:7002')).toEqual({
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: undefined,
+      password: undefined,
+    })
+    expect(parseClusterUrl('redis+cluster://app:s%40cret@redis-a:6380,redis-b')).toEqual({
+      nodes: [
+        { host: 'redis-a', port: 6380 },
+        { host: 'redis-b', port: 6379 },
+      ],
+      username: 'app',
+      password: 's@cret',
+    })
+  })
+  it('refuse a malformed node without repeating the password', () => {
+    expect(() => parseClusterUrl('redis+cluster://:hunter2@host:port:x')).toThrow(/bad node/)
+    expect(() => parseClusterUrl('redis+cluster://:hunter2@host:port:x')).not.toThrow(/hunter2/)
+    expect(() => parseClusterUrl('redis+cluster://')).toThrow(/no nodes/)
+  })
+})
+
+// The whole service on a local three-master Redis Cluster (started here by the test helper, so
+// the default run exercises it): the API (single POSTs and a batch, listing), two workers and the
+// simulator. Every key carries the {ims} hash tag, so Lua scripts and MULTI stay in one slot.
+describe('chaos: end to end on a Redis Cluster', () => {
+  let cluster: TestRedisCluster | undefined
+  let t: SimTarget | undefined
+  let stack: Stack | undefined
+  afterAll(async () => {
+    await stack?.close()
+    await t?.sim.close()
+    await cluster?.stop()
+  })
+
+  it(
+    `${cfg.imports} imports through API, workers and simulator on 3 masters: all final, one create each`,
+    async () => {
+      const startedAt = Date.now()
+      cluster = await startRedisCluster()
+      expect(cluster.ports).toHaveLength(3)
+      const probe = createRedis(cluster.url)
+      expect(isCluster(probe)).toBe(true)
+      await probe.quit()
+
+      t = await startSimTarget('chaos-cluster', { submitRate: 50, maxInFlight: 40 })
+      const sim = t.sim
+      stack = await startStack({ redisUrl: cluster.url, targets: [t], workers: 2 })
+      const s = stack
+
+      const singles = cfg.imports - BATCH
+      const bodies = Array.from({ length: singles }, (_, i) => importBody(i, kindOf(i)))
+      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12 })
+      expect(intake.refused).toEqual({})
+      const accepted: Accepted[] = [...intake.accepted]
+      // A batch: one Lua script over many keys and a MULTI, all in the {ims} slot.
+      const batch = await request(`${s.api.url}/v1/batches`, {
+        method: 'POST',
+        headers: { ...s.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          items: Array.from({ length: BATCH }, (_, k) => importBody(singles + k, kindOf(singles + k))),
+        }),
+      })
+      const batchBody = (await batch.body.json()) as { imports: { index: number; id: string }[] }
+      expect(batch.statusCode).toBe(202)
+      accepted.push(...batchBody.imports.map((i) => ({ index: singles + i.index, id: i.id })))
+      const ids = accepted.map((a) => a.id)
+      expect(ids).toHaveLength(cfg.imports)
+
+      const records = await s.waitFinal(ids, cfg.timeoutMs)
+      const row = summarize(
+        'end to end on a 3-master Redis Cluster',
+        ids,
+        records,
+        [sim],
+        `redis-cli --cluster create, 3 masters; ${singles} single POSTs + a batch of ${BATCH}; 2 workers`,
+        startedAt,
+      )
+      reportRow(row, inject('chaosResultsFile'))
+
+      expect(
+        lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing']),
+        s.logs(),
+      ).toEqual([])
+      expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
+      const counters = sim.control.counters()
+      const wrong: [string, string, string, string | undefined][] = []
+      for (const a of accepted) {
+        const kind = kindOf(a.index)
+        const r = records.get(a.id) as ImportRecord
+        const ok =
+          kind === 'ok'
+            ? r.status === 'succeeded'
+            : r.status === 'failed' && r.error?.code === EXPECTED_CODE[kind]
+        if (!ok) wrong.push([a.id, kind, r.status, r.error?.code])
+        expect(counters.createsByMarker[a.id] ?? 0, `${a.id} (${kind})`).toBe(kind === 'reject' ? 0 : 1)
+      }
+      expect(wrong).toEqual([])
+
+      // Listing (a cursor over the tenant's index, a Lua script) sees every import once.
+      const listed: string[] = []
+      let cursor: string | null = null
+      do {
+        const res = await request(
+          `${s.api.url}/v1/imports?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          { headers: s.auth },
+        )
+        expect(res.statusCode).toBe(200)
+        const page = (await res.body.json()) as { items: { id: string }[]; next_cursor: string | null }
+        listed.push(...page.items.map((i) => i.id))
+        cursor = page.next_cursor
+      } while (cursor)
+      expect(listed.sort()).toEqual([...ids].sort())
+    },
+    cfg.timeoutMs + 90_000,
+  )
+})
