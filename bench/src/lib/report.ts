@@ -19,6 +19,8 @@ export function fmt(x: number | undefined): string {
   if (a >= 10_000) return Math.round(x).toLocaleString('en-US')
   if (a >= 100) return x.toFixed(0)
   if (a >= 10) return x.toFixed(1)
+  // Ratios and shares near a target (0.949 against 0.95, 1.107 against 1.10) need the third digit.
+  if (a < 2) return x.toFixed(3)
   return x.toFixed(2)
 }
 
@@ -50,7 +52,8 @@ export function figureRows(figures: Figure[], scenario?: (f: Figure) => string):
 export function summaryRows(scenarios: ScenarioResult[]): string[] {
   const owner = new Map<Figure, string>()
   const figures: Figure[] = []
-  for (const s of scenarios)
+  const number = (s: ScenarioResult) => Number.parseInt(s.title, 10) || 99
+  for (const s of [...scenarios].sort((a, b) => number(a) - number(b)))
     for (const f of s.figures)
       if (f.headline) {
         owner.set(f, s.title.split(':')[0] ?? s.id)
