@@ -1,11 +1,4 @@
-import {
-  enqueueSubmit,
-  type ImportRecord,
-  type ImportStatus,
-  isFinal,
-  jobIds,
-  type TargetConfig,
-} from '@ims-importer/core'
+import { enqueueSubmit, type ImportRecord, isFinal, jobIds, type TargetConfig } from '@ims-importer/core'
 import type { Job as BullJob, Queue } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
 import { schedulePoll } from '../poll-schedule.js'
@@ -21,15 +14,6 @@ export interface ReconcileReport {
   inflightAdded: number
   inflightRemoved: number
   overduePolls: number
-}
-
-async function idsIn(deps: WorkerDeps, status: ImportStatus): Promise<string[]> {
-  const all: string[] = []
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await deps.store.idsByStatus(status, PAGE, offset)
-    all.push(...page)
-    if (page.length < PAGE) return all
-  }
 }
 
 /** Whether a queue holds a live job (waiting, delayed, active...) under this id; removes a dead one. */
@@ -63,17 +47,8 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
     overduePolls: 0,
   }
   const repair = (kind: string, n = 1) => n > 0 && deps.metrics.repairs.inc({ kind }, n)
-  const live: ImportRecord[] = []
-  for (const status of ['queued', 'submitting', 'submitted', 'running'] as const) {
-    const ids = await idsIn(deps, status)
-    for (let i = 0; i < ids.length; i += PAGE) {
-      const records = await deps.store.getMany(ids.slice(i, i + PAGE))
-      for (const r of records) if (r && !isFinal(r.status) && deps.targets.has(r.target)) live.push(r)
-    }
-  }
-  report.scanned = live.length
 
-  for (const r of live) {
+  const checkJobs = async (r: ImportRecord): Promise<void> => {
     const target = deps.targets.get(r.target) as TargetConfig
     if (r.status === 'queued' || r.status === 'submitting') {
       if (!(await liveJob(deps.queues.submit(target.name), jobIds.submit(r.id)))) {
@@ -84,7 +59,7 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
           'reconcile: submit job re-enqueued',
         )
       }
-      continue
+      return
     }
     const poll = await liveJob(deps.queues.poll(target.name), jobIds.poll(r.id))
     if (!poll) {
@@ -94,7 +69,7 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
         { importId: r.id, target: target.name, status: r.status },
         'reconcile: poll job re-enqueued',
       )
-      continue
+      return
     }
     const dueAt = poll.timestamp + (poll.delay ?? 0)
     if (Date.now() - dueAt > deps.config.poll.overdueMs) {
@@ -106,28 +81,47 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
     }
   }
 
+  // Page by page, so memory stays flat and the job checks of a page go out together (one
+  // pipeline's worth of round trips per page instead of two per import). Only the ids that
+  // should hold an in-flight place are kept across pages.
+  const shouldHold = new Map<string, string[]>([...deps.targets.keys()].map((t) => [t, []]))
+  for (const status of ['queued', 'submitting', 'submitted', 'running'] as const) {
+    for (let offset = 0; ; offset += PAGE) {
+      const ids = await deps.store.idsByStatus(status, PAGE, offset)
+      const records = (await deps.store.getMany(ids)).filter(
+        (r): r is ImportRecord => r !== null && !isFinal(r.status) && deps.targets.has(r.target),
+      )
+      report.scanned += records.length
+      await Promise.all(records.map(checkJobs))
+      for (const r of records) {
+        if (
+          r.status === 'submitted' ||
+          r.status === 'running' ||
+          (r.status === 'submitting' && r.attempts.submit > 0)
+        ) {
+          shouldHold.get(r.target)?.push(r.id)
+        }
+      }
+      if (ids.length < PAGE) break
+    }
+  }
+
   for (const target of deps.targets.values()) {
     const members = await deps.inflight.members(target.name)
     const held = new Set(members.map((m) => m.importId))
-    const inFlight = live.filter(
-      (r) =>
-        r.target === target.name &&
-        (r.status === 'submitted' ||
-          r.status === 'running' ||
-          (r.status === 'submitting' && r.attempts.submit > 0)),
-    )
     report.inflightAdded += await deps.inflight.add(
       target.name,
-      inFlight.filter((r) => !held.has(r.id)).map((r) => r.id),
+      (shouldHold.get(target.name) ?? []).filter((id) => !held.has(id)),
     )
-    const byId = new Map(live.map((r) => [r.id, r]))
     const now = Date.now()
-    const memberRecords = await deps.store.getMany(members.map((m) => m.importId))
+    const memberRecords: (ImportRecord | null)[] = []
+    for (let i = 0; i < members.length; i += PAGE) {
+      memberRecords.push(...(await deps.store.getMany(members.slice(i, i + PAGE).map((m) => m.importId))))
+    }
     const stale = members.filter((m, i) => {
       const rec = memberRecords[i]
       if (!rec || isFinal(rec.status)) return true
-      const known = byId.get(m.importId) ?? rec
-      return known.status === 'queued' && now - m.since > QUEUED_PLACE_GRACE_MS
+      return rec.status === 'queued' && now - m.since > QUEUED_PLACE_GRACE_MS
     })
     report.inflightRemoved += await deps.inflight.prune(target.name, stale)
   }
