@@ -18,6 +18,9 @@ import { processReconcile, type ReconcileReport } from './processors/reconcile.j
 import { createSubmitGate, sleep } from './submit-gate.js'
 import { createWorkers, RECONCILE_SCHEDULER_ID } from './workers.js'
 
+/** /readyz answers within about this, Redis or not (ms). */
+const READY_PING_MS = 500
+
 export interface RuntimeOptions {
   log?: Logger
   /** Run the reconciler's Worker and upsert its job scheduler (default: config.reconcilerEnabled). */
@@ -126,7 +129,9 @@ export async function createWorkerRuntime(
     reconcileOnce: () => processReconcile(deps)(),
     ready: async () => {
       try {
-        return (await redis.ping()) === 'PONG' && workers.every((w) => w.isRunning())
+        // A deadline: with Redis unreachable the PING waits in the offline queue until it is back.
+        const pong = await Promise.race([redis.ping(), sleep(READY_PING_MS).then(() => 'timeout')])
+        return pong === 'PONG' && workers.every((w) => w.isRunning())
       } catch {
         return false
       }
