@@ -4,6 +4,7 @@ import { buildHealthServer } from './health-server.js'
 import { createWorkerRuntime, type RuntimeOptions, type WorkerRuntime } from './runtime.js'
 
 export { defaultWorkerConfig, loadWorkerConfig, type WorkerConfig, WorkerEnv } from './config.js'
+export { pollDelayMs } from './poll-schedule.js'
 export { callbackBody, signBody } from './processors/callback.js'
 export type { ReconcileReport } from './processors/reconcile.js'
 export { createWorkerRuntime, type RuntimeOptions, type WorkerRuntime } from './runtime.js'

@@ -1,22 +1,12 @@
 import { PollSchedule } from '@ims-importer/core'
+import { pollDelayMs } from '@ims-importer/worker'
 import type { BenchContext } from '../lib/context.js'
 import { type Figure, figure, type ScenarioResult, type Table } from '../lib/result.js'
 import { runIfMain, type Scenario } from '../lib/scenario.js'
 import { mean, percentile, seededRandom } from '../lib/stats.js'
 
-/**
- * The worker's delay before poll number `attempt` (apps/worker/src/poll-schedule.ts, pollDelayMs):
- * initial delay x factor^(attempt-1), capped at the ceiling, +/- jitter share at random. Mirrored
- * here because @ims-importer/worker does not export it.
- */
-export function pollDelayMs(schedule: PollSchedule, attempt: number, random: () => number): number {
-  const base = Math.min(
-    schedule.maxDelayMs,
-    schedule.initialDelayMs * schedule.factor ** Math.max(0, attempt - 1),
-  )
-  const spread = base * schedule.jitter
-  return Math.max(1, Math.round(base - spread + random() * 2 * spread))
-}
+// The worker's own schedule function, so this table cannot drift from what the worker does.
+export { pollDelayMs }
 
 export interface Outcome {
   polls: number
