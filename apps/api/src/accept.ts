@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { RouteDeps } from './app.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './idempotency.js'
 import { HttpProblem, remainingMs, withDeadline } from './problem.js'
+import { requestLog } from './request-log.js'
 
 export interface Accepted {
   response: StoredResponse
@@ -58,7 +59,7 @@ export async function acceptOnce(
   } catch (err) {
     await deps.idempotency
       .release(tenant, key, hash)
-      .catch((e) => req.log.warn({ error: (e as Error).message }, 'idempotency key not released'))
+      .catch((e) => requestLog(req).warn({ error: (e as Error).message }, 'idempotency key not released'))
     throw err
   }
   // The import is accepted at this point; if the answer cannot be stored, the claim expires after
@@ -67,6 +68,6 @@ export async function acceptOnce(
     'idempotency',
     Math.max(250, remainingMs(deadline)),
     deps.idempotency.complete(tenant, key, hash, response),
-  ).catch((e) => req.log.error({ error: (e as Error).message }, 'idempotent answer not stored'))
+  ).catch((e) => requestLog(req).error({ error: (e as Error).message }, 'idempotent answer not stored'))
   return { response, replayed: false }
 }

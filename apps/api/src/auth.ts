@@ -56,6 +56,30 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null
 }
 
+/** Configured keys by the hex SHA-256 of the key, for `findApiKeyIn` (one hash and one Map lookup per request). */
+export type ApiKeyIndex = ReadonlyMap<string, ApiKeyEntry>
+
+/** Indexes keys by their hash; when two entries share a key, the first (like findApiKey) wins. */
+export function indexApiKeys(keys: readonly ApiKeyEntry[]): ApiKeyIndex {
+  const index = new Map<string, ApiKeyEntry>()
+  for (const entry of keys) {
+    const hex = entry.hash.toString('hex')
+    if (!index.has(hex)) index.set(hex, entry)
+  }
+  return index
+}
+
+/**
+ * Finds the key a presented token matches: its SHA-256 picks the one candidate from the index,
+ * and a constant-time compare of the two hashes decides. The lookup is keyed by a hash the
+ * caller cannot steer, so its timing tells nothing about any configured key.
+ */
+export function findApiKeyIn(token: string, index: ApiKeyIndex): ApiKeyEntry | null {
+  const presented = sha256(token)
+  const candidate = index.get(presented.toString('hex'))
+  return candidate && timingSafeEqual(presented, candidate.hash) ? candidate : null
+}
+
 /**
  * Finds the key a presented token matches. Compares the token's SHA-256 with every configured
  * hash in constant time and without stopping at the first match, so timing tells nothing about

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { keys, type Redis } from '@ims-importer/core'
+import { defineScript } from './redis-script.js'
 
 /** Idempotency records are kept this long after the first answer (the contract says at least 24 h). */
 export const IDEMPOTENCY_TTL_MS = 25 * 3600_000
@@ -108,29 +109,22 @@ export function createIdempotencyStore(redis: Redis): IdempotencyStore {
   const keyOf = (tenant: string, key: string) =>
     // The caller's key is hashed into the Redis key: any characters, bounded length.
     keys.idempotency(tenant, createHash('sha256').update(key).digest('hex'))
+  const begin = defineScript(redis, 'imsApiIdemBegin', 1, BEGIN)
+  const complete = defineScript(redis, 'imsApiIdemComplete', 1, COMPLETE)
+  const release = defineScript(redis, 'imsApiIdemRelease', 1, RELEASE)
   return {
     async begin(tenant, key, bodyHash) {
-      const reply = (await redis.eval(BEGIN, 1, keyOf(tenant, key), bodyHash, IDEMPOTENCY_LEASE_MS)) as [
-        string,
-        string?,
-      ]
+      const reply = (await begin(keyOf(tenant, key), bodyHash, IDEMPOTENCY_LEASE_MS)) as [string, string?]
       const kind = reply[0]
       if (kind === 'replay') return { kind, response: JSON.parse(reply[1] ?? 'null') as StoredResponse }
       if (kind === 'started' || kind === 'mismatch' || kind === 'in_progress') return { kind }
       throw new Error(`idempotency: unexpected reply ${String(kind)}`)
     },
     async complete(tenant, key, bodyHash, response) {
-      await redis.eval(
-        COMPLETE,
-        1,
-        keyOf(tenant, key),
-        bodyHash,
-        JSON.stringify(response),
-        IDEMPOTENCY_TTL_MS,
-      )
+      await complete(keyOf(tenant, key), bodyHash, JSON.stringify(response), IDEMPOTENCY_TTL_MS)
     },
     async release(tenant, key, bodyHash) {
-      await redis.eval(RELEASE, 1, keyOf(tenant, key), bodyHash)
+      await release(keyOf(tenant, key), bodyHash)
     },
   }
 }

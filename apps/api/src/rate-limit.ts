@@ -1,4 +1,5 @@
 import { keys, type Redis } from '@ims-importer/core'
+import { defineScript } from './redis-script.js'
 
 /**
  * Per-key limiter state. Not in core's keys.ts because only the API reads it and losing it is
@@ -39,9 +40,10 @@ return 0
 /** `perMinute` requests per minute per key, with bursts of up to `perMinute` at once. */
 export function createRateLimiter(redis: Redis, perMinute: number): RateLimiter {
   const interval = 60_000 / perMinute
+  const gcra = defineScript(redis, 'imsApiGcra', 1, GCRA)
   return {
     async take(keyId) {
-      const wait = Number(await redis.eval(GCRA, 1, rateLimitKey(keyId), interval, perMinute))
+      const wait = Number(await gcra(rateLimitKey(keyId), interval, perMinute))
       return wait > 0 ? { allowed: false, retryAfterMs: wait } : { allowed: true }
     },
   }

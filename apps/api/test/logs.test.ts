@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLE, startTestApi } from './helpers.js'
 
 describe('request logs', () => {
-  it('carry the request id, tenant and import id, and never the API key', async () => {
+  it('are one line per request with the request id, tenant and import id, and never the API key', async () => {
     const lines: Record<string, unknown>[] = []
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -21,21 +21,62 @@ describe('request logs', () => {
       const res = await api.app.inject({
         method: 'POST',
         url: '/v1/imports',
-        headers: { ...api.auth(A), 'x-request-id': 'log-req-1' },
+        headers: { ...api.auth(A), 'x-request-id': 'log-req-1', 'idempotency-key': 'log-key-1' },
         payload: PAGE_EXAMPLE,
       })
+      expect(res.statusCode).toBe(202)
       const id = res.json().id
-      await api.app.inject({ url: '/v1/imports', headers: { authorization: 'Bearer wrong-secret-key' } })
+      const replay = await api.app.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers: { ...api.auth(A), 'x-request-id': 'log-req-2', 'idempotency-key': 'log-key-1' },
+        payload: PAGE_EXAMPLE,
+      })
+      expect(replay.json().id).toBe(id)
+      await api.app.inject({
+        url: '/v1/imports',
+        headers: { authorization: 'Bearer wrong-secret-key', 'x-request-id': 'log-req-3' },
+      })
       const mine = lines.filter((l) => l.request_id === 'log-req-1')
-      const accepted = mine.find((l) => l.msg === 'import accepted')
-      expect(accepted).toMatchObject({ tenant: A, import_id: id, request_id: 'log-req-1' })
-      const completed = mine.find((l) => l.msg === 'request completed')
-      expect(completed).toMatchObject({ tenant: A, import_id: id })
+      expect(mine).toHaveLength(1)
+      expect(mine[0]).toMatchObject({
+        level: 30,
+        msg: 'request completed',
+        method: 'POST',
+        route: '/v1/imports',
+        status_code: 202,
+        tenant: A,
+        import_id: id,
+        target: api.targets[0],
+      })
+      expect(typeof mine[0]?.duration_ms).toBe('number')
+      const replayed = lines.filter((l) => l.request_id === 'log-req-2')
+      expect(replayed).toEqual([expect.objectContaining({ import_id: id, replayed: true, status_code: 202 })])
+      const refused = lines.filter((l) => l.request_id === 'log-req-3')
+      expect(refused).toEqual([expect.objectContaining({ msg: 'request completed', status_code: 401 })])
       const all = JSON.stringify(lines)
       expect(all).not.toContain(`key-${A}`)
       expect(all).not.toContain('wrong-secret-key')
     } finally {
       await api.close()
     }
+  })
+
+  it('censor secrets nested at any depth and in child bindings, without changing the logged object', () => {
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    const log = createLogger({ name: 'api', level: 'info' }, sink)
+    const deep = { a: { b: { c: { d: { e: { target: { auth: { sk: 'SECRET-sk-9' } } } } } } } }
+    const err = Object.assign(new Error('boom'), { detail: { password: 'SECRET-pw-9' } })
+    log.child({ ctx: { token: 'SECRET-tok-9' } }).warn({ deep, list: [[{ ak: 'SECRET-ak-9' }]], err }, 'x')
+    const line = lines.join('')
+    expect(line.match(/SECRET-[a-z]+-\d/g) ?? []).toEqual([])
+    expect(JSON.parse(line).err).toMatchObject({ type: 'Error', message: 'boom' })
+    expect(deep.a.b.c.d.e.target.auth.sk).toBe('SECRET-sk-9')
   })
 })

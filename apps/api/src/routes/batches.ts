@@ -5,6 +5,7 @@ import type { RouteDeps } from '../app.js'
 import type { BatchRecord } from '../batch-store.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
 import { type FieldError, HttpProblem, Problem, remainingMs, withDeadline } from '../problem.js'
+import { requestLog, tagLog } from '../request-log.js'
 import {
   BatchAccepted,
   BatchEnvelope,
@@ -16,7 +17,7 @@ import {
   isWellFormedId,
   MAX_BATCH_ITEMS,
 } from '../schemas.js'
-import { bodyInHandler, tagLog } from './imports.js'
+import { bodyInHandler } from './imports.js'
 
 /** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers (503). */
 const BATCH_BUDGET_MS = 5000
@@ -99,7 +100,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
             accepted: valid.length,
             rejected: invalid,
           }
-          tagLog(req, reply, { batch_id: batch.id })
+          tagLog(req, { batch_id: batch.id })
           const planned = valid.map(({ index, value }) => ({
             index,
             input: {
@@ -141,13 +142,13 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
           } catch (err) {
             // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
             // whatever cannot be removed stays queued for the reconciler (logged by id).
-            req.log.warn({ error: (err as Error).message }, 'batch accept failed')
+            requestLog(req).warn({ error: (err as Error).message }, 'batch accept failed')
             const cleanup = await Promise.allSettled([
               ...planned.map((p) => store.remove(p.input.id)),
               batches.remove(batch),
             ])
             if (cleanup.some((c) => c.status === 'rejected'))
-              req.log.error(
+              requestLog(req).error(
                 { import_ids: planned.map((p) => p.input.id) },
                 'batch left partly written; the reconciler will enqueue its queued records',
               )
@@ -160,7 +161,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
             )
           }
           for (const r of records) metrics.accepted.inc({ target: r.target })
-          req.log.info({ accepted: valid.length, rejected: invalid.length }, 'batch accepted')
+          tagLog(req, { accepted: valid.length, rejected: invalid.length })
           const body: BatchAccepted = {
             id: batch.id,
             external_id: batch.external_id,
@@ -191,9 +192,9 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
         response: { 200: BatchView, ...problems(400, 401, 404, 429, 503) },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { id } = req.params
-      tagLog(req, reply, { batch_id: id })
+      tagLog(req, { batch_id: id })
       const batch = isWellFormedId(id, 'bat') ? await batches.get(id) : null
       if (!batch || batch.tenant !== req.tenant) throw new HttpProblem('not_found', `no batch ${id}`)
       const { limit, cursor } = req.query

@@ -1,11 +1,12 @@
 import { enqueueSubmit, type ImportRecord, jobIds, newId } from '@ims-importer/core'
-import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify'
+import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { validatorCompiler } from 'fastify-type-provider-zod'
 import { acceptOnce } from '../accept.js'
 import type { RouteDeps } from '../app.js'
 import { parseImportRequest } from '../import-request.js'
 import { HttpProblem, Problem, remainingMs, withDeadline } from '../problem.js'
+import { requestLog, tagLog } from '../request-log.js'
 import {
   IdempotencyHeaders,
   ImportIdParams,
@@ -30,12 +31,6 @@ export const toView = (record: ImportRecord): ImportView => {
   return view
 }
 
-/** Adds fields (an import or batch id) to this request's log lines, the final "request completed" included. */
-export function tagLog(req: FastifyRequest, reply: FastifyReply, fields: Record<string, string>): void {
-  req.log = req.log.child(fields)
-  reply.log = req.log
-}
-
 const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
@@ -43,9 +38,9 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
   const rules = { targets, callbackPolicy: config.callbackPolicy }
 
   /** Loads an import of the caller's tenant; any other tenant's id is a 404, like a missing one. */
-  const loadOwn = async (req: FastifyRequest, reply: FastifyReply, id: string): Promise<ImportRecord> => {
+  const loadOwn = async (req: FastifyRequest, id: string): Promise<ImportRecord> => {
     const tenant = req.tenant as string
-    tagLog(req, reply, { import_id: id })
+    tagLog(req, { import_id: id })
     const record = isWellFormedId(id, 'imp') ? await store.get(id) : null
     if (!record || record.tenant !== tenant) throw new HttpProblem('not_found', `no import ${id}`)
     return record
@@ -83,7 +78,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         async () => {
           const left = () => remainingMs(req.redisDeadline)
           const id = newId('imp')
-          tagLog(req, reply, { import_id: id })
+          tagLog(req, { import_id: id })
           const record = await withDeadline(
             'record write',
             left(),
@@ -100,11 +95,11 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
              * when the record write timed out but landed later. Conversely, an add that reached
              * Redis but whose reply was lost leaves a job without a record: the worker drops it.
              */
-            req.log.warn({ error: (err as Error).message }, 'submit enqueue failed')
+            requestLog(req).warn({ error: (err as Error).message }, 'submit enqueue failed')
             await store
               .remove(id)
               .catch((e) =>
-                req.log.error(
+                requestLog(req).error(
                   { error: (e as Error).message },
                   'record left queued without a submit job; the reconciler will enqueue it',
                 ),
@@ -118,13 +113,13 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
             )
           }
           metrics.accepted.inc({ target })
-          req.log.info({ target }, 'import accepted')
+          tagLog(req, { target })
           return { status: 202, body: toView(record), location: `/v1/imports/${id}` }
         },
       )
       if (replayed) {
         reply.header('idempotent-replayed', 'true')
-        req.log.info({ import_id: (response.body as ImportView).id }, 'idempotent replay')
+        tagLog(req, { import_id: (response.body as ImportView).id, replayed: true })
       }
       if (response.location) reply.header('location', response.location)
       return reply.code(202).send(response.body as ImportView)
@@ -142,7 +137,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         response: { 200: ImportView, ...problems(401, 404, 429, 503) },
       },
     },
-    async (req, reply) => toView(await loadOwn(req, reply, req.params.id)),
+    async (req) => toView(await loadOwn(req, req.params.id)),
   )
 
   app.get(
@@ -194,16 +189,16 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         response: { 200: ImportView, ...problems(401, 404, 409, 429, 503) },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const id = req.params.id
-      const current = await loadOwn(req, reply, id)
+      const current = await loadOwn(req, id)
       const cancelled = await store.update(id, (rec) =>
         rec.status === 'queued' ? { to: 'cancelled', reason: 'cancelled by the caller' } : null,
       )
       const record = cancelled ?? (await store.get(id)) ?? current
       if (record.status === 'cancelled') {
         if (cancelled) {
-          req.log.info('import cancelled')
+          tagLog(req, { cancelled: true })
           // The worker skips cancelled imports anyway; removing the job just saves it the trip.
           await queues
             .submit(record.target)
