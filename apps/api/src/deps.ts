@@ -11,6 +11,12 @@ import { createApiMetrics } from './metrics.js'
 export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {}): ApiDeps {
   const log = options.log ?? createLogger({ name: 'api', level: config.logLevel })
   const redis = createRedis(config.redisUrl, { failFast: true, connectionName: 'ims-importer-api' })
+  // Commands that requests issue in the same event-loop turn go out in one write (ioredis
+  // auto-pipelining): measured under the intake benchmark's load, Redis CPU per request fell by
+  // about a third and API CPU did not rise. Order on the connection is kept, so a record is
+  // still written before its submit job. (Set here because createRedis has no option for it;
+  // ioredis reads the flag on every command.)
+  redis.options.enableAutoPipelining = true
   // One line per outage, not one per reconnect attempt.
   let down = false
   redis.on('error', (err) => {
