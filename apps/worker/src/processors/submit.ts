@@ -1,13 +1,14 @@
 import {
   type ImportRecord,
   isFinal,
+  jobIds,
   type QuickImportRequest,
   SubmitJob,
   type TargetConfig,
   VersionConflictError,
   withMarkerTag,
 } from '@ims-importer/core'
-import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq'
+import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
 import { finish, serviceError } from '../final-state.js'
 import { backoffMs, classifyImsFailure, type ImsFailure } from '../ims-failure.js'
@@ -16,6 +17,18 @@ import { parsePayload, readJobState } from '../payload.js'
 import { schedulePoll } from '../poll-schedule.js'
 
 const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5))
+
+/**
+ * Moves the waiting submit jobs of the imports that hold the target's in-flight places to the
+ * head of the queue (a job that is delayed, active or gone is left as it is).
+ */
+async function moveHoldersToHead(deps: WorkerDeps, queue: Queue, target: string): Promise<void> {
+  const holders = await deps.inflight.members(target)
+  for (const { importId } of holders) {
+    const held = await queue.getJob(jobIds.submit(importId))
+    if (held && (await held.getState()) === 'waiting') await held.changePriority({ priority: 0, lifo: true })
+  }
+}
 
 /**
  * Submits one import to IMS. Order matters:
@@ -107,6 +120,10 @@ export const processSubmit =
 
     if (!(await deps.inflight.acquire(target.name, importId, target.limits.maxInFlight))) {
       outcome('cap_full')
+      // A place is freed only by its holder's job. A job put back after a rate limit goes to the
+      // head of the queue, and one whose backoff ended to the tail: holders awaiting their
+      // resubmission would wait behind this job forever. Move their jobs to the head first.
+      await moveHoldersToHead(deps, queue, target.name)
       // The cap holds for the whole target: pause its queue rather than cycling every job.
       await queue.rateLimit(cfg.inflightWaitMs)
       throw new RateLimitError()
