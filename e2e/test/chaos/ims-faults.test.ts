@@ -130,4 +130,43 @@ describe('chaos: IMS fault phases', () => {
     },
     cfg.timeoutMs + 120_000,
   )
+
+  // Found by the long run: when every in-flight place is held by an import waiting for its
+  // resubmission (a 5xx on its POST), the queued imports in front of it must not hold the line.
+  it('a full in-flight cap of imports awaiting resubmission does not stall the queue behind them', async () => {
+    const startedAt = Date.now()
+    const capped = await startSimTarget('chaos-cap', {
+      submitRate: 20,
+      maxInFlight: 4,
+      sim: { faults: { errorRate: 1, operations: ['quickImport'] } },
+    })
+    const capStack = await startStack({ redisUrl: inject('redisUrl'), targets: [capped], workers: 1 })
+    try {
+      const bodies = Array.from({ length: 40 }, (_, i) => importBody(50_000 + i))
+      const intake = await postImports(capStack.api.url, capStack.auth, bodies, { concurrency: 8 })
+      const ids = intake.accepted.map((a) => a.id)
+      expect(ids).toHaveLength(40)
+      // Every POST fails for a while: the first imports take every place and wait to retry.
+      await sleep(2500)
+      capped.sim.control.setFaults({})
+      const records = await capStack.waitFinal(ids, 60_000)
+      reportRow(
+        summarize(
+          'in-flight cap full of imports awaiting resubmission',
+          ids,
+          records,
+          [capped.sim],
+          'cap 4, every POST 5xx for 2.5 s, 36 imports queued behind',
+          startedAt,
+        ),
+        inject('chaosResultsFile'),
+      )
+      expect(lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing'])).toEqual([])
+      expect([...records.values()].filter((r) => r.status !== 'succeeded').map((r) => r.error)).toEqual([])
+      expect(duplicateMarkers([capped.sim])).toEqual([])
+    } finally {
+      await capStack.close()
+      await capped.sim.close()
+    }
+  }, 150_000)
 })

@@ -64,16 +64,16 @@ describe('chaos: Redis unreachable for 10 s', () => {
       const during: { status: number | 'error'; ms: number }[] = []
       const apiReady: number[] = []
       const workerReady: number[] = []
-      await sleep(500)
+      await sleep(1500)
+      // Creates already on the wire at the cut may land; after that nothing reaches IMS.
+      const createsPaused = sim.control.counters().totalCreates
       // POSTs now and then through the outage; a slow answer would show here.
-      while (Date.now() - cutAt < cfg.outageMs - 2500) {
+      while (Date.now() - cutAt < cfg.outageMs - 2000) {
         during.push(await timedPost(s.api.url, s.auth, importBody(99_999)))
         apiReady.push(await readyz(s.api.url, 2000))
         for (const w of workers) workerReady.push(await readyz(w.url, 1000))
         await sleep(700)
       }
-      // Creates already on the wire at the cut may land; after that nothing reaches IMS.
-      const createsPaused = sim.control.counters().totalCreates
       await sleep(Math.max(0, cfg.outageMs - (Date.now() - cutAt)))
       const createsDuringPause = sim.control.counters().totalCreates - createsPaused
       p.restore()
@@ -94,7 +94,7 @@ describe('chaos: Redis unreachable for 10 s', () => {
         allIds,
         records,
         [sim],
-        `POST during outage: ${during.length}x ${[...new Set(during.map((d) => d.status))].join('/')}, slowest ${Math.round(slowest)} ms; API /readyz ${[...new Set(apiReady)].join('/')}, worker /readyz ${[...new Set(workerReady)].map((x) => (x === 0 ? 'no answer in 1 s' : x)).join('/')}; ${createsDuringPause} IMS creates while away; API ready ${(apiBackMs / 1000).toFixed(1)} s after; same processes`,
+        `POST during outage: ${during.length}x ${[...new Set(during.map((d) => d.status))].join('/')}, slowest ${Math.round(slowest)} ms; API /readyz ${[...new Set(apiReady)].join('/')}, worker /readyz ${[...new Set(workerReady)].map((x) => (x === 0 ? 'no answer in 1 s' : x)).join('/')}; ${createsDuringPause} IMS creates from 1.5 s after the cut on; API ready ${(apiBackMs / 1000).toFixed(1)} s after; same processes`,
         startedAt,
       )
       reportRow(row, inject('chaosResultsFile'))
