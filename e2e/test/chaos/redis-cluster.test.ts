@@ -104,7 +104,7 @@ describe('chaos: end to end on a Redis Cluster', () => {
         ids,
         records,
         [sim],
-        `redis-cli --cluster create, 3 masters; ${singles} single POSTs + a batch of ${BATCH}; 2 workers`,
+        `redis-cli --cluster create, 3 masters; ${singles} single POSTs + a batch of ${BATCH}; 2 workers; ${accepted.filter((a) => kindOf(a.index) !== 'ok').length} meant to fail (IMG.0057 job FAIL, IMG.0058 POST refused)`,
         startedAt,
       )
       reportRow(row, inject('chaosResultsFile'))
