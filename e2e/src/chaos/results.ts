@@ -61,17 +61,25 @@ export function summarize(
 const finalStates = (f: ChaosRow['final']) =>
   `${f.succeeded} succeeded, ${f.failed} failed, ${f.cancelled} cancelled`
 
-/** The rows as a markdown table. */
+/** The rows as a markdown table, aligned as the repository's formatter (Biome) writes it. */
 export function markdownTable(rows: ChaosRow[]): string {
-  const lines = [
-    '| scenario | imports | lost | duplicates | final states | run | notes |',
-    '| --- | ---: | ---: | ---: | --- | ---: | --- |',
-    ...rows.map(
-      (r) =>
-        `| ${r.scenario} | ${r.imports} | ${r.lost} | ${r.duplicates} | ${finalStates(r.final)} | ${r.seconds} s | ${r.notes} |`,
-    ),
+  const columns: { title: string; right: boolean; cell: (r: ChaosRow) => string }[] = [
+    { title: 'scenario', right: false, cell: (r) => r.scenario },
+    { title: 'imports', right: true, cell: (r) => String(r.imports) },
+    { title: 'lost', right: true, cell: (r) => String(r.lost) },
+    { title: 'duplicates', right: true, cell: (r) => String(r.duplicates) },
+    { title: 'final states', right: false, cell: (r) => finalStates(r.final) },
+    { title: 'run', right: true, cell: (r) => `${r.seconds} s` },
+    { title: 'notes', right: false, cell: (r) => r.notes },
   ]
-  return `${lines.join('\n')}\n`
+  const cells = rows.map((r) => columns.map((c) => c.cell(r).replaceAll('|', '\\|')))
+  const widths = columns.map((c, i) =>
+    Math.max(3, c.title.length, ...cells.map((row) => (row[i] as string).length)),
+  )
+  const line = (values: string[]) =>
+    `| ${values.map((v, i) => (columns[i]?.right ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join(' | ')} |`
+  const rule = `| ${columns.map((c, i) => (c.right ? `${'-'.repeat((widths[i] ?? 3) - 1)}:` : '-'.repeat(widths[i] ?? 3))).join(' | ')} |`
+  return `${[line(columns.map((c) => c.title)), rule, ...cells.map(line)].join('\n')}\n`
 }
 
 /**
