@@ -94,6 +94,7 @@ describe('docker/compose.yaml', () => {
     expect(redis.image).toMatch(/^redis:7-alpine$/)
     expect(redis.command?.join(' ')).toMatch(/--appendonly yes/)
     expect(redis.command?.join(' ')).toMatch(/--maxmemory-policy noeviction/)
+    expect(redis.command?.join(' ')).toMatch(/--appendfsync always/)
     expect(mounts(redis).some((m) => !m.bind && m.target === '/data')).toBe(true)
     expect(service('worker').deploy?.replicas).toBe(2)
     expect(service('prometheus').image).toMatch(/^prom\/prometheus(:|$)/)
