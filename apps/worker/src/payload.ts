@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq'
 import { z } from 'zod'
+import type { WorkerDeps } from './deps.js'
 
 /** Validates a job payload at dequeue; a bad payload is permanent, never retried. */
 export function parsePayload<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
@@ -21,4 +22,16 @@ export type JobState = z.infer<typeof JobState>
 export function readJobState(data: unknown): JobState {
   const parsed = JobState.safeParse(data)
   return parsed.success ? parsed.data : {}
+}
+
+/**
+ * The record and target a submit or poll job is about. A missing record or an unconfigured
+ * target is permanent for that job (UnrecoverableError), never retried.
+ */
+export async function loadJobImport(deps: WorkerDeps, importId: string) {
+  const record = await deps.store.get(importId)
+  if (!record) throw new UnrecoverableError(`import ${importId} not found`)
+  const target = deps.targets.get(record.target)
+  if (!target) throw new UnrecoverableError(`import ${importId}: target "${record.target}" is not configured`)
+  return { record, target, log: deps.log.child({ importId, target: target.name }) }
 }

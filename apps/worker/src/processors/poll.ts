@@ -5,7 +5,7 @@ import type { WorkerDeps } from '../deps.js'
 import { finish, serviceError } from '../final-state.js'
 import { backoffMs, classifyImsFailure } from '../ims-failure.js'
 import { findImageByMarker } from '../marker-lookup.js'
-import { parsePayload, readJobState } from '../payload.js'
+import { loadJobImport, parsePayload, readJobState } from '../payload.js'
 import { pollDelayMs } from '../poll-schedule.js'
 
 /** What one poll learnt, whether from the IMS job or (adopted imports) from the image itself. */
@@ -63,12 +63,7 @@ export const processPoll =
   async (job: Job, token?: string): Promise<string> => {
     const { importId, attempt } = parsePayload(PollJob, job.data)
     const failures = readJobState(job.data).pollFailures ?? 0
-    const record = await deps.store.get(importId)
-    if (!record) throw new UnrecoverableError(`import ${importId} not found`)
-    const target = deps.targets.get(record.target)
-    if (!target)
-      throw new UnrecoverableError(`import ${importId}: target "${record.target}" is not configured`)
-    const log = deps.log.child({ importId, target: target.name })
+    const { record, target, log } = await loadJobImport(deps, importId)
 
     if (isFinal(record.status)) {
       await deps.inflight.release(target.name, importId)

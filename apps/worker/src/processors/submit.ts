@@ -8,12 +8,12 @@ import {
   VersionConflictError,
   withMarkerTag,
 } from '@ims-importer/core'
-import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from 'bullmq'
+import { DelayedError, type Job, type Queue, RateLimitError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
 import { finish, serviceError } from '../final-state.js'
 import { backoffMs, classifyImsFailure, type ImsFailure } from '../ims-failure.js'
 import { findImageByMarker } from '../marker-lookup.js'
-import { parsePayload, readJobState } from '../payload.js'
+import { loadJobImport, parsePayload, readJobState } from '../payload.js'
 import { schedulePoll } from '../poll-schedule.js'
 
 const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5))
@@ -48,12 +48,7 @@ export const processSubmit =
   async (job: Job, token?: string): Promise<string> => {
     const { importId } = parsePayload(SubmitJob, job.data)
     const state = readJobState(job.data)
-    const record = await deps.store.get(importId)
-    if (!record) throw new UnrecoverableError(`import ${importId} not found`)
-    const target = deps.targets.get(record.target)
-    if (!target)
-      throw new UnrecoverableError(`import ${importId}: target "${record.target}" is not configured`)
-    const log = deps.log.child({ importId, target: target.name })
+    const { record, target, log } = await loadJobImport(deps, importId)
     const outcome = (o: string) => deps.metrics.submissions.inc({ target: target.name, outcome: o })
     const cfg = deps.config.submit
     const queue = deps.queues.submit(target.name)
