@@ -1,6 +1,7 @@
 import { BULL_PREFIX, type Logger, queueNames, type Redis } from '@ims-importer/core'
 import { type Processor, Worker, type WorkerOptions } from 'bullmq'
 import type { WorkerDeps } from './deps.js'
+import { createPlaceWaiter } from './place-waiter.js'
 import { type CallbackProcessorOptions, processCallback } from './processors/callback.js'
 import { processPoll } from './processors/poll.js'
 import { processReconcile } from './processors/reconcile.js'
@@ -15,6 +16,9 @@ export const RECONCILE_SCHEDULER_ID = 'reconcile-every'
  * limiter exists only so that throttling and a full cap can pause the whole target's queue.
  */
 const SUBMIT_LIMITER = { max: 1_000_000, duration: 1000 }
+
+/** A submission waiting for an in-flight place looks again this often without an announcement (ms). */
+const PLACE_RECHECK_MS = 250
 
 export interface WorkersOptions {
   connection: Redis
@@ -47,13 +51,33 @@ export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker
   const make = (name: string, processor: Processor, opts: Partial<WorkerOptions>) =>
     watch(new Worker(name, processor, { ...base, ...opts }), deps.log)
 
+  const targets = [...deps.targets.values()]
+  // Submissions wait in process for a freed place; one slot of the submit concurrency is kept
+  // for fetching, so the jobs of imports holding a place (awaiting resubmission) still run.
+  const maxWaiters = deps.config.concurrency.submit - 1
+  const places =
+    targets.length > 0 && maxWaiters > 0
+      ? createPlaceWaiter({
+          inflight: deps.inflight,
+          targets: targets.map((t) => t.name),
+          // Its own connection: one in subscriber mode takes no other command (a Cluster's duplicate() too).
+          subscriber: options.connection.duplicate(),
+          maxWaiters,
+          recheckMs: PLACE_RECHECK_MS,
+          log: deps.log,
+        })
+      : undefined
+
   const workers: Worker[] = []
-  for (const t of deps.targets.values()) {
+  const submitWorkers: Worker[] = []
+  for (const t of targets) {
+    const submit = make(queueNames.submit(t.name), processSubmit(deps, { places }), {
+      concurrency: deps.config.concurrency.submit,
+      limiter: SUBMIT_LIMITER,
+    })
+    submitWorkers.push(submit)
     workers.push(
-      make(queueNames.submit(t.name), processSubmit(deps), {
-        concurrency: deps.config.concurrency.submit,
-        limiter: SUBMIT_LIMITER,
-      }),
+      submit,
       make(queueNames.poll(t.name), processPoll(deps), {
         concurrency: deps.config.concurrency.poll,
         // Fixed windows are good enough for GETs: IMS throttling of polls only delays them.
@@ -67,5 +91,11 @@ export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker
     }),
   )
   if (options.reconciler) workers.push(make(queueNames.reconcile, processReconcile(deps), { concurrency: 1 }))
+  // Closing ends the waits at once (their jobs go back to the queue) so that close() drains quickly.
+  if (places)
+    for (const w of submitWorkers)
+      w.once('closing', () => {
+        places.close().catch((err) => deps.log.warn({ err }, 'place waiter close failed'))
+      })
   return workers
 }

@@ -8,25 +8,52 @@ import {
   VersionConflictError,
   withMarkerTag,
 } from '@ims-importer/core'
-import { DelayedError, type Job, type Queue, RateLimitError } from 'bullmq'
+import { DelayedError, type Job, type Queue, RateLimitError, WaitingError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
 import { finish, serviceError } from '../final-state.js'
 import { backoffMs, classifyImsFailure, type ImsFailure } from '../ims-failure.js'
 import { findImageByMarker } from '../marker-lookup.js'
 import { loadJobImport, parsePayload, readJobState } from '../payload.js'
+import type { PlaceWaiter } from '../place-waiter.js'
 import { schedulePoll } from '../poll-schedule.js'
 
 const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5))
 
 /**
- * Moves the waiting submit jobs of the imports that hold the target's in-flight places to the
- * head of the queue (a job that is delayed, active or gone is left as it is).
+ * Longest a submission waits in process for an in-flight place before it goes back to the queue
+ * (ms). Its job's lock is renewed meanwhile; the bound only keeps a waiter from sitting on a
+ * worker slot for ever, and the import's deadline shortens it.
  */
-async function moveHoldersToHead(deps: WorkerDeps, queue: Queue, target: string): Promise<void> {
-  const holders = await deps.inflight.members(target)
-  for (const { importId } of holders) {
-    const held = await queue.getJob(jobIds.submit(importId))
-    if (held && (await held.getState()) === 'waiting') await held.changePriority({ priority: 0, lifo: true })
+export const PLACE_WAIT_MAX_MS = 30_000
+
+export interface SubmitProcessorOptions {
+  /** In-process waiting for a place; without it a full cap always takes the queue-pause path. */
+  places?: PlaceWaiter
+}
+
+/**
+ * Moves the submit jobs of the imports that hold a place and await their resubmission (record
+ * `submitting`: a POST failed transiently or uncertainly, the import keeps its place) to the
+ * head of the queue, if they wait there; a job that is delayed or active is left as it is.
+ * Holders already submitted have no submit job left and are skipped: in the usual case this is
+ * one read of the holders' records. At most once per `everyMs` per target in this process.
+ */
+function holderMover(deps: WorkerDeps, everyMs: number) {
+  const last = new Map<string, number>()
+  return async (queue: Queue, target: string): Promise<void> => {
+    const now = Date.now()
+    if (now - (last.get(target) ?? 0) < everyMs) return
+    last.set(target, now)
+    const holders = (await deps.inflight.members(target)).map((m) => m.importId)
+    const records = await deps.store.getMany(holders)
+    const awaiting = records.filter((r) => r?.status === 'submitting').map((r) => (r as ImportRecord).id)
+    await Promise.all(
+      awaiting.map(async (id) => {
+        const held = await queue.getJob(jobIds.submit(id))
+        if (held && (await held.getState()) === 'waiting')
+          await held.changePriority({ priority: 0, lifo: true })
+      }),
+    )
   }
 }
 
@@ -36,16 +63,17 @@ async function moveHoldersToHead(deps: WorkerDeps, queue: Queue, target: string)
  * 2. a record left in `submitting` means an earlier POST may have created the image (uncertain
  *    answer, or a crash between POST and recording the job id): the image is looked up by its
  *    marker tag and adopted if found, so IMS never sees a second create for one import;
- * 3. a place below the target's in-flight cap is taken (or the target's queue waits);
+ * 3. a place below the target's in-flight cap is taken, waiting in process for one to free
+ *    for a while (place-waiter.ts), else the job goes back to the queue, which pauses;
  * 4. the record is marked `submitting` with the attempt number, BEFORE the POST;
  * 5. the exact sliding-window gate admits the POST; 6. POST, then record the job id and
  *    schedule the first poll.
  * Waiting for the cap, the gate or IMS throttling never counts as an attempt and never fails
  * the import, up to SUBMIT_MAX_THROTTLED_MS of continuous throttling.
  */
-export const processSubmit =
-  (deps: WorkerDeps) =>
-  async (job: Job, token?: string): Promise<string> => {
+export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions = {}) => {
+  const moveHoldersToHead = holderMover(deps, deps.config.submit.inflightWaitMs)
+  return async (job: Job, token?: string): Promise<string> => {
     const { importId } = parsePayload(SubmitJob, job.data)
     const state = readJobState(job.data)
     const { record, target, log } = await loadJobImport(deps, importId)
@@ -113,15 +141,32 @@ export const processSubmit =
         `${record.attempts.submit} submit attempts ended without a definite answer and no image carries the marker tag`,
       )
 
-    if (!(await deps.inflight.acquire(target.name, importId, target.limits.maxInFlight))) {
+    const cap = target.limits.maxInFlight
+    const place = options.places
+      ? await options.places.take(
+          target.name,
+          importId,
+          cap,
+          Math.min(PLACE_WAIT_MAX_MS, target.deadlineMs - (Date.now() - Date.parse(record.created_at))),
+        )
+      : (await deps.inflight.acquire(target.name, importId, cap))
+        ? 'taken'
+        : 'full'
+    if (place !== 'taken') {
       outcome('cap_full')
-      // A place is freed only by its holder's job. A job put back after a rate limit goes to the
-      // head of the queue, and one whose backoff ended to the tail: holders awaiting their
-      // resubmission would wait behind this job forever. Move their jobs to the head first.
-      await moveHoldersToHead(deps, queue, target.name)
-      // The cap holds for the whole target: pause its queue rather than cycling every job.
-      await queue.rateLimit(cfg.inflightWaitMs)
-      throw new RateLimitError()
+      if (!token) {
+        await queue.rateLimit(cfg.inflightWaitMs)
+        throw new RateLimitError()
+      }
+      // The cap holds for the whole target: pause its queue rather than cycling every job
+      // (not when the worker is closing: the job only goes back for another worker).
+      if (place === 'full') await queue.rateLimit(cfg.inflightWaitMs)
+      // Back to the head of the queue. A place is freed only by its holder's job, and a holder
+      // awaiting its resubmission has its job at the tail (a backoff ends there): moved ahead of
+      // this one, or the jobs that keep finding the cap full would hold the line for ever.
+      await job.moveToWait(token)
+      await moveHoldersToHead(queue, target.name)
+      throw new WaitingError()
     }
 
     const attempt = record.attempts.submit + 1
@@ -282,3 +327,4 @@ export const processSubmit =
       return 'failed'
     }
   }
+}
