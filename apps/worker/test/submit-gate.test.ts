@@ -1,7 +1,8 @@
+import { keys } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { createSubmitGate, type SubmitGate } from '../src/submit-gate.js'
+import { createSubmitGate, marginBounds, type SubmitGate } from '../src/submit-gate.js'
 import { maxInSlidingWindow } from './helpers/windows.js'
 
 const clients: Redis[] = []
@@ -59,5 +60,121 @@ describe('submit gate', () => {
       expect(closed.waitMs).toBeLessThanOrEqual(10_000)
     }
     expect((await gate.tryAcquire(b)).admitted).toBe(true)
+  })
+})
+
+/** Blocks this event loop (a stand-in for a busy or descheduled worker). */
+function busyWait(ms: number) {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    // spin
+  }
+}
+
+/**
+ * A client whose next `lateReplies` evals have their reply read late: the command is written and
+ * run at once, then this event loop is blocked, so the reply sits in the socket (a real Redis,
+ * only the timing of our side is changed).
+ */
+async function lateClient(lateReplies: number, lateMs: number) {
+  const c = client()
+  await c.ping()
+  let late = lateReplies
+  let evals = 0
+  const original = c.eval.bind(c)
+  c.eval = ((...args: Parameters<Redis['eval']>) => {
+    evals++
+    const reply = original(...args)
+    if (late-- > 0) busyWait(lateMs)
+    return reply
+  }) as Redis['eval']
+  return { client: c, evals: () => evals }
+}
+
+describe('submit gate: slots, waiting and margin', () => {
+  it('re-stamps an admission whose reply came back late instead of wasting its slot', async () => {
+    const { client: c } = await lateClient(1, 60)
+    const gate = createSubmitGate(c, { marginMs: 30 })
+    // One slot per 10 s: a wasted slot would make this acquire wait 10 s.
+    const limit = { target: uniqueName('gate-late'), limit: 1, windowMs: 10_000 }
+    const started = Date.now()
+    const r = await gate.acquire(limit)
+    expect(r.restamped).toBeGreaterThanOrEqual(1)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    // Still one entry: the late admission's own slot, now carrying the newer stamp.
+    const log = await c.zrange(keys.submitWindow(limit.target), 0, -1, 'WITHSCORES')
+    expect(log.length).toBe(2)
+    expect(Math.floor(Number(log[1]))).toBe(r.at)
+    expect((await gate.tryAcquire(limit)).admitted).toBe(false)
+  })
+
+  it('a re-stamp keeps the slot of a full window and moves its stamp, a new member does not get in', async () => {
+    const gate = createSubmitGate(client(), { marginMs: 0 })
+    const limit = { target: uniqueName('gate-restamp'), limit: 2, windowMs: 10_000 }
+    const member = uniqueName('m')
+    const first = await gate.tryAcquire(limit, member)
+    expect(first.admitted).toBe(true)
+    await new Promise((r) => setTimeout(r, 20))
+    expect((await gate.tryAcquire(limit)).admitted).toBe(true)
+    const again = await gate.tryAcquire(limit, member)
+    expect(again.admitted).toBe(true)
+    if (first.admitted && again.admitted) expect(again.at).toBeGreaterThan(first.at)
+    expect((await gate.tryAcquire(limit)).admitted).toBe(false)
+    expect(await client().zcard(keys.submitWindow(limit.target))).toBe(2)
+  })
+
+  it('admits the callers of one process in the order they asked, and one abort leaves the line', async () => {
+    const gate = createSubmitGate(client(), { marginMs: 20 })
+    const limit = { target: uniqueName('gate-fifo'), limit: 2, windowMs: 300 }
+    const order: number[] = []
+    const stamps: number[] = []
+    const aborter = new AbortController()
+    const calls = Array.from({ length: 8 }, (_, i) =>
+      gate.acquire(limit, i === 5 ? aborter.signal : undefined).then(({ at }) => {
+        order.push(i)
+        stamps.push(at)
+      }),
+    )
+    aborter.abort(new Error('cancelled'))
+    const settled = await Promise.allSettled(calls)
+    expect(settled.filter((s) => s.status === 'rejected').length).toBe(1)
+    expect(settled[5]?.status).toBe('rejected')
+    expect(order).toEqual([0, 1, 2, 3, 4, 6, 7])
+    expect(maxInSlidingWindow(stamps, limit.windowMs + 20)).toBeLessThanOrEqual(limit.limit)
+  })
+
+  it('only the first waiter of a process asks Redis: a few evals per admission, not one per waiter per slot', async () => {
+    const { client: c, evals } = await lateClient(0, 0)
+    const gate = createSubmitGate(c, { marginMs: 20 })
+    const limit = { target: uniqueName('gate-herd'), limit: 3, windowMs: 200 }
+    const n = 15
+    const stamps = (await Promise.all(Array.from({ length: n }, () => gate.acquire(limit)))).map((r) => r.at)
+    expect(maxInSlidingWindow(stamps, limit.windowMs + 20)).toBe(limit.limit)
+    // Each admission: an eval that finds the window closed, then one that is admitted (plus a
+    // re-stamp now and then on a busy host). Waking every waiter for every slot would take ~n^2/2.
+    expect(evals()).toBeLessThanOrEqual(3 * n)
+  })
+
+  it('adapts the margin between its bounds: the ceiling while nothing is measured, never below the floor', async () => {
+    expect(marginBounds(1000)).toEqual({ min: 50, max: 100 })
+    expect(marginBounds(60_000)).toEqual({ min: 3000, max: 6000 })
+    const gate = createSubmitGate(client())
+    const limit = { target: uniqueName('gate-adapt'), limit: 50, windowMs: 1000 }
+    expect(gate.marginFor(limit.windowMs)).toBe(50)
+    const first = await gate.acquire(limit)
+    expect(first.marginMs).toBe(100)
+    // After one period of (window + ceiling) quick round trips bring the margin down (to the
+    // floor, unless a round trip above 16 ms was seen in the last period: a busy host).
+    const margins: number[] = []
+    const deadline = Date.now() + 10_000
+    while (Date.now() < deadline && !margins.some((m) => m < 100)) {
+      await new Promise((r) => setTimeout(r, 100))
+      margins.push((await gate.acquire(limit)).marginMs)
+    }
+    for (const m of margins) {
+      expect(m).toBeGreaterThanOrEqual(50)
+      expect(m).toBeLessThanOrEqual(100)
+    }
+    expect(Math.min(...margins)).toBeLessThan(100)
   })
 })
