@@ -12,10 +12,20 @@ function encodeTime(ms: number, length: number): string {
   return out
 }
 
+/** Random bytes drawn 4 KiB at a time: one CSPRNG call per 256 ids instead of one per id. */
+const POOL_SIZE = 4096
+let pool = randomBytes(POOL_SIZE)
+let poolAt = 0
+
 function encodeRandom(length: number): string {
-  const bytes = randomBytes(length)
+  if (poolAt + length > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE)
+    poolAt = 0
+  }
   let out = ''
-  for (const b of bytes) out += ALPHABET[b % 32]
+  // 256 is a multiple of 32: every character is equally likely.
+  for (let i = poolAt; i < poolAt + length; i++) out += ALPHABET[(pool[i] as number) % 32]
+  poolAt += length
   return out
 }
 

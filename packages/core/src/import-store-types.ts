@@ -36,12 +36,43 @@ export class ImportNotFoundError extends Error {
   }
 }
 
+/**
+ * A Redis hash written in the same atomic step as new records, or not at all (the API stores the
+ * answer of an idempotent request beside the imports it answers). Its key must live under
+ * KEY_PREFIX like every other key.
+ */
+export interface CompanionHash {
+  key: string
+  fields: Record<string, string>
+  /** The hash expires after this long (ms). */
+  ttlMs: number
+}
+
+/**
+ * A check run in the same atomic script before records are created (the API takes a key's rate
+ * limit and looks up its Idempotency-Key there). `lua` defines `local function guard(keys, args)`:
+ * `keys` are `keys` below (KEYS[1..k], under KEY_PREFIX), `args` the arguments; it returns nil to
+ * let the create go on, or a table: then nothing is written and the create throws
+ * CreateRefusedError carrying that table.
+ */
+export interface CreateGuard {
+  lua: string
+  keys: string[]
+  args: (string | number)[]
+}
+
+export interface CreateOptions {
+  /** Built from the new records (their ids and timestamps are set by then) and written with them. */
+  companion?: (records: ImportRecord[]) => CompanionHash
+  guard?: CreateGuard
+}
+
 /** The Redis-backed store of import records. All keys live under KEY_PREFIX (one cluster slot). */
 export interface ImportStore {
   /** Writes a new record (status queued) and its indexes atomically. Fails if the id exists. */
-  create(input: NewImport, now?: Date): Promise<ImportRecord>
+  create(input: NewImport, now?: Date, options?: CreateOptions): Promise<ImportRecord>
   /** Writes many new records in one round trip (a batch); same rules as create. */
-  createMany(inputs: NewImport[], now?: Date): Promise<ImportRecord[]>
+  createMany(inputs: NewImport[], now?: Date, options?: CreateOptions): Promise<ImportRecord[]>
   get(id: string): Promise<ImportRecord | null>
   /** Many records in one round trip; missing ids give null at their position. */
   getMany(ids: string[]): Promise<(ImportRecord | null)[]>

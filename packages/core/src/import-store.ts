@@ -8,6 +8,7 @@ import {
   newImportRecord,
 } from './import-record.js'
 import {
+  type CreateOptions,
   ImportNotFoundError,
   type ImportPage,
   type ImportStore,
@@ -29,6 +30,14 @@ export class ImportExistsError extends Error {
   constructor(readonly importId: string) {
     super(`import ${importId} already exists`)
     this.name = 'ImportExistsError'
+  }
+}
+
+/** Thrown by a guarded create when its guard refused: nothing was written; `reply` is what the guard returned. */
+export class CreateRefusedError extends Error {
+  constructor(readonly reply: unknown[]) {
+    super('the create guard refused; nothing was written')
+    this.name = 'CreateRefusedError'
   }
 }
 
@@ -66,18 +75,20 @@ export interface ImportStoreOptions {
 
 /**
  * Creates N records atomically, or none when any id exists.
- * ARGV[1] = N, then per record 9 fields: json, score, id, recordKey#, tenantKey#, statusKey#,
+ * ARGV[o + 1] = N, then per record 9 fields: json, score, id, recordKey#, tenantKey#, statusKey#,
  * tenantStatusKey#, batchKey# (0 = none), externalKey# (0 = none). A batch record also counts
- * itself as queued in KEYS[batchKey# + 1] (its status-counts hash).
+ * itself as queued in KEYS[batchKey# + 1] (its status-counts hash). Then a companion hash:
+ * key# (0 = none), ttl ms, field count, then field, value pairs; written with the records.
+ * `o` is 0, or the ARGV taken by a guard (see createScript).
  */
-const CREATE_LUA = `
-local n = tonumber(ARGV[1])
+const CREATE_BODY_LUA = `
+local n = tonumber(ARGV[o + 1])
 for i = 0, n - 1 do
-  local b = 1 + i * 9
+  local b = o + 1 + i * 9
   if redis.call('EXISTS', KEYS[tonumber(ARGV[b + 4])]) == 1 then return {'exists', ARGV[b + 3]} end
 end
 for i = 0, n - 1 do
-  local b = 1 + i * 9
+  local b = o + 1 + i * 9
   local json, score, id = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   redis.call('SET', KEYS[tonumber(ARGV[b + 4])], json)
   redis.call('ZADD', KEYS[tonumber(ARGV[b + 5])], score, id)
@@ -92,8 +103,34 @@ for i = 0, n - 1 do
   local ext = tonumber(ARGV[b + 9])
   if ext > 0 then redis.call('ZADD', KEYS[ext], score, id) end
 end
+local c = o + 2 + n * 9
+local companion = tonumber(ARGV[c])
+if companion > 0 then
+  local fields = tonumber(ARGV[c + 2])
+  redis.call('HSET', KEYS[companion], unpack(ARGV, c + 3, c + 2 + fields * 2))
+  redis.call('PEXPIRE', KEYS[companion], ARGV[c + 1])
+end
 return {'ok'}
 `
+
+/**
+ * The create script, with a guard run first when given: the guard's Lua defines
+ * `local function guard(keys, args)`; it gets KEYS[1..k] (its keys come first) and its own
+ * arguments as tables, and returns nil to go on or a table to return as {'refused', ...} with
+ * nothing created. ARGV[1] = k, ARGV[2] = the guard's argument count g, ARGV[3..g + 2] its arguments.
+ */
+function createLua(guardLua: string | null): string {
+  if (guardLua === null) return `local o = 0\n${CREATE_BODY_LUA}`
+  return `${guardLua}
+local gkeys, gargs = {}, {}
+for i = 1, tonumber(ARGV[1]) do gkeys[i] = KEYS[i] end
+local g = tonumber(ARGV[2])
+for i = 1, g do gargs[i] = ARGV[2 + i] end
+local refused = guard(gkeys, gargs)
+if refused then return {'refused', unpack(refused)} end
+local o = 2 + g
+${CREATE_BODY_LUA}`
+}
 
 /**
  * Compare-and-set of one record on its version, moving its id between status indexes.
@@ -193,11 +230,22 @@ interface Script {
 const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') })
 
 const scripts = {
-  create: script(CREATE_LUA),
+  create: script(createLua(null)),
   transition: script(TRANSITION_LUA),
   remove: script(REMOVE_LUA),
   page: script(PAGE_LUA),
 } as const
+
+/** Guarded create scripts by guard text (a process uses one or two guards). */
+const guardedCreate = new Map<string, Script>()
+const guardedCreateScript = (guardLua: string): Script => {
+  let s = guardedCreate.get(guardLua)
+  if (!s) {
+    s = script(createLua(guardLua))
+    guardedCreate.set(guardLua, s)
+  }
+  return s
+}
 
 async function runScript(
   redis: Redis,
@@ -294,7 +342,11 @@ function emptyCounts(): Record<ImportStatus, number> {
 export function createImportStore(redis: Redis, options: ImportStoreOptions = {}): ImportStore {
   const scanBudget = options.listScanBudget ?? DEFAULT_SCAN_BUDGET
 
-  async function createMany(inputs: NewImport[], now: Date = new Date()): Promise<ImportRecord[]> {
+  async function createMany(
+    inputs: NewImport[],
+    now: Date = new Date(),
+    options: CreateOptions = {},
+  ): Promise<ImportRecord[]> {
     if (inputs.length === 0) return []
     const seen = new Set<string>()
     for (const input of inputs) {
@@ -303,8 +355,10 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     }
     const records = inputs.map((input) => newImportRecord(input, now))
     // Shared keys (tenant, status, batch) are passed once; ARGV refers to them by position.
-    const keyList: string[] = []
-    const keyIndex = new Map<string, number>()
+    // A guard's keys come first, in its order.
+    const guard = options.guard
+    const keyList: string[] = guard ? [...guard.keys] : []
+    const keyIndex = new Map<string, number>(keyList.map((k, i) => [k, i + 1]))
     const ref = (key: string): number => {
       let i = keyIndex.get(key)
       if (i === undefined) {
@@ -314,7 +368,9 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
       }
       return i
     }
-    const args: (string | number)[] = [records.length]
+    const args: (string | number)[] = guard
+      ? [guard.keys.length, guard.args.length, ...guard.args, records.length]
+      : [records.length]
     for (const r of records) {
       let batch = 0
       if (r.batch_id !== null) {
@@ -334,7 +390,14 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
         r.external_id !== null ? ref(importStoreKeys.tenantExternalImports(r.tenant, r.external_id)) : 0,
       )
     }
-    const reply = (await runScript(redis, scripts.create, keyList, args)) as string[]
+    const companion = options.companion?.(records)
+    if (companion) {
+      const fields = Object.entries(companion.fields)
+      args.push(ref(companion.key), companion.ttlMs, fields.length, ...fields.flat())
+    } else args.push(0)
+    const s = guard ? guardedCreateScript(guard.lua) : scripts.create
+    const reply = (await runScript(redis, s, keyList, args)) as string[]
+    if (reply[0] === 'refused') throw new CreateRefusedError(reply.slice(1))
     if (reply[0] === 'exists') throw new ImportExistsError(String(reply[1]))
     return records
   }
@@ -388,8 +451,8 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
   }
 
   const store: ImportStore = {
-    create: async (input, now) => {
-      const [record] = await createMany([input], now)
+    create: async (input, now, options) => {
+      const [record] = await createMany([input], now, options)
       if (!record) throw new Error('unreachable: createMany returned no record')
       return record
     },

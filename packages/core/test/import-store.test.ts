@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { newId } from '../src/ids.js'
+import { ID_PATTERN, newId } from '../src/ids.js'
 import {
   IllegalTransitionError,
   type ImportRecord,
@@ -8,6 +8,7 @@ import {
 } from '../src/import-record.js'
 import {
   CorruptImportRecordError,
+  CreateRefusedError,
   createImportStore,
   ImportExistsError,
   InvalidCursorError,
@@ -97,6 +98,65 @@ describe('create and read', () => {
     await expect(storeA.createMany([dup, { ...dup }], at(1))).rejects.toThrow(ImportExistsError)
     expect(await storeA.getMany([...fresh, dup].map((i) => i.id))).toEqual([null, null, null])
     expect(ids((await storeA.list({ tenant })).items)).toEqual([existing.id])
+  })
+
+  it('writes a companion hash with the records, built from them, or not at all', async () => {
+    const tenant = uniqueName('t')
+    const companionKey = keys.idempotency(tenant, uniqueName('answer'))
+    const [a, b] = await storeA.createMany([input(tenant), input(tenant)], at(0), {
+      companion: (records) => ({
+        key: companionKey,
+        fields: { state: 'done', ids: records.map((r) => r.id).join(',') },
+        ttlMs: 60_000,
+      }),
+    })
+    expect(await redisB.hgetall(companionKey)).toEqual({ state: 'done', ids: `${a?.id},${b?.id}` })
+    const ttl = await redisB.pttl(companionKey)
+    expect(ttl).toBeGreaterThan(50_000)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+
+    // An id that exists: no record and no companion.
+    const refusedKey = keys.idempotency(tenant, uniqueName('refused'))
+    await expect(
+      storeB.create({ ...input(tenant), id: a?.id as string }, at(1), {
+        companion: () => ({ key: refusedKey, fields: { state: 'done' }, ttlMs: 60_000 }),
+      }),
+    ).rejects.toBeInstanceOf(ImportExistsError)
+    expect(await redisB.exists(refusedKey)).toBe(0)
+  })
+
+  it('runs a guard in the same script: it refuses with nothing written, or lets the create go on', async () => {
+    const tenant = uniqueName('t')
+    const gate = keys.idempotency(tenant, uniqueName('gate'))
+    // The guard lets a create through while the gate counter stays below args[1].
+    const guard = {
+      lua: `local function guard(keys, args)
+        if redis.call('INCR', keys[1]) > tonumber(args[1]) then return {'full', keys[1]} end
+        return nil
+      end`,
+      keys: [gate],
+      args: [2],
+    }
+    const made = [
+      await storeA.create(input(tenant), at(0), { guard }),
+      await storeB.createMany([input(tenant), input(tenant)], at(1), { guard }),
+    ]
+    expect(made.flat()).toHaveLength(3)
+    const refused = input(tenant)
+    const err = await storeA.create(refused, at(2), { guard }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CreateRefusedError)
+    expect((err as CreateRefusedError).reply).toEqual(['full', gate])
+    expect(await storeA.get(refused.id)).toBeNull()
+    expect((await storeA.list({ tenant })).items).toHaveLength(3)
+    await redisA.del(gate)
+  })
+
+  it('gives every id its own randomness, across many ids made in one millisecond', () => {
+    const made = Array.from({ length: 5000 }, () => newId('imp', T0))
+    expect(new Set(made).size).toBe(made.length)
+    for (const id of made) expect(id).toMatch(ID_PATTERN)
+    // The 16 random characters use the whole alphabet.
+    expect(new Set(made.flatMap((id) => [...id.slice(14)])).size).toBe(32)
   })
 
   it('reports a corrupt stored record clearly', async () => {
