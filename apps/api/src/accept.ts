@@ -1,7 +1,14 @@
+import { CreateRefusedError, type ImportRecord, type NewImport } from '@ims-importer/core'
 import type { FastifyRequest } from 'fastify'
 import type { RouteDeps } from './app.js'
-import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './idempotency.js'
+import {
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  requestHash,
+  type StoredAnswer,
+  type StoredResponse,
+} from './idempotency.js'
 import { HttpProblem, remainingMs, withDeadline } from './problem.js'
+import { rateLimitedProblem } from './rate-limit.js'
 import { requestLog } from './request-log.js'
 
 export interface Accepted {
@@ -9,65 +16,125 @@ export interface Accepted {
   replayed: boolean
 }
 
+/** How an intake route writes its import records: through the request's admission. */
+export interface Admission {
+  /**
+   * Creates the records if the key's rate limit and Idempotency-Key let the request through,
+   * with `answerOf(records)` stored as the key's answer in the same atomic step. When they do
+   * not, nothing is written and acceptOnce answers (429, replay, 422 or 409).
+   */
+  create(
+    inputs: NewImport[],
+    answerOf: (records: ImportRecord[]) => StoredAnswer,
+    now?: Date,
+  ): Promise<ImportRecord[]>
+}
+
+/** What an intake route is: its name, its checked body, and how its stored answers replay. */
+export interface IntakeRequest<T> {
+  /** `POST /v1/imports`: part of the body hash, so one key cannot replay another route's answer. */
+  route: string
+  body: unknown
+  /** The body's validation: what `work` takes, or why it is refused. */
+  checked: { ok: true; value: T } | { ok: false; problem: HttpProblem }
+  /** Epoch ms by which the Redis steps must be done. */
+  deadline: number
+  /** The answer for an import stored by id (StoredAnswer); null when the import is gone. */
+  replayImport?: (importId: string) => Promise<StoredResponse | null>
+}
+
 /**
- * Runs `work` (write the record(s) and their submit job(s), answer 202) under the request's
- * Idempotency-Key, if any: same key + same body replays the stored answer, a different body is
- * 422, a request still being handled is 409. A failed `work` releases the key so a retry runs.
+ * The intake routes' common path, in as few round trips as their guarantees allow:
+ * 1. a body that failed validation (checked before any Redis work) or a malformed key takes the
+ *    key's rate limit (the onRequest hook leaves these routes' limit to here), then gets 429 or
+ *    its 400: a limited key gets 429 whatever it sends;
+ * 2. otherwise `work` runs and writes its records through `admission.create`: one script takes
+ *    the rate limit, looks up the Idempotency-Key, and writes the records with the answer beside
+ *    them, or writes nothing and says why (429; same key + same body: the stored answer is
+ *    replayed; a different body: 422);
+ * 3. `work` then adds the submit job(s). The answer is stored before the job is added: a
+ *    duplicate arriving in between is answered with it. When `work` fails afterwards it removes
+ *    its records, and the key's answer is forgotten, so a retry runs anew.
  */
-export async function acceptOnce(
+export async function acceptOnce<T>(
   deps: RouteDeps,
   req: FastifyRequest,
-  route: string,
-  body: unknown,
-  /** Epoch ms by which the Redis steps must be done. */
-  deadline: number,
-  work: () => Promise<StoredResponse>,
+  intake: IntakeRequest<T>,
+  work: (value: T, admission: Admission) => Promise<StoredResponse>,
 ): Promise<Accepted> {
+  const { route, body, checked, deadline } = intake
   const header = req.headers['idempotency-key']
-  if (header === undefined) return { response: await work(), replayed: false }
-  const key = Array.isArray(header) ? header[0] : header
-  if (!key || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key))
-    throw new HttpProblem(
-      'bad_request',
-      `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
-    )
-  const tenant = req.tenant as string
-  const hash = requestHash(route, body)
-  const begun = await withDeadline(
-    'idempotency',
-    remainingMs(deadline),
-    deps.idempotency.begin(tenant, key, hash),
-  )
-  if (begun.kind === 'replay') {
-    deps.metrics.replays.inc()
-    return { response: begun.response, replayed: true }
+  const key = header === undefined ? null : ((Array.isArray(header) ? header[0] : header) ?? '')
+  const keyProblem =
+    key !== null && (!key || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key))
+      ? new HttpProblem(
+          'bad_request',
+          `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+        )
+      : null
+  const keyId = req.apiKeyId as string
+  const perMinute = deps.config.rateLimitPerMinute
+  if (!checked.ok || keyProblem) {
+    const decision = await withDeadline('rate limit', remainingMs(deadline), deps.rateLimiter.take(keyId))
+    if (!decision.allowed) throw rateLimitedProblem(decision.retryAfterMs, perMinute)
+    throw checked.ok ? keyProblem : checked.problem
   }
-  if (begun.kind === 'mismatch')
-    throw new HttpProblem(
-      'idempotency_mismatch',
-      'this Idempotency-Key was already used with a different request body; use a new key for a new request',
-    )
-  if (begun.kind === 'in_progress')
-    throw new HttpProblem(
-      'idempotency_in_progress',
-      'a request with this Idempotency-Key is still being handled; retry after it has finished',
-      { headers: { 'retry-after': '1' } },
-    )
-  let response: StoredResponse
+
+  const tenant = req.tenant as string
+  const idempotency = key === null ? null : { key, bodyHash: requestHash(route, body) }
+  const guard = deps.rateLimiter.admissionGuard(
+    keyId,
+    idempotency && { key: deps.idempotency.keyOf(tenant, idempotency.key), bodyHash: idempotency.bodyHash },
+  )
+  const admission: Admission = {
+    create: (inputs, answerOf, now) =>
+      deps.store.createMany(inputs, now, {
+        guard,
+        ...(idempotency && {
+          companion: (records: ImportRecord[]) =>
+            deps.idempotency.answer(tenant, idempotency.key, idempotency.bodyHash, answerOf(records)),
+        }),
+      }),
+  }
   try {
-    response = await work()
+    return { response: await work(checked.value, admission), replayed: false }
   } catch (err) {
-    await deps.idempotency
-      .release(tenant, key, hash)
-      .catch((e) => requestLog(req).warn({ error: (e as Error).message }, 'idempotency key not released'))
+    if (err instanceof CreateRefusedError) {
+      const refusal = deps.rateLimiter.refusal(err.reply)
+      if (refusal.limited) throw rateLimitedProblem(refusal.retryAfterMs, perMinute)
+      if (refusal.kind === 'replay') {
+        deps.metrics.replays.inc()
+        return { response: refusal.response, replayed: true }
+      }
+      if (refusal.kind === 'replay_import') {
+        const response = await withDeadline(
+          'replay',
+          remainingMs(deadline),
+          intake.replayImport?.(refusal.importId) ?? Promise.resolve(null),
+        )
+        if (response) {
+          deps.metrics.replays.inc()
+          return { response, replayed: true }
+        }
+        // The import is gone: its request failed and is being undone (the key is forgotten next).
+      }
+      if (refusal.kind === 'mismatch')
+        throw new HttpProblem(
+          'idempotency_mismatch',
+          'this Idempotency-Key was already used with a different request body; use a new key for a new request',
+        )
+      throw new HttpProblem(
+        'idempotency_in_progress',
+        'a request with this Idempotency-Key is still being handled; retry after it has finished',
+        { headers: { 'retry-after': '1' } },
+      )
+    }
+    // Nothing was accepted (work removed what it wrote, or the reconciler will finish a record
+    // it could not remove): forget the answer stored with the records, so a retry runs.
+    if (idempotency)
+      await deps.idempotency
+        .forget(tenant, idempotency.key, idempotency.bodyHash)
+        .catch((e) => requestLog(req).warn({ error: (e as Error).message }, 'idempotency key not released'))
     throw err
   }
-  // The import is accepted at this point; if the answer cannot be stored, the claim expires after
-  // its lease and a retry with the same key would be taken as new. Logged, not failed: the 202 is true.
-  await withDeadline(
-    'idempotency',
-    Math.max(250, remainingMs(deadline)),
-    deps.idempotency.complete(tenant, key, hash, response),
-  ).catch((e) => requestLog(req).error({ error: (e as Error).message }, 'idempotent answer not stored'))
-  return { response, replayed: false }
 }

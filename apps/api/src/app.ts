@@ -20,7 +20,7 @@ import {
   toProblem,
   withDeadline,
 } from './problem.js'
-import { createRateLimiter } from './rate-limit.js'
+import { createRateLimiter, rateLimitedProblem } from './rate-limit.js'
 import { logCompleted, requestLog } from './request-log.js'
 import { batchRoutes } from './routes/batches.js'
 import { registerDocs } from './routes/docs.js'
@@ -34,6 +34,8 @@ export interface ApiDeps {
   log: Logger
   /** A fail-fast client (no offline queue): request paths answer 503 at once when Redis is away. */
   redis: Redis
+  /** The fail-fast connection `queues` run on (its own: see deps.ts); closed with the app. */
+  queueRedis: Redis
   store: ImportStore
   queues: Queues
   metrics: ApiMetrics
@@ -47,10 +49,17 @@ export type AccessPolicy = 'public' | 'tenant' | 'admin'
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: AccessPolicy
+    /**
+     * 'in-handler': the route takes its per-key rate limit itself, together with its
+     * Idempotency-Key claim (acceptOnce), instead of in the onRequest hook.
+     */
+    rateLimit?: 'in-handler'
   }
   interface FastifyRequest {
     /** The caller's tenant (null on public routes). */
     tenant: string | null
+    /** The caller's key (`<tenant>#<n>`, not secret), for its rate limit (null on public routes). */
+    apiKeyId: string | null
     /** Epoch ms by which this request's Redis work must be done (see REDIS_BUDGET_MS). */
     redisDeadline: number
   }
@@ -190,6 +199,7 @@ export function buildApp(deps: ApiDeps): App {
   const batches = createBatchStore(redis)
 
   app.decorateRequest('tenant', null)
+  app.decorateRequest('apiKeyId', null)
   app.decorateRequest('redisDeadline', 0)
   app.decorateRequest('logTags', null)
 
@@ -218,21 +228,14 @@ export function buildApp(deps: ApiDeps): App {
       throw new HttpProblem('unauthorized', 'the API key is not valid for this route')
     }
     req.tenant = key.tenant
+    req.apiKeyId = key.keyId
+    if (req.routeOptions.config?.rateLimit === 'in-handler') return
     const decision = await withDeadline(
       'rate limit',
       remainingMs(req.redisDeadline),
       rateLimiter.take(key.keyId),
     )
-    if (!decision.allowed) {
-      const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
-      throw new HttpProblem(
-        'rate_limited',
-        `rate limit of ${config.rateLimitPerMinute} requests per minute reached`,
-        {
-          headers: { 'retry-after': String(seconds) },
-        },
-      )
-    }
+    if (!decision.allowed) throw rateLimitedProblem(decision.retryAfterMs, config.rateLimitPerMinute)
   })
 
   app.addHook('onResponse', (req, reply, done) => {
@@ -264,15 +267,20 @@ export function buildApp(deps: ApiDeps): App {
   })
 
   app.addHook('onReady', async () => {
-    if (redis.status !== 'ready') {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, STARTUP_REDIS_WAIT_MS)
-        redis.once('ready', () => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
-    }
+    // Both connections: BullMQ sets a queue up on its connection once, so it must be ready first.
+    await Promise.all(
+      [redis, deps.queueRedis].map((r) =>
+        r.status === 'ready'
+          ? undefined
+          : new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, STARTUP_REDIS_WAIT_MS)
+              r.once('ready', () => {
+                clearTimeout(timer)
+                resolve()
+              })
+            }),
+      ),
+    )
     // Open each target's submit queue now, so no request waits for a queue's first connection.
     await Promise.all(
       deps.targets.map((t) =>
@@ -286,10 +294,14 @@ export function buildApp(deps: ApiDeps): App {
   app.addHook('onClose', async () => {
     // Reverse of creation: queues first (they use the connection), then the connection.
     await withDeadline('queues close', 5000, deps.queues.close()).catch(() => {})
-    await withDeadline('redis quit', 2000, redis.quit()).catch(() => redis.disconnect())
+    await Promise.all(
+      [redis, deps.queueRedis].map((r) =>
+        withDeadline('redis quit', 2000, r.quit()).catch(() => r.disconnect()),
+      ),
+    )
   })
 
-  const routeDeps = { ...deps, idempotency, batches }
+  const routeDeps = { ...deps, idempotency, batches, rateLimiter }
   registerDocs(app)
   app.register(healthRoutes, routeDeps)
   app.register(metricsRoutes, routeDeps)
@@ -301,4 +313,5 @@ export function buildApp(deps: ApiDeps): App {
 export type RouteDeps = ApiDeps & {
   idempotency: ReturnType<typeof createIdempotencyStore>
   batches: ReturnType<typeof createBatchStore>
+  rateLimiter: ReturnType<typeof createRateLimiter>
 }

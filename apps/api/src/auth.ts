@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import { ConfigError } from '@ims-importer/core'
 
 /** One configured API key: never the plaintext, only its SHA-256. */
@@ -13,7 +13,7 @@ export interface ApiKeyEntry {
 /** Tenant names are part of Redis keys: a safe alphabet only. */
 export const TENANT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest()
+const sha256 = (text: string): Buffer => hash('sha256', text, 'buffer')
 
 /**
  * Parses `tenant:key,tenant:sha256:<hex>`. Errors name the variable and the position, never a key.

@@ -1,14 +1,9 @@
-import { createHash } from 'node:crypto'
-import { keys, type Redis } from '@ims-importer/core'
+import { hash } from 'node:crypto'
+import { type CompanionHash, keys, type Redis } from '@ims-importer/core'
 import { defineScript } from './redis-script.js'
 
 /** Idempotency records are kept this long after the first answer (the contract says at least 24 h). */
 export const IDEMPOTENCY_TTL_MS = 25 * 3600_000
-/**
- * The in-progress marker expires by itself after this long, so a process that died mid-request
- * does not block the key for a day; requests finish (or fail with 503) well within it.
- */
-export const IDEMPOTENCY_LEASE_MS = 60_000
 /** Longest Idempotency-Key accepted (it is part of a Redis key). */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
@@ -19,27 +14,78 @@ export interface StoredResponse {
   location?: string
 }
 
-export type IdempotencyBegin =
-  | { kind: 'started' }
+/**
+ * What a key's record keeps to answer a replay: the answer itself, or (a single import) the
+ * import's id: its 202 body is rebuilt from the record, which holds everything it was made of
+ * (see replayOfImport in routes/imports.ts), so the answer is not stored twice.
+ */
+export type StoredAnswer = { response: StoredResponse } | { importId: string }
+
+/** What an Idempotency-Key says about a request (no record: the request goes on). */
+export type IdempotencyLookup =
   | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'replay_import'; importId: string }
   | { kind: 'mismatch' }
   | { kind: 'in_progress' }
 
+/**
+ * An Idempotency-Key's record is a Redis hash (state, hash, response or import). It is looked up in the
+ * same script that takes the key's rate limit and writes the import records (a guarded create,
+ * see rate-limit.ts), and the answer is written there too, as the records' companion hash: the
+ * lookup, the records and the stored answer are one atomic step, so concurrent requests with
+ * one key make one import and the others replay its answer.
+ */
 export interface IdempotencyStore {
-  /** Claims the key for this body, or says why not (same body done: replay; other body; still running). */
-  begin(tenant: string, key: string, bodyHash: string): Promise<IdempotencyBegin>
-  /** Stores the answer under the key (kept IDEMPOTENCY_TTL_MS). */
-  complete(tenant: string, key: string, bodyHash: string, response: StoredResponse): Promise<void>
-  /** Drops an in-progress claim after a request failed without accepting anything, so a retry can run. */
-  release(tenant: string, key: string, bodyHash: string): Promise<void>
+  /** The Redis key of a tenant's Idempotency-Key (the caller's key is hashed into it). */
+  keyOf(tenant: string, key: string): string
+  /** The write that stores `answer` as the key's answer, for store.create's companion. */
+  answer(tenant: string, key: string, bodyHash: string, answer: StoredAnswer): CompanionHash
+  /**
+   * Drops the key's answer after a request failed without accepting anything, so a retry runs;
+   * another body's record is left alone.
+   */
+  forget(tenant: string, key: string, bodyHash: string): Promise<void>
+}
+
+/** Deeper values are written by the iterative walk (a batch may nest 100,000 levels deep). */
+const MAX_RECURSIVE_DEPTH = 64
+
+/** canonicalJson for values nested at most MAX_RECURSIVE_DEPTH deep (null when deeper): the fast path. */
+function canonicalRecursive(v: unknown, depth: number): string | null {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
+  if (depth > MAX_RECURSIVE_DEPTH) return null
+  if (Array.isArray(v)) {
+    let out = '['
+    for (let i = 0; i < v.length; i++) {
+      const item = canonicalRecursive(v[i], depth + 1)
+      if (item === null) return null
+      out += i === 0 ? item : `,${item}`
+    }
+    return `${out}]`
+  }
+  const obj = v as Record<string, unknown>
+  let out = '{'
+  for (const k of Object.keys(obj).sort()) {
+    if (obj[k] === undefined) continue
+    const item = canonicalRecursive(obj[k], depth + 1)
+    if (item === null) return null
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(k)}:${item}`
+  }
+  return `${out}}`
 }
 
 /**
  * JSON with object keys sorted at every level, so equal bodies hash equally whatever the key order.
- * Iterative, not recursive: a batch item may be nested 100,000 levels deep (it is refused, but
- * the batch's body is hashed whole), which would overflow the call stack.
+ * Recursive up to MAX_RECURSIVE_DEPTH; deeper values (a batch item may be nested 100,000 levels
+ * deep: it is refused, but the batch's body is hashed whole) go through an iterative walk that
+ * cannot overflow the call stack. Both write the same text.
  */
 export function canonicalJson(value: unknown): string {
+  return canonicalRecursive(value, 0) ?? canonicalIterative(value)
+}
+
+/** canonicalJson without recursion, for any depth. */
+export function canonicalIterative(value: unknown): string {
   const out: string[] = []
   // Work to do, last first: a value still to write, or text to emit as is.
   const todo: ({ text: string } | { value: unknown })[] = [{ value }]
@@ -74,33 +120,38 @@ export function canonicalJson(value: unknown): string {
 
 /** Hash of what makes two requests "the same": the route and the canonical body. */
 export function requestHash(route: string, body: unknown): string {
-  return createHash('sha256').update(route).update('\n').update(canonicalJson(body)).digest('hex')
+  return hash('sha256', `${route}\n${canonicalJson(body)}`)
 }
 
-// KEYS[1] idempotency key. ARGV: body hash, lease ms.
-const BEGIN = `
-local cur = redis.call('HMGET', KEYS[1], 'state', 'hash', 'response')
-if not cur[1] then
-  redis.call('HSET', KEYS[1], 'state', 'in_progress', 'hash', ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {'started'}
+/**
+ * Lua function looking up an Idempotency-Key for a body hash, for scripts that include it: nil
+ * (unused: go on), {'replay', response JSON or '', import id or ''}, {'mismatch'} (used with another body) or
+ * {'in_progress'} (a claim without an answer: this version writes none, it is answered 409).
+ */
+export const IDEMPOTENCY_LOOKUP_LUA = `
+local function idempotency_lookup(key, hash)
+  local cur = redis.call('HMGET', key, 'state', 'hash', 'response', 'import')
+  if not cur[1] then return nil end
+  if cur[2] ~= hash then return {'mismatch'} end
+  if cur[1] ~= 'done' then return {'in_progress'} end
+  return {'replay', cur[3] or '', cur[4] or ''}
 end
-if cur[2] ~= ARGV[1] then return {'mismatch'} end
-if cur[1] == 'in_progress' then return {'in_progress'} end
-return {'replay', cur[3]}
 `
-// KEYS[1]. ARGV: body hash, response JSON, ttl ms. Only the claim's owner (same hash, in progress) completes.
-const COMPLETE = `
-local cur = redis.call('HMGET', KEYS[1], 'state', 'hash')
-if cur[1] and cur[2] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'done', 'hash', ARGV[1], 'response', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-`
+
+/** Reads a non-nil reply of IDEMPOTENCY_LOOKUP_LUA. */
+export function parseLookup(reply: unknown[]): IdempotencyLookup {
+  const [kind, response, importId] = reply as [string, string?, string?]
+  if (kind === 'replay')
+    return response
+      ? { kind, response: JSON.parse(response) as StoredResponse }
+      : { kind: 'replay_import', importId: importId ?? '' }
+  if (kind === 'mismatch' || kind === 'in_progress') return { kind }
+  throw new Error(`idempotency: unexpected reply ${String(kind)}`)
+}
+
 // KEYS[1]. ARGV: body hash.
-const RELEASE = `
-local cur = redis.call('HMGET', KEYS[1], 'state', 'hash')
-if cur[1] == 'in_progress' and cur[2] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+const FORGET = `
+if redis.call('HGET', KEYS[1], 'hash') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `
 
@@ -108,23 +159,23 @@ return 0
 export function createIdempotencyStore(redis: Redis): IdempotencyStore {
   const keyOf = (tenant: string, key: string) =>
     // The caller's key is hashed into the Redis key: any characters, bounded length.
-    keys.idempotency(tenant, createHash('sha256').update(key).digest('hex'))
-  const begin = defineScript(redis, 'imsApiIdemBegin', 1, BEGIN)
-  const complete = defineScript(redis, 'imsApiIdemComplete', 1, COMPLETE)
-  const release = defineScript(redis, 'imsApiIdemRelease', 1, RELEASE)
+    keys.idempotency(tenant, hash('sha256', key))
+  const forget = defineScript(redis, 'imsApiIdemForget', 1, FORGET)
   return {
-    async begin(tenant, key, bodyHash) {
-      const reply = (await begin(keyOf(tenant, key), bodyHash, IDEMPOTENCY_LEASE_MS)) as [string, string?]
-      const kind = reply[0]
-      if (kind === 'replay') return { kind, response: JSON.parse(reply[1] ?? 'null') as StoredResponse }
-      if (kind === 'started' || kind === 'mismatch' || kind === 'in_progress') return { kind }
-      throw new Error(`idempotency: unexpected reply ${String(kind)}`)
-    },
-    async complete(tenant, key, bodyHash, response) {
-      await complete(keyOf(tenant, key), bodyHash, JSON.stringify(response), IDEMPOTENCY_TTL_MS)
-    },
-    async release(tenant, key, bodyHash) {
-      await release(keyOf(tenant, key), bodyHash)
+    keyOf,
+    answer: (tenant, key, bodyHash, answer) => ({
+      key: keyOf(tenant, key),
+      fields: {
+        state: 'done',
+        hash: bodyHash,
+        ...('importId' in answer
+          ? { import: answer.importId }
+          : { response: JSON.stringify(answer.response) }),
+      },
+      ttlMs: IDEMPOTENCY_TTL_MS,
+    }),
+    async forget(tenant, key, bodyHash) {
+      await forget(keyOf(tenant, key), bodyHash)
     },
   }
 }

@@ -127,6 +127,6 @@ export const isWellFormedId = (id: string, prefix: 'imp' | 'bat'): boolean =>
 export const IdempotencyHeaders = z.looseObject({
   'idempotency-key': z.string().optional().meta({
     description:
-      'Same key + same body within 24 h returns the original answer (Idempotent-Replayed: true); a different body is 422; while the first is handled, 409',
+      'Same key + same body within 24 h returns the original answer (Idempotent-Replayed: true); a different body is 422; 409 while a failed first request is being undone',
   }),
 })

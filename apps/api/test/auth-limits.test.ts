@@ -93,6 +93,41 @@ describe('rate limit', () => {
   })
 })
 
+describe('rate limit on the intake routes (taken with the Idempotency-Key claim)', () => {
+  it('answers 429 before validation and claims no key while limited; counts invalid bodies', async () => {
+    const api = await startTestApi(inject('redisUrl'), { rateLimitPerMinute: 2 })
+    try {
+      const [A] = api.tenants
+      const post = (url: string, payload: unknown, key?: string) =>
+        api.app.inject({
+          method: 'POST',
+          url,
+          headers: { ...api.auth(A), ...(key ? { 'idempotency-key': key } : {}) },
+          payload: payload as Record<string, unknown>,
+        })
+      // An invalid body spends the key's budget like any request: 400, then 202, then 429.
+      expect((await post('/v1/imports', { ...PAGE_EXAMPLE, name: '' })).statusCode).toBe(400)
+      expect((await post('/v1/imports', PAGE_EXAMPLE, 'first')).statusCode).toBe(202)
+      const limited = [
+        await post('/v1/imports', PAGE_EXAMPLE, 'second'),
+        await post('/v1/imports', { ...PAGE_EXAMPLE, name: '' }, 'third'),
+        await post('/v1/imports', PAGE_EXAMPLE, ''),
+        await post('/v1/batches', { items: [{ name: '' }] }),
+        await post('/v1/batches', { items: 'none' }),
+        await post('/v1/batches', { items: [PAGE_EXAMPLE] }, 'fourth'),
+      ]
+      expect(limited.map((r) => r.statusCode)).toEqual([429, 429, 429, 429, 429, 429])
+      for (const r of limited) expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      // Nothing was claimed or written while limited.
+      const claimed = await api.deps.redis.keys(`*idem:${A}:*`)
+      expect(claimed).toHaveLength(1)
+      expect((await api.deps.store.list({ tenant: A })).items).toHaveLength(1)
+    } finally {
+      await api.close()
+    }
+  })
+})
+
 describe('health and metrics', () => {
   it('serves /livez and /readyz without a key, /metrics publicly by default', async () => {
     const api = await startTestApi(inject('redisUrl'))

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { keys } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { requestHash } from '../src/idempotency.js'
+import { canonicalIterative, canonicalJson, requestHash } from '../src/idempotency.js'
 import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
 
 let api: TestApi
@@ -43,6 +43,24 @@ describe('Idempotency-Key on POST /v1/imports', () => {
     const mine = (await tenantImports(A)).filter((r) => r.external_id === 'idem-1')
     expect(mine).toHaveLength(1)
     expect(await api.submitJobs(target)).toBe(1)
+  })
+
+  it('replays the first answer byte for byte after the import moved on; 409 once it is gone', async () => {
+    const body = { ...PAGE_EXAMPLE, external_id: 'idem-moved', callback_url: 'https://hooks.example.com/x' }
+    const first = await post(A, body, 'key-moved')
+    expect(first.statusCode).toBe(202)
+    const id = first.json().id as string
+    await api.deps.store.transition(id, 'cancelled', {}, { reason: 'moved on for the test' })
+    expect((await api.deps.store.get(id))?.status).toBe('cancelled')
+    const again = await post(A, body, 'key-moved')
+    expect(again.statusCode).toBe(202)
+    expect(again.headers['idempotent-replayed']).toBe('true')
+    expect(again.body).toBe(first.body)
+    // The import removed (its request failed after the write and is being undone): retry later.
+    await api.deps.store.remove(id)
+    const gone = await post(A, body, 'key-moved')
+    expect(gone.statusCode).toBe(409)
+    expect(gone.headers['retry-after']).toBe('1')
   })
 
   it('answers 422 for the same key with a different body, and creates nothing', async () => {
@@ -150,5 +168,43 @@ describe('Idempotency-Key on POST /v1/imports', () => {
       'ims_importer_idempotent_replays_total',
     )
     expect(text).toMatch(/ims_importer_idempotent_replays_total\{[^}]*\} [1-9]/)
+  })
+})
+
+describe('canonicalJson (the text an Idempotency-Key body hash is taken of)', () => {
+  it('writes the same text on its fast path and its iterative walk, whatever the key order', () => {
+    let seed = 7
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const gen = (depth: number): unknown => {
+      const r = rnd()
+      if (depth > 5 || r < 0.3)
+        return [null, true, false, 0, -1.5, 1e21, 'a', 'ü"\\\n', ''][Math.floor(rnd() * 9)]
+      if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => gen(depth + 1))
+      const o: Record<string, unknown> = {}
+      for (let i = Math.floor(rnd() * 5); i > 0; i--)
+        o[['b', 'a', 'é', 'A', '10', '2', 'z z'][Math.floor(rnd() * 7)] as string] = gen(depth + 1)
+      return o
+    }
+    for (let i = 0; i < 500; i++) {
+      const v = gen(0)
+      expect(canonicalJson(v)).toBe(canonicalIterative(v))
+      expect(JSON.parse(canonicalJson(v))).toEqual(v)
+    }
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: undefined }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[1,{"y":2}]},"b":1}',
+    )
+    expect(requestHash('r', { a: 1, b: 2 })).toBe(requestHash('r', { b: 2, a: 1 }))
+    expect(requestHash('r', { a: 1 })).not.toBe(requestHash('s', { a: 1 }))
+  })
+
+  it('hashes bodies nested far deeper than the call stack allows', () => {
+    let deep: unknown = 'leaf'
+    for (let i = 0; i < 100_000; i++) deep = i % 2 === 0 ? [deep] : { k: deep }
+    const text = canonicalJson({ items: [deep] })
+    expect(text.length).toBeGreaterThan(200_000)
+    expect(text).toBe(canonicalIterative({ items: [deep] }))
   })
 })

@@ -1,4 +1,10 @@
-import { enqueueSubmitBulk, type ImportRecord, type NewImport, newId } from '@ims-importer/core'
+import {
+  CreateRefusedError,
+  enqueueSubmitBulk,
+  type ImportRecord,
+  type NewImport,
+  newId,
+} from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { acceptOnce } from '../accept.js'
 import type { RouteDeps } from '../app.js'
@@ -30,15 +36,62 @@ const zodPath = (path: readonly PropertyKey[]): string =>
     '',
   )
 
+interface CheckedBatch {
+  valid: { index: number; value: ParsedImportRequest }[]
+  invalid: { index: number; errors: FieldError[] }[]
+  external_id: string | undefined
+}
+
 export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
   const { store, queues, metrics, config, targets, batches } = deps
   const rules = { targets, callbackPolicy: config.callbackPolicy }
+
+  /** The envelope, then each item on its own; refused only when no item is valid. */
+  const checkBatch = (
+    body: unknown,
+  ): { ok: true; value: CheckedBatch } | { ok: false; problem: HttpProblem } => {
+    const envelope = BatchEnvelope.safeParse(body)
+    if (!envelope.success)
+      return {
+        ok: false,
+        problem: new HttpProblem(
+          'validation',
+          `a batch is { items: [1 to ${MAX_BATCH_ITEMS} import bodies], external_id? }`,
+          {
+            errors: envelope.error.issues.map((i) => ({ path: zodPath(i.path), message: i.message })),
+          },
+        ),
+      }
+    const { items, external_id } = envelope.data
+    metrics.batchSize.observe(items.length)
+    const valid: CheckedBatch['valid'] = []
+    const invalid: CheckedBatch['invalid'] = []
+    items.forEach((item, index) => {
+      const parsed = parseImportRequest(item, rules, `items[${index}]`)
+      if (parsed.ok) valid.push({ index, value: parsed.value })
+      else invalid.push({ index, errors: parsed.errors })
+    })
+    if (valid.length === 0)
+      return {
+        ok: false,
+        problem: new HttpProblem(
+          'validation',
+          `none of the ${items.length} items is valid; nothing was accepted`,
+          {
+            errors: invalid.flatMap((i) => i.errors),
+            item_errors: invalid,
+          },
+        ),
+      }
+    return { ok: true, value: { valid, invalid, external_id } }
+  }
 
   app.post(
     '/v1/batches',
     {
       validatorCompiler: bodyInHandler,
       bodyLimit: config.batchBodyLimitBytes,
+      config: { rateLimit: 'in-handler' },
       schema: {
         summary: 'Accept up to 1000 imports at once',
         description:
@@ -52,45 +105,14 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
     },
     async (req, reply) => {
       const tenant = req.tenant as string
-      const envelope = BatchEnvelope.safeParse(req.body)
-      if (!envelope.success)
-        throw new HttpProblem(
-          'validation',
-          `a batch is { items: [1 to ${MAX_BATCH_ITEMS} import bodies], external_id? }`,
-          {
-            errors: envelope.error.issues.map((i) => ({ path: zodPath(i.path), message: i.message })),
-          },
-        )
-      const { items, external_id } = envelope.data
-      metrics.batchSize.observe(items.length)
-      const valid: { index: number; value: ParsedImportRequest }[] = []
-      const invalid: { index: number; errors: FieldError[] }[] = []
-      items.forEach((item, index) => {
-        const parsed = parseImportRequest(item, rules, `items[${index}]`)
-        if (parsed.ok) valid.push({ index, value: parsed.value })
-        else invalid.push({ index, errors: parsed.errors })
-      })
-      if (invalid.length > 0 && valid.length > 0)
-        metrics.rejected.inc({ reason: 'validation' }, invalid.length)
-      if (valid.length === 0)
-        throw new HttpProblem(
-          'validation',
-          `none of the ${items.length} items is valid; nothing was accepted`,
-          {
-            errors: invalid.flatMap((i) => i.errors),
-            item_errors: invalid,
-          },
-        )
-
+      const checked = checkBatch(req.body)
       const deadline = Date.now() + BATCH_BUDGET_MS
       const left = () => remainingMs(deadline)
       const { response, replayed } = await acceptOnce(
         deps,
         req,
-        'POST /v1/batches',
-        req.body,
-        deadline,
-        async () => {
+        { route: 'POST /v1/batches', body: req.body, checked, deadline },
+        async ({ valid, invalid, external_id }, admission) => {
           const now = new Date()
           const batch: BatchRecord = {
             id: newId('bat'),
@@ -113,22 +135,37 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
               batch_id: batch.id,
             } satisfies NewImport,
           }))
-          await withDeadline(
-            'batch write',
-            left(),
-            batches.create(
-              batch,
-              planned.map((p) => ({ index: p.index, importId: p.input.id })),
-            ),
-          )
+          const answer = {
+            status: 202,
+            body: {
+              id: batch.id,
+              external_id: batch.external_id,
+              created_at: batch.created_at,
+              accepted: valid.length,
+              rejected: invalid.length,
+              imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
+              errors: invalid,
+            } satisfies BatchAccepted,
+            location: `/v1/batches/${batch.id}`,
+          }
           let records: ImportRecord[] = []
           try {
+            // The records first: their write is the admission (rate limit, Idempotency-Key).
             records = await withDeadline(
               'records write',
               left(),
-              store.createMany(
+              admission.create(
                 planned.map((p) => p.input),
+                () => ({ response: answer }),
                 now,
+              ),
+            )
+            await withDeadline(
+              'batch write',
+              left(),
+              batches.create(
+                batch,
+                planned.map((p) => ({ index: p.index, importId: p.input.id })),
               ),
             )
             await withDeadline(
@@ -140,6 +177,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
               ),
             )
           } catch (err) {
+            if (err instanceof CreateRefusedError) throw err // nothing written; acceptOnce answers
             // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
             // whatever cannot be removed stays queued for the reconciler (logged by id).
             requestLog(req).warn({ error: (err as Error).message }, 'batch accept failed')
@@ -161,17 +199,9 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
             )
           }
           for (const r of records) metrics.accepted.inc({ target: r.target })
+          if (invalid.length > 0) metrics.rejected.inc({ reason: 'validation' }, invalid.length)
           tagLog(req, { accepted: valid.length, rejected: invalid.length })
-          const body: BatchAccepted = {
-            id: batch.id,
-            external_id: batch.external_id,
-            created_at: batch.created_at,
-            accepted: valid.length,
-            rejected: invalid.length,
-            imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
-            errors: invalid,
-          }
-          return { status: 202, body, location: `/v1/batches/${batch.id}` }
+          return answer
         },
       )
       if (replayed) reply.header('idempotent-replayed', 'true')

@@ -6,7 +6,7 @@ import { HttpProblem, Problem, withDeadline } from '../problem.js'
 /** /readyz answers within this, Redis or not. */
 const READY_PING_MS = 500
 
-export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { redis }) => {
+export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { redis, queueRedis }) => {
   app.get(
     '/livez',
     {
@@ -32,7 +32,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { redi
     },
     async () => {
       try {
-        await withDeadline('redis ping', READY_PING_MS, redis.ping())
+        await withDeadline('redis ping', READY_PING_MS, Promise.all([redis.ping(), queueRedis.ping()]))
       } catch (err) {
         throw new HttpProblem('unavailable', `Redis is not reachable: ${(err as Error).message}`, {
           headers: { 'retry-after': '1' },

@@ -1,4 +1,4 @@
-import { enqueueSubmit, type ImportRecord, jobIds, newId } from '@ims-importer/core'
+import { enqueueSubmit, type ImportRecord, jobIds, newId, newImportRecord } from '@ims-importer/core'
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { validatorCompiler } from 'fastify-type-provider-zod'
@@ -31,6 +31,26 @@ export const toView = (record: ImportRecord): ImportView => {
   return view
 }
 
+/**
+ * The view an import was first answered with (202): rebuilt from its record, which keeps every
+ * input it was made of and its creation time, so an Idempotency-Key stores only the import's id.
+ */
+export const firstView = (record: ImportRecord): ImportView =>
+  toView(
+    newImportRecord(
+      {
+        id: record.id,
+        tenant: record.tenant,
+        target: record.target,
+        request: record.request,
+        external_id: record.external_id,
+        batch_id: record.batch_id,
+        callback_url: record.callback_url,
+      },
+      new Date(record.created_at),
+    ),
+  )
+
 const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
@@ -50,6 +70,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
     '/v1/imports',
     {
       validatorCompiler: bodyInHandler,
+      config: { rateLimit: 'in-handler' },
       schema: {
         summary: 'Accept one import',
         description:
@@ -64,36 +85,49 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
     async (req, reply) => {
       const tenant = req.tenant as string
       const parsed = parseImportRequest(req.body as unknown, rules)
-      if (!parsed.ok)
-        throw new HttpProblem('validation', `the request has ${parsed.errors.length} error(s)`, {
-          errors: parsed.errors,
-        })
-      const { request, target, external_id, callback_url } = parsed.value
       const { response, replayed } = await acceptOnce(
         deps,
         req,
-        'POST /v1/imports',
-        req.body,
-        req.redisDeadline,
-        async () => {
+        {
+          route: 'POST /v1/imports',
+          body: req.body,
+          checked: parsed.ok
+            ? parsed
+            : {
+                ok: false,
+                problem: new HttpProblem('validation', `the request has ${parsed.errors.length} error(s)`, {
+                  errors: parsed.errors,
+                }),
+              },
+          deadline: req.redisDeadline,
+          replayImport: async (importId) => {
+            const record = await store.get(importId)
+            return record && { status: 202, body: firstView(record), location: `/v1/imports/${importId}` }
+          },
+        },
+        async ({ request, target, external_id, callback_url }, admission) => {
           const left = () => remainingMs(req.redisDeadline)
           const id = newId('imp')
+          const location = `/v1/imports/${id}`
           tagLog(req, { import_id: id })
-          const record = await withDeadline(
+          const [record] = await withDeadline(
             'record write',
             left(),
-            store.create({ id, tenant, target, request, external_id, callback_url }),
+            admission.create([{ id, tenant, target, request, external_id, callback_url }], () => ({
+              importId: id,
+            })),
           )
           try {
             await withDeadline('submit enqueue', left(), enqueueSubmit(queues, target, id))
           } catch (err) {
             /*
              * No 202 without the record and its job. The record is removed, so the 503 means "nothing
-             * was accepted" and a retry is safe. If the removal fails too (Redis just went away), the
-             * record stays `queued` without a job: the worker's reconciler re-enqueues exactly such
-             * records, so it still reaches a final state; the log line names it. The same holds
-             * when the record write timed out but landed later. Conversely, an add that reached
-             * Redis but whose reply was lost leaves a job without a record: the worker drops it.
+             * was accepted" and a retry is safe (acceptOnce forgets the key and the answer stored
+             * with the record). If the removal fails too (Redis just went away), the record stays
+             * `queued` without a job: the worker's reconciler re-enqueues exactly such records, so
+             * it still reaches a final state; the log line names it. The same holds when the
+             * record write timed out but landed later. Conversely, an add that reached Redis but
+             * whose reply was lost leaves a job without a record: the worker drops it.
              */
             requestLog(req).warn({ error: (err as Error).message }, 'submit enqueue failed')
             await store
@@ -114,7 +148,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
           }
           metrics.accepted.inc({ target })
           tagLog(req, { target })
-          return { status: 202, body: toView(record), location: `/v1/imports/${id}` }
+          return { status: 202, body: toView(record as ImportRecord), location }
         },
       )
       if (replayed) {
