@@ -38,7 +38,11 @@ export const WorkerEnv = BaseEnv.extend({
   /** Base of the exponential backoff for transient and uncertain submit outcomes. */
   SUBMIT_RETRY_BASE_MS: ms(2_000),
   SUBMIT_RETRY_MAX_MS: ms(120_000),
-  /** How long a full in-flight cap pauses the target's submit queue before the next look. */
+  /**
+   * How long a full in-flight cap pauses the target's submit queue before the next look. Only
+   * when no submission can wait for a place in process (SUBMIT_CONCURRENCY - 1 wait per target
+   * and worker, each up to 30 s); a waiting one takes a freed place within milliseconds.
+   */
   INFLIGHT_WAIT_MS: ms(1_000),
   /** After an authentication failure the target's submit queue pauses this long (AK/SK lockout). */
   AUTH_FAILURE_PAUSE_MS: ms(60_000),
