@@ -325,6 +325,32 @@ function serialise(record: ImportRecord): string {
   return JSON.stringify(result.data)
 }
 
+const isStringOrNull = (v: unknown): boolean => v === null || typeof v === 'string'
+
+/**
+ * serialise() for a record just built by newImportRecord: valid by construction once its inputs
+ * have the types the schema asks for, which is checked here in place of a full schema parse
+ * (the intake's hot path writes up to 1000 of these per request).
+ */
+function serialiseNew(record: ImportRecord): string {
+  const { id, tenant, target, request, external_id, batch_id, callback_url } = record
+  const typesOk =
+    typeof id === 'string' &&
+    typeof tenant === 'string' &&
+    typeof target === 'string' &&
+    typeof request === 'object' &&
+    request !== null &&
+    !Array.isArray(request) &&
+    isStringOrNull(external_id) &&
+    isStringOrNull(batch_id) &&
+    isStringOrNull(callback_url)
+  if (!typesOk)
+    throw new Error(
+      `import ${String(id)}: refusing to write an invalid record: id, tenant and target must be strings, request an object, external_id, batch_id and callback_url strings or null`,
+    )
+  return JSON.stringify(record)
+}
+
 /** Sorted-set score of a record: its creation time in ms. */
 const createdScore = (record: ImportRecord): number => Date.parse(record.created_at)
 
@@ -348,23 +374,26 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     options: CreateOptions = {},
   ): Promise<ImportRecord[]> {
     if (inputs.length === 0) return []
-    const seen = new Set<string>()
-    for (const input of inputs) {
-      if (seen.has(input.id)) throw new ImportExistsError(input.id)
-      seen.add(input.id)
+    if (inputs.length > 1) {
+      const seen = new Set<string>()
+      for (const input of inputs) {
+        if (seen.has(input.id)) throw new ImportExistsError(input.id)
+        seen.add(input.id)
+      }
     }
     const records = inputs.map((input) => newImportRecord(input, now))
     // Shared keys (tenant, status, batch) are passed once; ARGV refers to them by position.
     // A guard's keys come first, in its order.
     const guard = options.guard
     const keyList: string[] = guard ? [...guard.keys] : []
-    const keyIndex = new Map<string, number>(keyList.map((k, i) => [k, i + 1]))
+    // A batch indexes its keys; a single record's handful are found by a scan.
+    const keyIndex = inputs.length > 1 ? new Map<string, number>(keyList.map((k, i) => [k, i + 1])) : null
     const ref = (key: string): number => {
-      let i = keyIndex.get(key)
+      let i = keyIndex ? keyIndex.get(key) : keyList.indexOf(key) + 1 || undefined
       if (i === undefined) {
         keyList.push(key)
         i = keyList.length // Lua arrays start at 1
-        keyIndex.set(key, i)
+        keyIndex?.set(key, i)
       }
       return i
     }
@@ -379,7 +408,7 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
         ref(importStoreKeys.batchStatusCounts(r.batch_id))
       }
       args.push(
-        serialise(r),
+        serialiseNew(r),
         createdScore(r),
         r.id,
         ref(keys.import(r.id)),
@@ -392,8 +421,10 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     }
     const companion = options.companion?.(records)
     if (companion) {
-      const fields = Object.entries(companion.fields)
-      args.push(ref(companion.key), companion.ttlMs, fields.length, ...fields.flat())
+      const at = args.length
+      args.push(ref(companion.key), companion.ttlMs, 0)
+      for (const field in companion.fields) args.push(field, companion.fields[field] as string)
+      args[at + 2] = (args.length - at - 3) / 2
     } else args.push(0)
     const s = guard ? guardedCreateScript(guard.lua) : scripts.create
     const reply = (await runScript(redis, s, keyList, args)) as string[]

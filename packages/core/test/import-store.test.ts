@@ -87,6 +87,22 @@ describe('create and read', () => {
     expect(ids((await storeA.list({ tenant })).items)).toEqual([first.id])
   })
 
+  it('refuses to write a record whose inputs have the wrong types, and writes nothing', async () => {
+    const tenant = uniqueName('t')
+    const bad: unknown[] = [
+      { ...input(tenant), tenant: 7 },
+      { ...input(tenant), request: ['not', 'an', 'object'] },
+      { ...input(tenant), external_id: 12 },
+      { ...input(tenant), callback_url: { url: 'x' } },
+    ]
+    for (const b of bad) {
+      await expect(storeA.createMany([input(tenant), b as NewImport])).rejects.toThrow(
+        /refusing to write an invalid record/,
+      )
+    }
+    expect((await storeA.list({ tenant })).items).toEqual([])
+  })
+
   it('createMany writes nothing when any id exists or repeats', async () => {
     const tenant = uniqueName('t')
     const existing = await storeA.create(input(tenant), at(0))
