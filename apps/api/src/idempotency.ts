@@ -50,6 +50,25 @@ export interface IdempotencyStore {
 /** Deeper values are written by the iterative walk (a batch may nest 100,000 levels deep). */
 const MAX_RECURSIVE_DEPTH = 64
 
+/**
+ * The keys of `obj` in code-unit order (as Array.prototype.sort orders strings). Bodies have a
+ * handful of keys per object: an insertion sort in place allocates nothing beyond the key list.
+ */
+function sortedKeys(obj: Record<string, unknown>): string[] {
+  const keys = Object.keys(obj)
+  if (keys.length > 32) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string
+    let j = i - 1
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string
+      j--
+    }
+    keys[j + 1] = k
+  }
+  return keys
+}
+
 /** canonicalJson for values nested at most MAX_RECURSIVE_DEPTH deep (null when deeper): the fast path. */
 function canonicalRecursive(v: unknown, depth: number): string | null {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
@@ -65,7 +84,7 @@ function canonicalRecursive(v: unknown, depth: number): string | null {
   }
   const obj = v as Record<string, unknown>
   let out = '{'
-  for (const k of Object.keys(obj).sort()) {
+  for (const k of sortedKeys(obj)) {
     if (obj[k] === undefined) continue
     const item = canonicalRecursive(obj[k], depth + 1)
     if (item === null) return null

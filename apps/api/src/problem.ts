@@ -106,16 +106,21 @@ export class DeadlineExceededError extends Error {
  * Bounds one Redis-backed step so a caller always gets an answer in time even when a
  * connection hangs instead of failing (the fail-fast client covers most cases by itself).
  */
-export async function withDeadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceededError(what, ms)), ms)
+export function withDeadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  // One promise and one timer per call (not a race of two): this runs a few times per request.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineExceededError(what, ms)), ms)
+    work.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (err: unknown) => {
+        clearTimeout(timer)
+        reject(err)
+      },
+    )
   })
-  try {
-    return await Promise.race([work, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** Milliseconds left until `deadline` (epoch ms), at least 1. */

@@ -18,11 +18,13 @@ import {
 } from '../schemas.js'
 
 /**
- * Bodies of the intake routes are documented by their zod schema but validated in the handler
- * (parseImportRequest: IMS error codes, batch items one by one); other parts go through zod.
+ * Bodies and headers of the intake routes are documented by their zod schemas but validated in
+ * the handler (parseImportRequest: IMS error codes, batch items one by one; acceptOnce: the
+ * Idempotency-Key), so the hot path does not copy them through zod twice; other parts go
+ * through zod.
  */
 export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
-  route.httpPart === 'body'
+  route.httpPart === 'body' || route.httpPart === 'headers'
     ? (data: unknown) => ({ value: data })
     : (validatorCompiler as FastifySchemaCompiler<unknown>)(route)
 
