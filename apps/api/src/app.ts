@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import type { ImportStore, Logger, Queues, Redis } from '@ims-importer/core'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
@@ -84,6 +85,8 @@ const INTAKE_ROUTES = new Set(['/v1/imports', '/v1/batches'])
 export const REDIS_BUDGET_MS = 900
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+/** A body of JSON whitespace only counts as no body. */
+const BLANK = /^[ \t\n\r]*$/
 
 /** How long the app waits for Redis when it starts; it starts anyway and /readyz says why not ready. */
 const STARTUP_REDIS_WAIT_MS = 3000
@@ -159,6 +162,9 @@ export function buildApp(deps: ApiDeps): App {
     // One line per request instead of Fastify's two ("incoming request", "request completed"):
     // logCompleted in onResponse, with the tenant and the import or batch id.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // No child logger per request: the one line per request binds its request_id itself, and
+    // requestLog(req) makes a child (request_id, tenant, tags) for the rare warning.
+    childLoggerFactory: (logger) => logger,
     // While closing (SIGTERM), new requests get 503 at once; in-flight ones finish.
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>() as unknown as App
@@ -170,19 +176,16 @@ export function buildApp(deps: ApiDeps): App {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeAllContentTypeParsers()
   // JSON is UTF-8 (RFC 8259): other bytes are refused, not turned into U+FFFD and stored.
-  const utf8 = new TextDecoder('utf-8', { fatal: true })
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
-    let body: string
-    try {
-      body = utf8.decode(raw as Buffer)
-    } catch {
+    if (!isUtf8(raw as Buffer)) {
       done(
         new HttpProblem('bad_request', 'the body is not valid UTF-8; send JSON encoded as UTF-8'),
         undefined,
       )
       return
     }
-    if (body.trim() === '') return done(null, undefined)
+    const body = (raw as Buffer).toString('utf8')
+    if (BLANK.test(body)) return done(null, undefined)
     parseJson(req, body, (err, value) => {
       if (err) {
         done(new HttpProblem('bad_request', `the body is not valid JSON: ${err.message}`), undefined)
@@ -206,36 +209,39 @@ export function buildApp(deps: ApiDeps): App {
   const accessOf = (req: FastifyRequest): AccessPolicy => {
     const declared = req.routeOptions.config?.access
     if (declared) return declared
-    const path = req.url.split('?')[0] ?? ''
-    if (path === '/docs' || path.startsWith('/docs/') || path === '/openapi.json')
+    // The docs routes (Swagger UI's and the document's) declare nothing: known by their template.
+    const route = req.routeOptions.url
+    if (route === '/openapi.json' || route === '/docs' || route?.startsWith('/docs/'))
       return config.docsAuth ? 'tenant' : 'public'
     return 'tenant'
   }
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback style: the intake routes (their limit is taken in the handler) pass without a promise.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
     req.redisDeadline = Date.now() + REDIS_BUDGET_MS
     const access = accessOf(req)
-    if (access === 'public') return
+    if (access === 'public') return done()
     const token = bearerToken(req.headers.authorization)
     if (!token) {
       reply.header('www-authenticate', 'Bearer')
-      throw new HttpProblem('unauthorized', 'send Authorization: Bearer <api key>')
+      return done(new HttpProblem('unauthorized', 'send Authorization: Bearer <api key>'))
     }
     const key = findApiKeyIn(token, access === 'admin' ? adminKeys : tenantKeys)
     if (!key) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      throw new HttpProblem('unauthorized', 'the API key is not valid for this route')
+      return done(new HttpProblem('unauthorized', 'the API key is not valid for this route'))
     }
     req.tenant = key.tenant
     req.apiKeyId = key.keyId
-    if (req.routeOptions.config?.rateLimit === 'in-handler') return
-    const decision = await withDeadline(
-      'rate limit',
-      remainingMs(req.redisDeadline),
-      rateLimiter.take(key.keyId),
+    if (req.routeOptions.config?.rateLimit === 'in-handler') return done()
+    withDeadline('rate limit', remainingMs(req.redisDeadline), rateLimiter.take(key.keyId)).then(
+      (decision) =>
+        done(
+          decision.allowed ? undefined : rateLimitedProblem(decision.retryAfterMs, config.rateLimitPerMinute),
+        ),
+      (err: Error) => done(err),
     )
-    if (!decision.allowed) throw rateLimitedProblem(decision.retryAfterMs, config.rateLimitPerMinute)
   })
 
   app.addHook('onResponse', (req, reply, done) => {

@@ -20,16 +20,20 @@ export function tagLog(req: FastifyRequest, fields: LogTags): void {
  * its "request completed" (warnings, errors). Made on demand: most requests never need it.
  */
 export function requestLog(req: FastifyRequest): FastifyRequest['log'] {
-  if (req.tenant === null && req.logTags === null) return req.log
-  return req.log.child({ ...(req.tenant !== null ? { tenant: req.tenant } : {}), ...req.logTags })
+  return req.log.child({
+    request_id: req.id,
+    ...(req.tenant !== null ? { tenant: req.tenant } : {}),
+    ...req.logTags,
+  })
 }
 
 /**
- * The one line per request, at info: method, route template, status, duration, request id (bound
- * by Fastify), tenant and the request's tags. Never headers or bodies.
+ * The one line per request, at info: method, route template, status, duration, request id,
+ * tenant and the request's tags. Never headers or bodies.
  */
 export function logCompleted(req: FastifyRequest, reply: FastifyReply): void {
   const line: Record<string, unknown> = {
+    request_id: req.id,
     method: req.method,
     route: req.routeOptions.url ?? 'unmatched',
     status_code: reply.statusCode,
