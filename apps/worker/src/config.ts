@@ -50,7 +50,10 @@ export const WorkerEnv = BaseEnv.extend({
   THROTTLE_BACKOFF_MS: ms(5_000),
   /** Consecutive failed polls (not throttled) after which an import fails. */
   POLL_MAX_CONSECUTIVE_FAILURES: count(10),
-  /** Extra ms on every submit window (network jitter); default 5% of the window, at least 20. */
+  /**
+   * Extra ms on every submit window, fixed. Default: adaptive, max(50 ms, 5% of the window) to
+   * max(100 ms, 10%), from the gate's recent Redis round trips (submit-gate.ts, marginBounds).
+   */
   SUBMIT_GATE_MARGIN_MS: z.coerce.number().int().min(0).optional(),
   RECONCILE_EVERY_MS: ms(60_000),
   /** A poll this late (beyond its schedule) is reported as overdue by the reconciler. */

@@ -8,6 +8,7 @@ export { pollDelayMs } from './poll-schedule.js'
 export { callbackBody, signBody } from './processors/callback.js'
 export type { ReconcileReport } from './processors/reconcile.js'
 export { createWorkerRuntime, type RuntimeOptions, type WorkerRuntime } from './runtime.js'
+export { marginBounds } from './submit-gate.js'
 
 export interface StartedWorker {
   runtime: WorkerRuntime

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { BULL_PREFIX, createRedis } from '@ims-importer/core'
+import { marginBounds } from '@ims-importer/worker'
 import { Queue } from 'bullmq'
 import { type RunningSimulator, startSimulator } from 'ims-simulator'
 import { quickImportBody } from '../lib/bodies.js'
@@ -20,9 +21,8 @@ const N = 600
 const WORKERS = 2
 const TARGET = 'sim'
 const BASE_QUEUE = 'baseline-limiter'
-/** The gate's adaptive margin bounds for W (apps/worker/src/submit-gate.ts, marginBounds). */
-const MARGIN_FLOOR = Math.max(50, Math.ceil(W * 0.05))
-const MARGIN_CEILING = Math.max(100, Math.ceil(W * 0.1))
+/** The gate's adaptive margin bounds for W (apps/worker/src/submit-gate.ts). */
+const { min: MARGIN_FLOOR, max: MARGIN_CEILING } = marginBounds(W)
 
 const simOptions = () => ({
   seed: 11,
