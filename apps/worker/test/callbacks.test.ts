@@ -104,9 +104,16 @@ describe('callbacks', () => {
       error: null,
     })
     expect(last.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(last.body).digest('hex')}`)
-    const metrics = await runtime.deps.metrics.registry.getSingleMetricAsString(
-      'ims_importer_callback_deliveries_total',
+    // The worker counts a delivery once the receiver's answer is back, a moment after the receiver
+    // has the request: wait for the count, then check it exactly.
+    const deliveryMetrics = () =>
+      runtime.deps.metrics.registry.getSingleMetricAsString('ims_importer_callback_deliveries_total')
+    await waitUntil(
+      'the delivery counted',
+      async () => /outcome="delivered"/.test(await deliveryMetrics()),
+      5_000,
     )
+    const metrics = await deliveryMetrics()
     expect(metrics).toMatch(/outcome="delivered"[^\n]*\} 1/)
     expect(metrics).toMatch(/outcome="retry"[^\n]*\} 2/)
     // The outcome is kept on the final record, which GET /v1/imports/{id} shows.
