@@ -81,18 +81,16 @@ export async function acceptOnce<T>(
   }
 
   const tenant = req.tenant as string
-  const idempotency = key === null ? null : { key, bodyHash: requestHash(route, body) }
-  const guard = deps.rateLimiter.admissionGuard(
-    keyId,
-    idempotency && { key: deps.idempotency.keyOf(tenant, idempotency.key), bodyHash: idempotency.bodyHash },
-  )
+  const idempotency =
+    key === null ? null : { key: deps.idempotency.keyOf(tenant, key), bodyHash: requestHash(route, body) }
+  const guard = deps.rateLimiter.admissionGuard(keyId, idempotency)
   const admission: Admission = {
     create: (inputs, answerOf, now) =>
       deps.store.createMany(inputs, now, {
         guard,
         ...(idempotency && {
           companion: (records: ImportRecord[]) =>
-            deps.idempotency.answer(tenant, idempotency.key, idempotency.bodyHash, answerOf(records)),
+            deps.idempotency.answer(idempotency.key, idempotency.bodyHash, answerOf(records)),
         }),
       }),
   }
@@ -133,7 +131,7 @@ export async function acceptOnce<T>(
     // it could not remove): forget the answer stored with the records, so a retry runs.
     if (idempotency)
       await deps.idempotency
-        .forget(tenant, idempotency.key, idempotency.bodyHash)
+        .forget(idempotency.key, idempotency.bodyHash)
         .catch((e) => requestLog(req).warn({ error: (e as Error).message }, 'idempotency key not released'))
     throw err
   }

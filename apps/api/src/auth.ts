@@ -59,7 +59,7 @@ export function bearerToken(header: string | undefined): string | null {
 /** Configured keys by the hex SHA-256 of the key, for `findApiKeyIn` (one hash and one Map lookup per request). */
 export type ApiKeyIndex = ReadonlyMap<string, ApiKeyEntry>
 
-/** Indexes keys by their hash; when two entries share a key, the first (like findApiKey) wins. */
+/** Indexes keys by their hash; when two entries share a key, the first wins. */
 export function indexApiKeys(keys: readonly ApiKeyEntry[]): ApiKeyIndex {
   const index = new Map<string, ApiKeyEntry>()
   for (const entry of keys) {
@@ -78,18 +78,4 @@ export function findApiKeyIn(token: string, index: ApiKeyIndex): ApiKeyEntry | n
   const presented = sha256(token)
   const candidate = index.get(presented.toString('hex'))
   return candidate && timingSafeEqual(presented, candidate.hash) ? candidate : null
-}
-
-/**
- * Finds the key a presented token matches. Compares the token's SHA-256 with every configured
- * hash in constant time and without stopping at the first match, so timing tells nothing about
- * which key or how much of it matched.
- */
-export function findApiKey(token: string, keys: readonly ApiKeyEntry[]): ApiKeyEntry | null {
-  const presented = sha256(token)
-  let found: ApiKeyEntry | null = null
-  for (const entry of keys) {
-    if (timingSafeEqual(presented, entry.hash) && !found) found = entry
-  }
-  return found
 }

@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto'
-import { type CompanionHash, keys, type Redis } from '@ims-importer/core'
-import { defineScript } from './redis-script.js'
+import { type CompanionHash, keys, luaScript, type Redis, runScript } from '@ims-importer/core'
 
 /** Idempotency records are kept this long after the first answer (the contract says at least 24 h). */
 export const IDEMPOTENCY_TTL_MS = 25 * 3600_000
@@ -38,13 +37,13 @@ export type IdempotencyLookup =
 export interface IdempotencyStore {
   /** The Redis key of a tenant's Idempotency-Key (the caller's key is hashed into it). */
   keyOf(tenant: string, key: string): string
-  /** The write that stores `answer` as the key's answer, for store.create's companion. */
-  answer(tenant: string, key: string, bodyHash: string, answer: StoredAnswer): CompanionHash
+  /** The write that stores `answer` under `redisKey` (keyOf), for store.create's companion. */
+  answer(redisKey: string, bodyHash: string, answer: StoredAnswer): CompanionHash
   /**
    * Drops the key's answer after a request failed without accepting anything, so a retry runs;
    * another body's record is left alone.
    */
-  forget(tenant: string, key: string, bodyHash: string): Promise<void>
+  forget(redisKey: string, bodyHash: string): Promise<void>
 }
 
 /** Deeper values are written by the iterative walk (a batch may nest 100,000 levels deep). */
@@ -169,21 +168,20 @@ export function parseLookup(reply: unknown[]): IdempotencyLookup {
 }
 
 // KEYS[1]. ARGV: body hash.
-const FORGET = `
+const FORGET = luaScript(`
 if redis.call('HGET', KEYS[1], 'hash') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`
+`)
 
 /** Idempotency records as Redis hashes under keys.idempotency(tenant, key): tenant-scoped. */
 export function createIdempotencyStore(redis: Redis): IdempotencyStore {
   const keyOf = (tenant: string, key: string) =>
     // The caller's key is hashed into the Redis key: any characters, bounded length.
     keys.idempotency(tenant, hash('sha256', key))
-  const forget = defineScript(redis, 'imsApiIdemForget', 1, FORGET)
   return {
     keyOf,
-    answer: (tenant, key, bodyHash, answer) => ({
-      key: keyOf(tenant, key),
+    answer: (redisKey, bodyHash, answer) => ({
+      key: redisKey,
       fields: {
         state: 'done',
         hash: bodyHash,
@@ -193,8 +191,8 @@ export function createIdempotencyStore(redis: Redis): IdempotencyStore {
       },
       ttlMs: IDEMPOTENCY_TTL_MS,
     }),
-    async forget(tenant, key, bodyHash) {
-      await forget(keyOf(tenant, key), bodyHash)
+    async forget(redisKey, bodyHash) {
+      await runScript(redis, FORGET, [redisKey], [bodyHash])
     },
   }
 }

@@ -1,7 +1,6 @@
-import { type CreateGuard, keys, type Redis } from '@ims-importer/core'
+import { type CreateGuard, keys, luaScript, type Redis, runScript } from '@ims-importer/core'
 import { IDEMPOTENCY_LOOKUP_LUA, type IdempotencyLookup, parseLookup } from './idempotency.js'
 import { HttpProblem } from './problem.js'
-import { defineScript } from './redis-script.js'
 
 /**
  * Per-key limiter state. Not in core's keys.ts because only the API reads it and losing it is
@@ -60,9 +59,9 @@ local function gcra(key, interval, burst)
 end
 `
 // KEYS[1] limiter state. ARGV: interval ms, burst (requests).
-const TAKE = `${GCRA_LUA}
+const TAKE = luaScript(`${GCRA_LUA}
 return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-`
+`)
 // The admission guard: keys[1] limiter state, keys[2] idempotency key (optional).
 // args: interval, burst, body hash (when keys[2]). Refuses with {'limited', ms} or a lookup reply.
 const ADMISSION_GUARD = `${GCRA_LUA}${IDEMPOTENCY_LOOKUP_LUA}
@@ -80,10 +79,9 @@ const decisionOf = (wait: number): RateLimitDecision =>
 /** `perMinute` requests per minute per key, with bursts of up to `perMinute` at once. */
 export function createRateLimiter(redis: Redis, perMinute: number): RateLimiter {
   const interval = 60_000 / perMinute
-  const take = defineScript(redis, 'imsApiGcra', 1, TAKE)
   return {
     async take(keyId) {
-      return decisionOf(Number(await take(rateLimitKey(keyId), interval, perMinute)))
+      return decisionOf(Number(await runScript(redis, TAKE, [rateLimitKey(keyId)], [interval, perMinute])))
     },
     admissionGuard: (keyId, idempotency) => ({
       lua: ADMISSION_GUARD,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import {
   transition as applyTransition,
@@ -16,7 +15,7 @@ import {
   VersionConflictError,
 } from './import-store-types.js'
 import { keys } from './keys.js'
-import type { Redis } from './redis.js'
+import { type LuaScript, luaScript, type Redis, runScript } from './redis.js'
 
 /** The store's index keys; defined in keys.ts with the rest of the persistent key layout. */
 export const importStoreKeys = {
@@ -79,7 +78,7 @@ export interface ImportStoreOptions {
  * tenantStatusKey#, batchKey# (0 = none), externalKey# (0 = none). A batch record also counts
  * itself as queued in KEYS[batchKey# + 1] (its status-counts hash). Then a companion hash:
  * key# (0 = none), ttl ms, field count, then field, value pairs; written with the records.
- * `o` is 0, or the ARGV taken by a guard (see createScript).
+ * `o` is 0, or the ARGV taken by a guard (see createLua).
  */
 const CREATE_BODY_LUA = `
 local n = tonumber(ARGV[o + 1])
@@ -222,46 +221,22 @@ for i = 1, #rest do out[#out + 1] = rest[i] end
 return out
 `
 
-interface Script {
-  lua: string
-  sha: string
-}
-
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') })
-
 const scripts = {
-  create: script(createLua(null)),
-  transition: script(TRANSITION_LUA),
-  remove: script(REMOVE_LUA),
-  page: script(PAGE_LUA),
+  create: luaScript(createLua(null)),
+  transition: luaScript(TRANSITION_LUA),
+  remove: luaScript(REMOVE_LUA),
+  page: luaScript(PAGE_LUA),
 } as const
 
 /** Guarded create scripts by guard text (a process uses one or two guards). */
-const guardedCreate = new Map<string, Script>()
-const guardedCreateScript = (guardLua: string): Script => {
+const guardedCreate = new Map<string, LuaScript>()
+const guardedCreateScript = (guardLua: string): LuaScript => {
   let s = guardedCreate.get(guardLua)
   if (!s) {
-    s = script(createLua(guardLua))
+    s = luaScript(createLua(guardLua))
     guardedCreate.set(guardLua, s)
   }
   return s
-}
-
-async function runScript(
-  redis: Redis,
-  s: Script,
-  keyList: string[],
-  args: (string | number)[],
-): Promise<unknown> {
-  try {
-    return await redis.evalsha(s.sha, keyList.length, ...keyList, ...args)
-  } catch (err) {
-    // The script cache is empty after a restart or on a fresh server: send the body once.
-    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-      return redis.eval(s.lua, keyList.length, ...keyList, ...args)
-    }
-    throw err
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,14 +361,13 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     // A guard's keys come first, in its order.
     const guard = options.guard
     const keyList: string[] = guard ? [...guard.keys] : []
-    // A batch indexes its keys; a single record's handful are found by a scan.
-    const keyIndex = inputs.length > 1 ? new Map<string, number>(keyList.map((k, i) => [k, i + 1])) : null
+    const keyIndex = new Map<string, number>(keyList.map((k, i) => [k, i + 1]))
     const ref = (key: string): number => {
-      let i = keyIndex ? keyIndex.get(key) : keyList.indexOf(key) + 1 || undefined
+      let i = keyIndex.get(key)
       if (i === undefined) {
         keyList.push(key)
         i = keyList.length // Lua arrays start at 1
-        keyIndex?.set(key, i)
+        keyIndex.set(key, i)
       }
       return i
     }
