@@ -16,7 +16,7 @@ export interface StoredResponse {
 /**
  * What a key's record keeps to answer a replay: the answer itself, or (a single import) the
  * import's id: its 202 body is rebuilt from the record, which holds everything it was made of
- * (see replayOfImport in routes/imports.ts), so the answer is not stored twice.
+ * (firstView in routes/imports.ts), so the answer is not stored twice.
  */
 export type StoredAnswer = { response: StoredResponse } | { importId: string }
 
