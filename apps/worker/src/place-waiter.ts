@@ -44,11 +44,10 @@ export interface PlaceWaiterOptions {
 }
 
 interface Waiter {
-  /** Asleep until woken or its re-check is due. */
-  asleep: boolean
   /** A freed place was addressed to it since its last attempt began. */
   woken: boolean
-  wake: () => void
+  /** Set only while it sleeps (until woken or its re-check is due): ends the sleep. */
+  wake?: () => void
 }
 
 export function createPlaceWaiter(o: PlaceWaiterOptions): PlaceWaiter {
@@ -59,10 +58,10 @@ export function createPlaceWaiter(o: PlaceWaiterOptions): PlaceWaiter {
   const wakeOne = (target: string) => {
     const line = lines.get(target)
     if (!line) return
-    const w = line.find((x) => x.asleep && !x.woken) ?? line.find((x) => !x.woken)
+    const w = line.find((x) => x.wake && !x.woken) ?? line.find((x) => !x.woken)
     if (!w) return
     w.woken = true
-    if (w.asleep) w.wake()
+    w.wake?.()
   }
   const wake = (target: string, count: number) => {
     for (let i = 0; i < count; i++) wakeOne(target)
@@ -96,12 +95,7 @@ export function createPlaceWaiter(o: PlaceWaiterOptions): PlaceWaiter {
       return (await o.inflight.take(target, importId, cap)) >= 0 ? 'taken' : closed ? 'closing' : 'full'
     const deadline = Date.now() + maxWaitMs
     let timer: NodeJS.Timeout | undefined
-    let resolveSleep: (() => void) | undefined
-    const me: Waiter = {
-      asleep: false,
-      woken: false,
-      wake: () => resolveSleep?.(),
-    }
+    const me: Waiter = { woken: false }
     // In line before the first attempt: a place freed during that attempt is not missed.
     line.push(me)
     let stillFree = false
@@ -118,13 +112,11 @@ export function createPlaceWaiter(o: PlaceWaiterOptions): PlaceWaiter {
         const left = deadline - Date.now()
         if (left <= 0) return 'full'
         await new Promise<void>((resolve) => {
-          resolveSleep = resolve
-          me.asleep = true
+          me.wake = resolve
           timer = setTimeout(resolve, Math.min(left, Math.round(o.recheckMs * (0.8 + Math.random() * 0.4))))
         })
         clearTimeout(timer)
-        me.asleep = false
-        resolveSleep = undefined
+        me.wake = undefined
         if (closed) return 'closing'
       }
     } finally {
@@ -146,7 +138,7 @@ export function createPlaceWaiter(o: PlaceWaiterOptions): PlaceWaiter {
       if (closed) return
       closed = true
       offLocal()
-      for (const line of lines.values()) for (const w of line) w.wake()
+      for (const line of lines.values()) for (const w of line) w.wake?.()
       if (sub) await sub.quit().catch(() => sub.disconnect())
     },
   }
