@@ -69,13 +69,16 @@ export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker
       : undefined
 
   const workers: Worker[] = []
-  const submitWorkers: Worker[] = []
   for (const t of targets) {
     const submit = make(queueNames.submit(t.name), processSubmit(deps, { places }), {
       concurrency: deps.config.concurrency.submit,
       limiter: SUBMIT_LIMITER,
     })
-    submitWorkers.push(submit)
+    // Closing ends the waits at once (their jobs go back to the queue) so that close() drains quickly.
+    if (places)
+      submit.once('closing', () => {
+        places.close().catch((err) => deps.log.warn({ err }, 'place waiter close failed'))
+      })
     workers.push(
       submit,
       make(queueNames.poll(t.name), processPoll(deps), {
@@ -91,11 +94,5 @@ export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker
     }),
   )
   if (options.reconciler) workers.push(make(queueNames.reconcile, processReconcile(deps), { concurrency: 1 }))
-  // Closing ends the waits at once (their jobs go back to the queue) so that close() drains quickly.
-  if (places)
-    for (const w of submitWorkers)
-      w.once('closing', () => {
-        places.close().catch((err) => deps.log.warn({ err }, 'place waiter close failed'))
-      })
   return workers
 }
