@@ -46,7 +46,7 @@ function holderMover(deps: WorkerDeps, everyMs: number) {
     last.set(target, now)
     const holders = (await deps.inflight.members(target)).map((m) => m.importId)
     const records = await deps.store.getMany(holders)
-    const awaiting = records.filter((r) => r?.status === 'submitting').map((r) => (r as ImportRecord).id)
+    const awaiting = records.flatMap((r) => (r?.status === 'submitting' ? [r.id] : []))
     await Promise.all(
       awaiting.map(async (id) => {
         const held = await queue.getJob(jobIds.submit(id))
@@ -122,7 +122,8 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     }
 
     const now = Date.now()
-    if (now - Date.parse(record.created_at) > target.deadlineMs)
+    const ageMs = now - Date.parse(record.created_at)
+    if (ageMs > target.deadlineMs)
       return giveUp(
         record,
         'deadline_exceeded',
@@ -147,7 +148,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           target.name,
           importId,
           cap,
-          Math.min(PLACE_WAIT_MAX_MS, target.deadlineMs - (Date.now() - Date.parse(record.created_at))),
+          Math.min(PLACE_WAIT_MAX_MS, target.deadlineMs - ageMs),
         )
       : (await deps.inflight.acquire(target.name, importId, cap))
         ? 'taken'
