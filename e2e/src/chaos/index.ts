@@ -1,6 +1,7 @@
 export * from './config.js'
 export * from './processes.js'
 export * from './results.js'
+export * from './scenario.js'
 export * from './sim-targets.js'
 export * from './stack.js'
 export * from './tcp-proxy.js'

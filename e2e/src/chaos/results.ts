@@ -34,6 +34,11 @@ export function lostIds(accepted: string[], records: Map<string, ImportRecord>):
   })
 }
 
+/** The lost ids (as `lostIds`) with the status each was left in, for an assertion that names them. */
+export function lostWithStatus(accepted: string[], records: Map<string, ImportRecord>): [string, string][] {
+  return lostIds(accepted, records).map((id) => [id, records.get(id)?.status ?? 'missing'])
+}
+
 export function summarize(
   scenario: string,
   accepted: string[],

@@ -9,14 +9,12 @@ import {
   type ImportKind,
   importBody,
   loadChaosConfig,
-  lostIds,
+  lostWithStatus,
   postImports,
   reportRow,
-  type SimTarget,
-  type Stack,
   sleep,
-  startSimTarget,
-  startStack,
+  started,
+  startSimStack,
   summarize,
 } from '../../src/chaos/index.js'
 
@@ -44,21 +42,19 @@ const PHASES: { name: string; faults: Faults; ms?: number }[] = [
 // backoff from 500 ms: at least ~6 s of failing answers): a longer period of 5xx ends imports
 // as failed with submit_retries_exhausted, by design.
 describe('chaos: IMS fault phases', () => {
-  let t: SimTarget | undefined
-  let stack: Stack | undefined
-  afterAll(async () => {
-    await stack?.close()
-    await t?.sim.close()
-  })
+  const running = started()
+  afterAll(() => running.close())
 
   it(
     `${cfg.imports} imports through ${PHASES.map((p) => p.name).join(', ')}: right final states, one create each`,
     async () => {
       const startedAt = Date.now()
-      t = await startSimTarget('chaos-ims', { submitRate: 20, maxInFlight: 30 })
-      const sim = t.sim
-      stack = await startStack({ redisUrl: inject('redisUrl'), targets: [t], workers: 2 })
-      const s = stack
+      const { sim, stack: s } = await startSimStack(
+        running,
+        'chaos-ims',
+        { submitRate: 20, maxInFlight: 30 },
+        { redisUrl: inject('redisUrl'), workers: 2 },
+      )
 
       const perWave = Math.ceil(cfg.imports / PHASES.length)
       const accepted: Accepted[] = []
@@ -94,10 +90,7 @@ describe('chaos: IMS fault phases', () => {
       )
       reportRow(row, inject('chaosResultsFile'))
 
-      expect(
-        lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing']),
-        s.logs(),
-      ).toEqual([])
+      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
       expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
 
       const wrong: [string, string, string, string | undefined][] = []
@@ -135,13 +128,14 @@ describe('chaos: IMS fault phases', () => {
   // resubmission (a 5xx on its POST), the queued imports in front of it must not hold the line.
   it('a full in-flight cap of imports awaiting resubmission does not stall the queue behind them', async () => {
     const startedAt = Date.now()
-    const capped = await startSimTarget('chaos-cap', {
-      submitRate: 20,
-      maxInFlight: 4,
-      sim: { faults: { errorRate: 1, operations: ['quickImport'] } },
-    })
-    const capStack = await startStack({ redisUrl: inject('redisUrl'), targets: [capped], workers: 1 })
+    const capRunning = started()
     try {
+      const { t: capped, stack: capStack } = await startSimStack(
+        capRunning,
+        'chaos-cap',
+        { submitRate: 20, maxInFlight: 4, sim: { faults: { errorRate: 1, operations: ['quickImport'] } } },
+        { redisUrl: inject('redisUrl'), workers: 1 },
+      )
       const bodies = Array.from({ length: 40 }, (_, i) => importBody(50_000 + i))
       const intake = await postImports(capStack.api.url, capStack.auth, bodies, { concurrency: 8 })
       const ids = intake.accepted.map((a) => a.id)
@@ -161,12 +155,11 @@ describe('chaos: IMS fault phases', () => {
         ),
         inject('chaosResultsFile'),
       )
-      expect(lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing'])).toEqual([])
+      expect(lostWithStatus(ids, records)).toEqual([])
       expect([...records.values()].filter((r) => r.status !== 'succeeded').map((r) => r.error)).toEqual([])
       expect(duplicateMarkers([capped.sim])).toEqual([])
     } finally {
-      await capStack.close()
-      await capped.sim.close()
+      await capRunning.close()
     }
   }, 150_000)
 })

@@ -1,5 +1,5 @@
 import { createRedis, type ImportRecord, isCluster, parseClusterUrl } from '@ims-importer/core'
-import { startRedisCluster, type TestRedisCluster } from '@ims-importer/core/testing'
+import { startRedisCluster } from '@ims-importer/core/testing'
 import { request } from 'undici'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
@@ -10,13 +10,11 @@ import {
   type ImportKind,
   importBody,
   loadChaosConfig,
-  lostIds,
+  lostWithStatus,
   postImports,
   reportRow,
-  type SimTarget,
-  type Stack,
-  startSimTarget,
-  startStack,
+  started,
+  startSimStack,
   summarize,
 } from '../../src/chaos/index.js'
 
@@ -55,29 +53,25 @@ describe('redis+cluster:// URLs', () => {
 // the default run exercises it): the API (single POSTs and a batch, listing), two workers and the
 // simulator. Every key carries the {ims} hash tag, so Lua scripts and MULTI stay in one slot.
 describe('chaos: end to end on a Redis Cluster', () => {
-  let cluster: TestRedisCluster | undefined
-  let t: SimTarget | undefined
-  let stack: Stack | undefined
-  afterAll(async () => {
-    await stack?.close()
-    await t?.sim.close()
-    await cluster?.stop()
-  })
+  const running = started()
+  afterAll(() => running.close())
 
   it(
     `${cfg.imports} imports through API, workers and simulator on 3 masters: all final, one create each`,
     async () => {
       const startedAt = Date.now()
-      cluster = await startRedisCluster()
+      const cluster = running.add(await startRedisCluster(), (c) => c.stop())
       expect(cluster.ports).toHaveLength(3)
       const probe = createRedis(cluster.url)
       expect(isCluster(probe)).toBe(true)
       await probe.quit()
 
-      t = await startSimTarget('chaos-cluster', { submitRate: 50, maxInFlight: 40 })
-      const sim = t.sim
-      stack = await startStack({ redisUrl: cluster.url, targets: [t], workers: 2 })
-      const s = stack
+      const { sim, stack: s } = await startSimStack(
+        running,
+        'chaos-cluster',
+        { submitRate: 50, maxInFlight: 40 },
+        { redisUrl: cluster.url, workers: 2 },
+      )
 
       const singles = cfg.imports - BATCH
       const bodies = Array.from({ length: singles }, (_, i) => importBody(i, kindOf(i)))
@@ -109,10 +103,7 @@ describe('chaos: end to end on a Redis Cluster', () => {
       )
       reportRow(row, inject('chaosResultsFile'))
 
-      expect(
-        lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing']),
-        s.logs(),
-      ).toEqual([])
+      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
       expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
       const counters = sim.control.counters()
       const wrong: [string, string, string, string | undefined][] = []

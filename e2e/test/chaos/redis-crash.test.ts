@@ -1,18 +1,16 @@
-import { startRedisServer, type TestRedis } from '@ims-importer/core/testing'
+import { startRedisServer } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   duplicateMarkers,
   explainDuplicates,
   importBody,
   loadChaosConfig,
-  lostIds,
+  lostWithStatus,
   postImports,
   reportRow,
-  type SimTarget,
-  type Stack,
   sleep,
-  startSimTarget,
-  startStack,
+  started,
+  startSimStack,
   summarize,
 } from '../../src/chaos/index.js'
 
@@ -24,24 +22,23 @@ const DOWN_MS = 1500
 // full speed, then restarted on the same directory: every import that got a 202 is still there
 // afterwards (fsync before the reply), and every one reaches a final state with one create.
 describe('chaos: Redis SIGKILL during intake (AOF, fsync always)', () => {
-  let redis: TestRedis | undefined
-  let t: SimTarget | undefined
-  let stack: Stack | undefined
-  afterAll(async () => {
-    await stack?.close()
-    await t?.sim.close()
-    await redis?.stop()
-  })
+  const running = started()
+  afterAll(() => running.close())
 
   it(
     `${cfg.imports} POSTs, Redis killed ${cfg.crashes}x under load: every 202 present and final`,
     async () => {
       const startedAt = Date.now()
-      redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
-      const r = redis
-      t = await startSimTarget('chaos-redis-kill', { submitRate: 50, maxInFlight: 40 })
-      stack = await startStack({ redisUrl: r.url, targets: [t], workers: 2 })
-      const s = stack
+      const r = running.add(
+        await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
+        (x) => x.stop(),
+      )
+      const { t, stack: s } = await startSimStack(
+        running,
+        'chaos-redis-kill',
+        { submitRate: 50, maxInFlight: 40 },
+        { redisUrl: r.url, workers: 2 },
+      )
 
       // Crash points spread over the intake: after 1/(n+1), 2/(n+1), ... of the answers.
       const crashAt = Array.from({ length: cfg.crashes }, (_, i) =>
@@ -89,10 +86,7 @@ describe('chaos: Redis SIGKILL during intake (AOF, fsync always)', () => {
       )
       reportRow(row, inject('chaosResultsFile'))
 
-      expect(
-        lostIds(ids, records).map((id) => [id, records.get(id)?.status ?? 'missing']),
-        s.logs(),
-      ).toEqual([])
+      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
       expect(
         duplicateMarkers([t.sim]),
         explainDuplicates(duplicateMarkers([t.sim]), records, [t.sim]),

@@ -1,22 +1,19 @@
-import { startRedisServer, type TestRedis } from '@ims-importer/core/testing'
+import { startRedisServer } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   duplicateMarkers,
   explainDuplicates,
   importBody,
   loadChaosConfig,
-  lostIds,
+  lostWithStatus,
   postImports,
   readyz,
   reportRow,
-  type SimTarget,
-  type Stack,
   sleep,
-  startSimTarget,
-  startStack,
+  started,
+  startSimStack,
   startTcpProxy,
   summarize,
-  type TcpProxy,
   timedPost,
   waitUntil,
 } from '../../src/chaos/index.js'
@@ -28,29 +25,27 @@ const cfg = loadChaosConfig(process.env).outage
 // fails, the workers pause (no IMS create while Redis is away) and their /readyz answers 503; when Redis
 // is reachable again everything recovers by itself, the same processes, and the backlog completes.
 describe('chaos: Redis unreachable for 10 s', () => {
-  let redis: TestRedis | undefined
-  let proxy: TcpProxy | undefined
-  let t: SimTarget | undefined
-  let stack: Stack | undefined
-  afterAll(async () => {
-    await stack?.close()
-    await t?.sim.close()
-    await proxy?.close()
-    await redis?.stop()
-  })
+  const running = started()
+  afterAll(() => running.close())
 
   it(
     `${cfg.imports} imports in the backlog, ${cfg.outageMs / 1000} s outage: 503 fast, pause, recovery, all final`,
     async () => {
       const startedAt = Date.now()
-      redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
-      proxy = await startTcpProxy('127.0.0.1', Number(new URL(redis.url).port))
-      const p = proxy
+      const redis = running.add(
+        await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
+        (x) => x.stop(),
+      )
+      const p = running.add(await startTcpProxy('127.0.0.1', Number(new URL(redis.url).port)), (x) =>
+        x.close(),
+      )
       // A slow target, so that a backlog is still waiting when Redis goes away.
-      t = await startSimTarget('chaos-outage', { submitRate: 10, maxInFlight: 20 })
-      const sim = t.sim
-      stack = await startStack({ redisUrl: p.url, observeUrl: redis.url, targets: [t], workers: 2 })
-      const s = stack
+      const { sim, stack: s } = await startSimStack(
+        running,
+        'chaos-outage',
+        { submitRate: 10, maxInFlight: 20 },
+        { redisUrl: p.url, observeUrl: redis.url, workers: 2 },
+      )
       const workers = s.workers()
 
       const bodies = Array.from({ length: cfg.imports }, (_, i) => importBody(i))
@@ -112,10 +107,7 @@ describe('chaos: Redis unreachable for 10 s', () => {
       for (const w of workers) expect(w.alive()).toBe(true)
       expect(s.workers()).toHaveLength(workers.length)
 
-      expect(
-        lostIds(allIds, records).map((id) => [id, records.get(id)?.status ?? 'missing']),
-        s.logs(),
-      ).toEqual([])
+      expect(lostWithStatus(allIds, records), s.logs()).toEqual([])
       expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
       const notSucceeded = [...records.values()].filter((r) => r.status !== 'succeeded')
       expect(notSucceeded.map((r) => [r.id, r.status, r.error?.code])).toEqual([])

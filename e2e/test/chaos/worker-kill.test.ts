@@ -5,15 +5,13 @@ import {
   explainDuplicates,
   importBody,
   loadChaosConfig,
-  lostIds,
+  lostWithStatus,
   postImports,
   reportRow,
   type ServiceProcess,
-  type SimTarget,
-  type Stack,
   sleep,
-  startSimTarget,
-  startStack,
+  started,
+  startSimStack,
   summarize,
 } from '../../src/chaos/index.js'
 
@@ -27,25 +25,24 @@ const adopted = (records: Map<string, ImportRecord>) =>
 // recording its job id, mid-poll) and restarted, over the whole run: every import accepted by
 // the API reaches a final state, none is lost, and IMS sees exactly one create per import.
 describe('chaos: worker SIGKILLs', () => {
-  let t: SimTarget | undefined
-  let stack: Stack | undefined
-  afterAll(async () => {
-    await stack?.close()
-    await t?.sim.close()
-  })
+  const running = started()
+  afterAll(() => running.close())
 
   it(
     `${cfg.imports} imports, workers killed at random and restarted: none lost, one create each`,
     async () => {
       const startedAt = Date.now()
-      t = await startSimTarget('chaos-kill', {
-        submitRate: 50,
-        maxInFlight: 40,
-        // A slower POST answer widens the window between the POST and recording its job id.
-        sim: { faults: { latencyMs: 40, operations: ['quickImport'] } },
-      })
-      stack = await startStack({ redisUrl: inject('redisUrl'), targets: [t], workers: cfg.workers })
-      const s = stack
+      const { t, stack: s } = await startSimStack(
+        running,
+        'chaos-kill',
+        {
+          submitRate: 50,
+          maxInFlight: 40,
+          // A slower POST answer widens the window between the POST and recording its job id.
+          sim: { faults: { latencyMs: 40, operations: ['quickImport'] } },
+        },
+        { redisUrl: inject('redisUrl'), workers: cfg.workers },
+      )
 
       let kills = 0
       let stopping = false
@@ -75,7 +72,7 @@ describe('chaos: worker SIGKILLs', () => {
         ids,
         cfg.timeoutMs,
         () =>
-          `kills ${kills}, live workers ${s.workers().length}, creates ${t?.sim.control.counters().totalCreates}`,
+          `kills ${kills}, live workers ${s.workers().length}, creates ${t.sim.control.counters().totalCreates}`,
       )
       stopping = true
       await chaos
@@ -90,11 +87,7 @@ describe('chaos: worker SIGKILLs', () => {
       )
       reportRow(row, inject('chaosResultsFile'))
 
-      const lost = lostIds(ids, records)
-      expect(
-        lost.map((id) => [id, records.get(id)?.status ?? 'missing']),
-        s.logs(),
-      ).toEqual([])
+      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
       expect(
         duplicateMarkers([t.sim]),
         explainDuplicates(duplicateMarkers([t.sim]), records, [t.sim]),
