@@ -1,0 +1,39 @@
+import type { RunningSimulator } from 'ims-simulator'
+import { type SimTarget, type SimTargetOptions, startSimTarget } from './sim-targets.js'
+import { type Stack, type StackOptions, startStack } from './stack.js'
+
+/**
+ * What a scenario starts (Redis, proxy, simulator, stack), closed in reverse start order by
+ * `close()`, which the test calls in afterAll or finally: the stack's processes stop before the
+ * simulator and the Redis they talk to. Whatever started before a failure is closed all the same.
+ */
+export interface Started {
+  /** Returns `resource`, registered to be closed with `close` before everything added earlier. */
+  add<T>(resource: T, close: (resource: T) => Promise<unknown>): T
+  close(): Promise<void>
+}
+
+export function started(): Started {
+  const closers: (() => Promise<unknown>)[] = []
+  return {
+    add: (resource, close) => {
+      closers.push(() => close(resource))
+      return resource
+    },
+    close: async () => {
+      for (let c = closers.pop(); c; c = closers.pop()) await c()
+    },
+  }
+}
+
+/** A simulator target named after `label` and the stack (API + workers) over it, both in `into`. */
+export async function startSimStack(
+  into: Started,
+  label: string,
+  simOptions: SimTargetOptions,
+  stackOptions: Omit<StackOptions, 'targets'>,
+): Promise<{ t: SimTarget; sim: RunningSimulator; stack: Stack }> {
+  const t = into.add(await startSimTarget(label, simOptions), (x) => x.sim.close())
+  const stack = into.add(await startStack({ ...stackOptions, targets: [t] }), (s) => s.close())
+  return { t, sim: t.sim, stack }
+}
