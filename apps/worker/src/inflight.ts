@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { keys, type Redis } from '@ims-importer/core'
+import { keys, luaScript, type Redis, runScript } from '@ims-importer/core'
 
 /**
  * The in-flight set of a target: the imports that may be running in IMS (submitting after a
@@ -19,7 +19,7 @@ import { keys, type Redis } from '@ims-importer/core'
  */
 
 /** Takes a place: the number of places still free after it (>= 0), or -1 when the cap is reached. */
-const ACQUIRE_SCRIPT = `
+const ACQUIRE_SCRIPT = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cap = tonumber(ARGV[2])
@@ -33,20 +33,20 @@ if n < cap then
   return cap - n - 1
 end
 return -1
-`
+`)
 
 /** Removes one member; announces the freed place on ARGV[2] (message ARGV[3]) if it was there. */
-const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = luaScript(`
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 if removed > 0 then redis.call('PUBLISH', ARGV[2], '1:' .. ARGV[3]) end
 return removed
-`
+`)
 
 /**
  * Removes members whose score is still the one the caller read (pairs of id, score, after the
  * channel and the Inflight's id); announces the freed places.
  */
-const PRUNE_SCRIPT = `
+const PRUNE_SCRIPT = luaScript(`
 local removed = 0
 for i = 3, #ARGV, 2 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
@@ -57,10 +57,10 @@ for i = 3, #ARGV, 2 do
 end
 if removed > 0 then redis.call('PUBLISH', ARGV[1], removed .. ':' .. ARGV[2]) end
 return removed
-`
+`)
 
 /** Adds members that are not present (the time is Redis time); returns how many were added. */
-const ADD_SCRIPT = `
+const ADD_SCRIPT = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local added = 0
@@ -68,7 +68,7 @@ for i = 1, #ARGV do
   added = added + redis.call('ZADD', KEYS[1], 'NX', now, ARGV[i])
 end
 return added
-`
+`)
 
 export interface InflightMember {
   importId: string
@@ -110,7 +110,7 @@ export function createInflight(redis: Redis): Inflight {
     if (count > 0) for (const l of listeners) l(target, count)
   }
   const take = async (target: string, importId: string, cap: number) =>
-    Number(await redis.eval(ACQUIRE_SCRIPT, 1, keys.inflight(target), importId, cap))
+    Number(await runScript(redis, ACQUIRE_SCRIPT, [keys.inflight(target)], [importId, cap]))
   return {
     id,
     acquire: async (target, importId, cap) => (await take(target, importId, cap)) >= 0,
@@ -118,15 +118,13 @@ export function createInflight(redis: Redis): Inflight {
     add: async (target, importIds) =>
       importIds.length === 0
         ? 0
-        : Number(await redis.eval(ADD_SCRIPT, 1, keys.inflight(target), ...importIds)),
+        : Number(await runScript(redis, ADD_SCRIPT, [keys.inflight(target)], importIds)),
     release: async (target, importId) => {
-      const removed = await redis.eval(
+      const removed = await runScript(
+        redis,
         RELEASE_SCRIPT,
-        1,
-        keys.inflight(target),
-        importId,
-        freedChannel(target),
-        id,
+        [keys.inflight(target)],
+        [importId, freedChannel(target), id],
       )
       freed(target, Number(removed))
     },
@@ -141,13 +139,11 @@ export function createInflight(redis: Redis): Inflight {
     prune: async (target, stale) => {
       if (stale.length === 0) return 0
       const removed = Number(
-        await redis.eval(
+        await runScript(
+          redis,
           PRUNE_SCRIPT,
-          1,
-          keys.inflight(target),
-          freedChannel(target),
-          id,
-          ...stale.flatMap((m) => [m.importId, String(m.since)]),
+          [keys.inflight(target)],
+          [freedChannel(target), id, ...stale.flatMap((m) => [m.importId, String(m.since)])],
         ),
       )
       freed(target, removed)
