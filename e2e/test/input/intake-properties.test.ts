@@ -101,6 +101,15 @@ interface BatchAnswer {
   item_errors?: { index: number; errors: FieldError[] }[]
 }
 
+const parsesAsJson = (raw: string): boolean => {
+  try {
+    JSON.parse(raw)
+    return true
+  } catch {
+    return false
+  }
+}
+
 async function checkBatch(cases: BodyCase[]): Promise<string[]> {
   const res = await api.app.inject({
     method: 'POST',
@@ -119,7 +128,9 @@ async function checkBatch(cases: BodyCase[]): Promise<string[]> {
     verdicts.set(i.index, { accepted: true })
     acceptedIds.push(i.id)
   }
-  for (const e of answer.errors ?? answer.item_errors ?? []) {
+  // A 202 lists rejected items in `errors`; a 400 (no item valid) lists them in `item_errors`, its
+  // `errors` being the flat list of every item's field errors.
+  for (const e of answer.item_errors ?? answer.errors ?? []) {
     if (verdicts.has(e.index)) failures.push(`item ${e.index} both accepted and rejected`)
     verdicts.set(e.index, { accepted: false, errors: e.errors })
   }
@@ -202,7 +213,12 @@ async function runProperty(
 describe('the intake under generated bodies (property and differential)', () => {
   it(`${run.batchBodies} bodies as batch items: no 5xx, every error has a path and a reason, verdicts equal IMS's`, async () => {
     await runProperty(
-      fc.array(anyCase, { minLength: run.batchSize, maxLength: run.batchSize }),
+      // A batch is one JSON document: an item that is not JSON by itself (a raw-text mutation)
+      // makes the whole body unreadable (400, no item verdicts). The single POSTs cover those.
+      fc.array(
+        anyCase.filter((c) => parsesAsJson(c.raw)),
+        { minLength: run.batchSize, maxLength: run.batchSize },
+      ),
       Math.ceil(run.batchBodies / run.batchSize),
       checkBatch,
     )
