@@ -12,6 +12,7 @@ import { bearerToken, findApiKeyIn, indexApiKeys } from './auth.js'
 import { createBatchStore } from './batch-store.js'
 import type { ApiConfig } from './config.js'
 import { createIdempotencyStore } from './idempotency.js'
+import { prototypeKeyErrors } from './json-body.js'
 import type { ApiMetrics, RejectReason } from './metrics.js'
 import {
   HttpProblem,
@@ -188,7 +189,14 @@ export function buildApp(deps: ApiDeps): App {
     if (BLANK.test(body)) return done(null, undefined)
     parseJson(req, body, (err, value) => {
       if (err) {
-        done(new HttpProblem('bad_request', `the body is not valid JSON: ${err.message}`), undefined)
+        // Valid JSON with a key that could reach an object's prototype: name where it is.
+        const keys = prototypeKeyErrors(body)
+        done(
+          keys.length > 0
+            ? new HttpProblem('validation', 'the body has keys that are not accepted', { errors: keys })
+            : new HttpProblem('bad_request', `the body is not valid JSON: ${err.message}`),
+          undefined,
+        )
         return
       }
       done(null, value)

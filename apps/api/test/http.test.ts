@@ -114,6 +114,49 @@ describe('over a real port', () => {
     }
   })
 
+  it('answers keys that could reach a prototype with 400 naming where they are, and records nothing', async () => {
+    const [A] = api.tenants
+    const example = JSON.stringify(PAGE_EXAMPLE).slice(1, -1)
+    const post = async (path: string, raw: string) => {
+      const res = await request(`${base}${path}`, {
+        method: 'POST',
+        headers: { ...api.auth(A), ...json },
+        body: raw,
+      })
+      return {
+        status: res.statusCode,
+        type: res.headers['content-type'],
+        body: (await res.body.json()) as { errors?: { path: string; message: string }[] },
+      }
+    }
+    const before = (await api.deps.store.list({ tenant: A, limit: 500 })).items.length
+    const cases = [
+      { path: '/v1/imports', raw: `{"__proto__":{"admin":true},${example}}`, paths: ['__proto__'] },
+      {
+        path: '/v1/imports',
+        raw: `{${example},"meta":{"constructor":{"prototype":{"x":1}}}}`,
+        paths: ['meta.constructor.prototype'],
+      },
+      {
+        path: '/v1/batches',
+        raw: `{"items":[{${example}},{${example},"image_tags":[{"key":"k","value":"v","__proto__":null}]}]}`,
+        paths: ['items.1.image_tags.0.__proto__'],
+      },
+    ]
+    for (const c of cases) {
+      const res = await post(c.path, c.raw)
+      expect(res.status, JSON.stringify(res.body)).toBe(400)
+      expect(res.type).toContain('application/problem+json')
+      expect(res.body.errors?.map((e) => e.path)).toEqual(c.paths)
+      expect(res.body.errors?.[0]?.message).toMatch(/not accepted/)
+    }
+    // Text that is not JSON at all still says so.
+    expect((await post('/v1/imports', '{"__proto__":')).body).toMatchObject({
+      detail: expect.stringMatching(/not valid JSON/),
+    })
+    expect((await api.deps.store.list({ tenant: A, limit: 500 })).items.length).toBe(before)
+  })
+
   it('serves /openapi.json, /docs and /metrics', async () => {
     const doc = await request(`${base}/openapi.json`)
     expect(doc.statusCode).toBe(200)
