@@ -14,8 +14,11 @@ export const BatchRecord = z.object({
 export type BatchRecord = z.infer<typeof BatchRecord>
 
 export interface BatchStore {
-  /** Writes the batch, its index of imports and the tenant's index in one MULTI. */
-  create(batch: BatchRecord, items: { index: number; importId: string }[]): Promise<void>
+  /**
+   * Writes the batch and the tenant's index of batches in one MULTI. The batch's index of imports
+   * is written with the import records (store.createMany, scored by each NewImport's batch_index).
+   */
+  create(batch: BatchRecord): Promise<void>
   get(id: string): Promise<BatchRecord | null>
   /** Import ids of a batch in item order, from item index `after + 1`, at most `limit`. */
   items(id: string, after: number, limit: number): Promise<{ index: number; importId: string }[]>
@@ -25,12 +28,10 @@ export interface BatchStore {
 
 export function createBatchStore(redis: Redis): BatchStore {
   return {
-    async create(batch, items) {
+    async create(batch) {
       const multi = redis.multi()
       multi.set(keys.batch(batch.id), JSON.stringify(BatchRecord.parse(batch)), 'NX')
       multi.zadd(keys.tenantBatches(batch.tenant), Date.parse(batch.created_at), batch.id)
-      if (items.length > 0)
-        multi.zadd(keys.batchImports(batch.id), ...items.flatMap((i) => [i.index, i.importId]))
       const results = await multi.exec()
       const failed = results?.find(([err]) => err)
       if (!results || failed) throw failed?.[0] ?? new Error('batch create: transaction aborted')

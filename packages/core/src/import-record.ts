@@ -117,6 +117,11 @@ export interface NewImport {
   request: Record<string, unknown>
   external_id?: string | null
   batch_id?: string | null
+  /**
+   * The item's index in its batch: its score in the batch's index of imports (GET
+   * /v1/batches/{id} pages by it). Not stored in the record; without one, after the batch's last.
+   */
+  batch_index?: number
   callback_url?: string | null
 }
 

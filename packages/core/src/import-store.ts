@@ -74,20 +74,22 @@ export interface ImportStoreOptions {
 
 /**
  * Creates N records atomically, or none when any id exists.
- * ARGV[o + 1] = N, then per record 9 fields: json, score, id, recordKey#, tenantKey#, statusKey#,
- * tenantStatusKey#, batchKey# (0 = none), externalKey# (0 = none). A batch record also counts
- * itself as queued in KEYS[batchKey# + 1] (its status-counts hash). Then a companion hash:
+ * ARGV[o + 1] = N, then per record 10 fields: json, score, id, recordKey#, tenantKey#, statusKey#,
+ * tenantStatusKey#, batchKey# (0 = none), externalKey# (0 = none), the record's index in its
+ * batch ('' = after the batch's last). A batch record also counts itself as queued in
+ * KEYS[batchKey# + 1] (its status-counts hash; one HINCRBY per batch). Then a companion hash:
  * key# (0 = none), ttl ms, field count, then field, value pairs; written with the records.
  * `o` is 0, or the ARGV taken by a guard (see createLua).
  */
 const CREATE_BODY_LUA = `
 local n = tonumber(ARGV[o + 1])
 for i = 0, n - 1 do
-  local b = o + 1 + i * 9
+  local b = o + 1 + i * 10
   if redis.call('EXISTS', KEYS[tonumber(ARGV[b + 4])]) == 1 then return {'exists', ARGV[b + 3]} end
 end
+local queued = {}
 for i = 0, n - 1 do
-  local b = o + 1 + i * 9
+  local b = o + 1 + i * 10
   local json, score, id = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   redis.call('SET', KEYS[tonumber(ARGV[b + 4])], json)
   redis.call('ZADD', KEYS[tonumber(ARGV[b + 5])], score, id)
@@ -95,14 +97,17 @@ for i = 0, n - 1 do
   redis.call('ZADD', KEYS[tonumber(ARGV[b + 7])], score, id)
   local batch = tonumber(ARGV[b + 8])
   if batch > 0 then
-    -- scored by item index: the batch's append order
-    redis.call('ZADD', KEYS[batch], 'NX', redis.call('ZCARD', KEYS[batch]), id)
-    redis.call('HINCRBY', KEYS[batch + 1], 'queued', 1)
+    -- scored by item index; without one, the batch's append order
+    local index = ARGV[b + 10]
+    if index == '' then index = redis.call('ZCARD', KEYS[batch]) end
+    redis.call('ZADD', KEYS[batch], 'NX', index, id)
+    queued[batch + 1] = (queued[batch + 1] or 0) + 1
   end
   local ext = tonumber(ARGV[b + 9])
   if ext > 0 then redis.call('ZADD', KEYS[ext], score, id) end
 end
-local c = o + 2 + n * 9
+for counts, added in pairs(queued) do redis.call('HINCRBY', KEYS[counts], 'queued', added) end
+local c = o + 2 + n * 10
 local companion = tonumber(ARGV[c])
 if companion > 0 then
   local fields = tonumber(ARGV[c + 2])
@@ -349,6 +354,12 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     options: CreateOptions = {},
   ): Promise<ImportRecord[]> {
     if (inputs.length === 0) return []
+    for (const input of inputs)
+      if (
+        input.batch_index !== undefined &&
+        !(Number.isSafeInteger(input.batch_index) && input.batch_index >= 0)
+      )
+        throw new Error(`import ${input.id}: batch_index must be a whole number >= 0`)
     if (inputs.length > 1) {
       const seen = new Set<string>()
       for (const input of inputs) {
@@ -374,7 +385,8 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     const args: (string | number)[] = guard
       ? [guard.keys.length, guard.args.length, ...guard.args, records.length]
       : [records.length]
-    for (const r of records) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as ImportRecord
       let batch = 0
       if (r.batch_id !== null) {
         batch = ref(keys.batchImports(r.batch_id))
@@ -391,6 +403,7 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
         ref(importStoreKeys.tenantStatusImports(r.tenant, r.status)),
         batch,
         r.external_id !== null ? ref(importStoreKeys.tenantExternalImports(r.tenant, r.external_id)) : 0,
+        inputs[i]?.batch_index ?? '',
       )
     }
     const companion = options.companion?.(records)

@@ -539,6 +539,35 @@ describe('status and batch indexes', () => {
     })
   })
 
+  it("a batch's index of imports is scored by each item's batch_index, or appended without one", async () => {
+    const tenant = uniqueName('t')
+    const batchId = newId('bat')
+    const indexed = await storeA.createMany(
+      [7, 2, 11].map((batch_index) => input(tenant, { batch_id: batchId, batch_index })),
+      at(0),
+    )
+    const appended = await storeA.createMany([input(tenant, { batch_id: batchId })], at(1))
+    const scored = await redisA.zrange(keys.batchImports(batchId), 0, -1, 'WITHSCORES')
+    const [i7, i2, i11] = ids(indexed) as string[]
+    // Ordered by item index; the one without an index goes after the three already there (ZCARD 3).
+    expect(scored).toEqual([i2, '2', appended[0]?.id, '3', i7, '7', i11, '11'])
+    expect((await storeA.countByStatusForBatch(batchId)).queued).toBe(4)
+    // batch_index is an input, never part of the record.
+    expect(Object.keys((await storeA.get(i7 as string)) ?? {})).not.toContain('batch_index')
+
+    // A bad index is refused before anything is written.
+    const other = newId('bat')
+    for (const bad of [-1, 1.5, Number.NaN])
+      await expect(
+        storeA.createMany([
+          input(tenant, { batch_id: other }),
+          input(tenant, { batch_id: other, batch_index: bad }),
+        ]),
+      ).rejects.toThrow(/batch_index/)
+    expect(await redisA.exists(keys.batchImports(other))).toBe(0)
+    expect((await storeA.countByStatusForBatch(other)).queued).toBe(0)
+  })
+
   it('remove clears the record and every index, and frees the id', async () => {
     const tenant = uniqueName('t')
     const batchId = newId('bat')

@@ -133,6 +133,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
               external_id: value.external_id,
               callback_url: value.callback_url,
               batch_id: batch.id,
+              batch_index: index,
             } satisfies NewImport,
           }))
           const answer = {
@@ -160,14 +161,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
                 now,
               ),
             )
-            await withDeadline(
-              'batch write',
-              left(),
-              batches.create(
-                batch,
-                planned.map((p) => ({ index: p.index, importId: p.input.id })),
-              ),
-            )
+            await withDeadline('batch write', left(), batches.create(batch))
             await withDeadline(
               'submit enqueue',
               left(),
@@ -198,7 +192,9 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
               },
             )
           }
-          for (const r of records) metrics.accepted.inc({ target: r.target })
+          const perTarget = new Map<string, number>()
+          for (const r of records) perTarget.set(r.target, (perTarget.get(r.target) ?? 0) + 1)
+          for (const [target, n] of perTarget) metrics.accepted.inc({ target }, n)
           if (invalid.length > 0) metrics.rejected.inc({ reason: 'validation' }, invalid.length)
           tagLog(req, { accepted: valid.length, rejected: invalid.length })
           return answer
