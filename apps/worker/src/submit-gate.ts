@@ -1,4 +1,4 @@
-import { keys, type Redis } from '@ims-importer/core'
+import { keys, luaScript, type Redis, runScript } from '@ims-importer/core'
 
 /**
  * The submit gate: at most `limit` quick-import POSTs per target in ANY sliding window of
@@ -53,7 +53,7 @@ import { keys, type Redis } from '@ims-importer/core'
  * Redis, sleeping exactly until the oldest stamp leaves the window (no herd of waiters waking
  * together for one slot); across processes the first waiters race for each slot in the script.
  */
-const GATE_SCRIPT = `
+export const GATE_SCRIPT = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local limit = tonumber(ARGV[1])
@@ -67,7 +67,7 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local wait = tonumber(oldest[2]) + window - now
 return {0, math.ceil(wait), math.floor(now)}
-`
+`)
 
 export interface GateLimit {
   target: string
@@ -182,13 +182,11 @@ export function createSubmitGate(redis: Redis, options: SubmitGateOptions = {}):
   const ask = async (gl: GateLimit, marginMs: number, member: string) => {
     const { target, limit, windowMs } = gl
     const asked = Date.now()
-    const [admitted, waitMs, at] = (await redis.eval(
+    const [admitted, waitMs, at] = (await runScript(
+      redis,
       GATE_SCRIPT,
-      1,
-      keys.submitWindow(target),
-      limit,
-      windowMs + marginMs,
-      member,
+      [keys.submitWindow(target)],
+      [limit, windowMs + marginMs, member],
     )) as [number, number, number]
     const rttMs = Date.now() - asked
     if (options.marginMs === undefined) rttsOf(gl).add(rttMs)

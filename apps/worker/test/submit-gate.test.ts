@@ -2,7 +2,7 @@ import { keys } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { createSubmitGate, marginBounds, type SubmitGate } from '../src/submit-gate.js'
+import { createSubmitGate, GATE_SCRIPT, marginBounds, type SubmitGate } from '../src/submit-gate.js'
 import { maxInSlidingWindow } from './helpers/windows.js'
 
 const clients: Redis[] = []
@@ -72,22 +72,23 @@ function busyWait(ms: number) {
 }
 
 /**
- * A client whose next `lateReplies` evals have their reply read late: the command is written and
+ * A client whose next `lateReplies` script calls have their reply read late: the command is written and
  * run at once, then this event loop is blocked, so the reply sits in the socket (a real Redis,
  * only the timing of our side is changed).
  */
 async function lateClient(lateReplies: number, lateMs: number) {
   const c = client()
-  await c.ping()
+  // The gate runs its script by EVALSHA: loaded first, so every call runs it (no NOSCRIPT retry).
+  await c.script('LOAD', GATE_SCRIPT.lua)
   let late = lateReplies
   let evals = 0
-  const original = c.eval.bind(c)
-  c.eval = ((...args: Parameters<Redis['eval']>) => {
+  const original = c.evalsha.bind(c)
+  c.evalsha = ((...args: Parameters<Redis['evalsha']>) => {
     evals++
     const reply = original(...args)
     if (late-- > 0) busyWait(lateMs)
     return reply
-  }) as Redis['eval']
+  }) as Redis['evalsha']
   return { client: c, evals: () => evals }
 }
 
