@@ -1,4 +1,4 @@
-import { createQueues, createRedis } from '@ims-importer/core'
+import { createQueues, createRedis, keys } from '@ims-importer/core'
 import { describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLE, startTestApi } from './helpers.js'
 
@@ -39,6 +39,8 @@ describe('enqueue failure after the record is written', () => {
       })
       expect(batch.statusCode).toBe(503)
       expect((await api.deps.store.list({ tenant: A })).items).toEqual([])
+      // The batch itself, written while its jobs failed, is undone too.
+      expect(await api.deps.redis.zcard(keys.tenantBatches(A))).toBe(0)
       const metrics = await api.deps.metrics.registry.getSingleMetricAsString(
         'ims_importer_imports_rejected_total',
       )

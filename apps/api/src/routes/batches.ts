@@ -161,15 +161,20 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
                 now,
               ),
             )
-            await withDeadline('batch write', left(), batches.create(batch))
-            await withDeadline(
-              'submit enqueue',
-              left(),
-              enqueueSubmitBulk(
-                queues,
-                planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
+            // The batch and the jobs together (two connections; every job's record is written by
+            // now), both settled before anything is undone.
+            const written = await Promise.allSettled([
+              withDeadline('batch write', left(), batches.create(batch)),
+              withDeadline(
+                'submit enqueue',
+                left(),
+                enqueueSubmitBulk(
+                  queues,
+                  planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
+                ),
               ),
-            )
+            ])
+            for (const w of written) if (w.status === 'rejected') throw w.reason
           } catch (err) {
             if (err instanceof CreateRefusedError) throw err // nothing written; acceptOnce answers
             // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
