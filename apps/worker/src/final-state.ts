@@ -28,6 +28,18 @@ export async function afterFinal(deps: WorkerDeps, record: ImportRecord): Promis
   if (record.callback_url) await enqueueCallback(deps, record.id)
 }
 
+/**
+ * For a job that finds its import final already: a worker that stopped between writing the
+ * final state and queueing the callback left the callback pending with no job, and the job it
+ * was running (handed to the next worker as stalled) is the only one that will see the import
+ * again. Queued again here; a callback job still waiting or retrying keeps its place (same id).
+ */
+export async function resumeCallback(deps: WorkerDeps, record: ImportRecord): Promise<void> {
+  const reachedHere = record.status === 'succeeded' || record.status === 'failed' // not a cancel
+  if (reachedHere && record.callback_url && record.callback?.status === 'pending')
+    await enqueueCallback(deps, record.id)
+}
+
 export async function enqueueCallback(deps: WorkerDeps, importId: string): Promise<void> {
   // Core's CALLBACK_JOB_OPTIONS, with the attempts and backoff of this worker's config.
   const { attempts, retryBaseMs } = deps.config.callback

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { enqueueSubmit, jobIds, newId, PollJob } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { serviceError } from '../src/final-state.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
 import {
   createIntake,
@@ -126,6 +128,55 @@ describe('callbacks', () => {
     expect(kept?.status).toBe('succeeded')
     expect(kept?.callback).toMatchObject({ status: 'delivered', attempts: 3, last_error: null })
     expect(kept?.callback?.delivered_at).toEqual(expect.any(String))
+  })
+
+  it('queues a callback again that a stopped worker lost between the final write and its enqueue', async () => {
+    // What a worker killed right after writing the final state leaves: final, callback pending,
+    // no callback job. Its poll or submit job then runs again (BullMQ hands a stalled job on).
+    const lost = async (path: string) => {
+      const id = newId('imp')
+      await intake.store.create({
+        id,
+        tenant: 'tenant-a',
+        target: t.target.name,
+        request: systemBody(10),
+        callback_url: `${base}${path}`,
+      })
+      await intake.store.update(id, () => ({
+        to: 'failed',
+        patch: { finished_at: new Date().toISOString(), error: serviceError('deadline_exceeded', 'test') },
+        reason: 'test',
+      }))
+      expect(await intake.queues.callback().getJob(jobIds.callback(id))).toBeFalsy()
+      return id
+    }
+    const viaPoll = await lost('/lost-poll')
+    const viaSubmit = await lost('/lost-submit')
+    await intake.queues
+      .poll(t.target.name)
+      .add('poll', PollJob.parse({ importId: viaPoll }), { jobId: jobIds.poll(viaPoll) })
+    await enqueueSubmit(intake.queues, t.target.name, viaSubmit)
+    for (const [id, path] of [
+      [viaPoll, '/lost-poll'],
+      [viaSubmit, '/lost-submit'],
+    ] as const) {
+      await waitUntil(
+        `the lost callback of ${path} delivered and recorded`,
+        async () => (await intake.store.get(id))?.callback?.status === 'delivered',
+        10_000,
+      )
+      const body = JSON.parse(received.find((r) => r.path === path)?.body ?? '{}')
+      expect(body).toMatchObject({ id, status: 'failed', error: { code: 'deadline_exceeded' } })
+    }
+    // Once delivered, running the job again sends nothing more.
+    await enqueueSubmit(intake.queues, t.target.name, viaSubmit)
+    await waitUntil(
+      'the repeated submit job done',
+      async () => !(await intake.queues.submit(t.target.name).getJob(jobIds.submit(viaSubmit))),
+      10_000,
+    )
+    await new Promise((r) => setTimeout(r, 200))
+    expect(received.filter((r) => r.path === '/lost-submit')).toHaveLength(1)
   })
 
   it('refuses a callback to a non-public address, also after a redirect, without connecting there', async () => {

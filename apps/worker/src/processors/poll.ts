@@ -2,7 +2,7 @@ import { type ImportRecord, isFinal, PollJob, type TargetConfig } from '@ims-imp
 import type { ImsClient, ImsJob } from '@ims-importer/ims-client'
 import { DelayedError, type Job, RateLimitError, UnrecoverableError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
-import { finish, serviceError } from '../final-state.js'
+import { finish, resumeCallback, serviceError } from '../final-state.js'
 import { backoffMs, classifyImsFailure } from '../ims-failure.js'
 import { findImageByMarker } from '../marker-lookup.js'
 import { loadJobImport, parsePayload, readJobState } from '../payload.js'
@@ -67,6 +67,7 @@ export const processPoll =
 
     if (isFinal(record.status)) {
       await deps.inflight.release(target.name, importId)
+      await resumeCallback(deps, record)
       return `final: ${record.status}`
     }
     // The submit job owns imports not yet submitted; it schedules a fresh poll when it is done.

@@ -10,7 +10,7 @@ import {
 } from '@ims-importer/core'
 import { DelayedError, type Job, type Queue, RateLimitError, WaitingError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
-import { finish, serviceError } from '../final-state.js'
+import { finish, resumeCallback, serviceError } from '../final-state.js'
 import { backoffMs, classifyImsFailure, type ImsFailure } from '../ims-failure.js'
 import { findImageByMarker } from '../marker-lookup.js'
 import { loadJobImport, parsePayload, readJobState } from '../payload.js'
@@ -84,6 +84,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
 
     if (isFinal(record.status)) {
       await deps.inflight.release(target.name, importId)
+      await resumeCallback(deps, record)
       outcome('skipped')
       return `skipped: ${record.status}`
     }
