@@ -33,8 +33,13 @@ export const WorkerEnv = BaseEnv.extend({
   CALLBACK_CONCURRENCY: count(10),
   /** Longest an import may keep being throttled (429, IMG.0060, IMG.0194) before it fails. */
   SUBMIT_MAX_THROTTLED_MS: ms(6 * 3600_000),
-  /** POSTs that may have reached IMS (transient or uncertain outcome) before an import fails. */
+  /**
+   * POSTs that may have reached IMS (transient or uncertain outcome) before an import may fail;
+   * it fails once it has made these and SUBMIT_RETRY_WINDOW_MS has passed since the first of
+   * them failed (an IMS outage shorter than the window fails nothing).
+   */
   SUBMIT_MAX_ATTEMPTS: count(6),
+  SUBMIT_RETRY_WINDOW_MS: ms(30 * 60_000),
   /** Base of the exponential backoff for transient and uncertain submit outcomes. */
   SUBMIT_RETRY_BASE_MS: ms(2_000),
   SUBMIT_RETRY_MAX_MS: ms(120_000),
@@ -84,6 +89,7 @@ export interface WorkerConfig {
   submit: {
     maxThrottledMs: number
     maxAttempts: number
+    retryWindowMs: number
     retryBaseMs: number
     retryMaxMs: number
     inflightWaitMs: number
@@ -120,6 +126,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     submit: {
       maxThrottledMs: e.SUBMIT_MAX_THROTTLED_MS,
       maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
+      retryWindowMs: e.SUBMIT_RETRY_WINDOW_MS,
       retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
       retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
       inflightWaitMs: e.INFLIGHT_WAIT_MS,

@@ -11,10 +11,13 @@ export function parsePayload<S extends z.ZodType>(schema: S, data: unknown): z.o
 
 /**
  * Worker-private state kept beside the payload in job data (the payload contract in core stays
- * ids only): when the current streak of throttling began, and how many polls in a row failed.
+ * ids only): when the current streak of throttling began, when submitting first failed without
+ * a definite answer, and how many polls in a row failed.
  */
 export const JobState = z.object({
   throttledSince: z.number().int().optional(),
+  /** When the first POST of this import without a definite answer failed (the retry window). */
+  transientSince: z.number().int().optional(),
   pollFailures: z.number().int().min(0).optional(),
 })
 export type JobState = z.infer<typeof JobState>

@@ -89,6 +89,48 @@ describe('submit faults', () => {
     expect(t.sim.control.counters().createsByMarker[id]).toBe(1)
   })
 
+  it('rides out a 5xx outage longer than its attempts within the retry window, creating once', async () => {
+    const { t, intake } = await setup('outage', {}, (c) => ({
+      ...c,
+      submit: { ...c.submit, maxAttempts: 2, retryWindowMs: 10_000, retryBaseMs: 100, retryMaxMs: 300 },
+    }))
+    t.sim.control.setFaults({ errorRate: 1, operations: ['quickImport'] })
+    const id = await intake.create(t.target.name, systemBody(1))
+    await waitUntil(
+      'more failed POSTs than attempts allowed',
+      async () => (t.sim.control.counters().requests.quickImport ?? 0) >= 4,
+      10_000,
+    )
+    t.sim.control.setFaults({})
+    const [r] = await waitAllFinal(intake, [id], 20_000)
+    expect(r?.status).toBe('succeeded')
+    expect(r?.attempts.submit).toBeGreaterThanOrEqual(5)
+    expect(t.sim.control.counters().createsByMarker[id]).toBe(1)
+  })
+
+  it('fails with submit_retries_exhausted once both its attempts and the retry window are spent', async () => {
+    const { t, intake } = await setup('exhausted', {}, (c) => ({
+      ...c,
+      submit: { ...c.submit, maxAttempts: 2, retryWindowMs: 2_000, retryBaseMs: 100, retryMaxMs: 300 },
+    }))
+    t.sim.control.setFaults({ errorRate: 1, operations: ['quickImport'] })
+    const id = await intake.create(t.target.name, systemBody(1))
+    const [r] = await waitAllFinal(intake, [id], 15_000)
+    expect(r?.status).toBe('failed')
+    expect(r?.error).toMatchObject({ source: 'service', code: 'submit_retries_exhausted' })
+    // Not after its 2 attempts (about 0.2 s) but once the 2 s window had passed as well.
+    const firstAttempt = Date.parse(r?.history.find((h) => h.status === 'submitting')?.at ?? '')
+    expect(Date.parse(r?.finished_at ?? '') - firstAttempt).toBeGreaterThanOrEqual(2_000)
+    expect(r?.attempts.submit).toBeGreaterThan(2)
+    // Every attempt was one POST, answered 5xx (500 or 503), each after a look for the image.
+    const c = t.sim.control.counters()
+    expect(c.requests.quickImport).toBe(r?.attempts.submit)
+    expect((c.responses.quickImport?.['500'] ?? 0) + (c.responses.quickImport?.['503'] ?? 0)).toBe(
+      r?.attempts.submit,
+    )
+    expect(t.sim.control.counters().totalCreates).toBe(0)
+  })
+
   it('fails on an authentication error with a clear reason, without a tight retry loop', async () => {
     const { t, intake } = await setup('auth', {
       sim: { users: [{ name: 'sim-user', password: 'other', domain: 'sim-domain' }] },

@@ -38,9 +38,8 @@ const PHASES: { name: string; faults: Faults; ms?: number }[] = [
 // the right classification (permanent failures keep their IMS code, transient faults end in
 // success), and IMS sees exactly one create for each import that reached it.
 //
-// A phase lasts less than the worker's submit retry budget (SUBMIT_MAX_ATTEMPTS = 6 POSTs with
-// backoff from 500 ms: at least ~6 s of failing answers): a longer period of 5xx ends imports
-// as failed with submit_retries_exhausted, by design.
+// A 5xx period fails an import only after SUBMIT_MAX_ATTEMPTS POSTs and SUBMIT_RETRY_WINDOW_MS
+// (30 min) since the first failed: far longer than any phase here.
 describe('chaos: IMS fault phases', () => {
   const running = started()
   afterAll(() => running.close())

@@ -136,11 +136,14 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         'throttled_too_long',
         `IMS kept throttling the submission for more than ${cfg.maxThrottledMs} ms`,
       )
-    if (record.attempts.submit >= cfg.maxAttempts)
+    // Enough POSTs without a definite answer, and the retry window since the first of them failed
+    // is spent (within it IMS may be having an outage: each retry looks for the image first).
+    // A job that does not know when they began (a crash, a re-enqueue) starts the window now.
+    if (record.attempts.submit >= cfg.maxAttempts && now - (state.transientSince ?? now) >= cfg.retryWindowMs)
       return giveUp(
         record,
         'submit_retries_exhausted',
-        `${record.attempts.submit} submit attempts ended without a definite answer and no image carries the marker tag`,
+        `${record.attempts.submit} submit attempts over ${Math.round((now - (state.transientSince ?? now)) / 1000)} s ended without a definite answer and no image carries the marker tag`,
       )
 
     const cap = target.limits.maxInFlight
@@ -256,8 +259,10 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
             { attempt, kind: f.kind, code: f.code, status: f.status, delayMs: delay },
             'submit: retry later',
           )
-          // IMS answered something other than "throttled": a throttling streak, if any, is over.
-          if (state.throttledSince !== undefined) await job.updateData({ importId })
+          // IMS answered something other than "throttled": a throttling streak, if any, is over;
+          // the retry window starts with the first such failure.
+          if (state.throttledSince !== undefined || state.transientSince === undefined)
+            await job.updateData({ importId, transientSince: state.transientSince ?? Date.now() })
           await job.moveToDelayed(Date.now() + delay, token)
           throw new DelayedError()
         }
