@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import { createRedis } from '@ims-importer/core'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createInflight } from '../src/inflight.js'
 import {
@@ -110,7 +111,7 @@ describe('end to end: two targets, 300 imports, faults', () => {
     expect(answered('500') + answered('503')).toBeGreaterThan(0)
 
     // In-flight places all given back; the worker's metrics saw the run.
-    const redis = new Redis(inject('redisUrl'))
+    const redis = createRedis(inject('redisUrl'))
     const inflight = createInflight(redis)
     expect(await inflight.count(a.target.name)).toBe(0)
     expect(await inflight.count(b.target.name)).toBe(0)

@@ -1,11 +1,12 @@
+import { createRedis } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { createInflight, type Inflight } from '../src/inflight.js'
 
 const clients: Redis[] = []
 const client = () => {
-  const c = new Redis(inject('redisUrl'))
+  const c = createRedis(inject('redisUrl'))
   clients.push(c)
   return c
 }

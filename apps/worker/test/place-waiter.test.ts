@@ -1,6 +1,6 @@
-import { createLogger } from '@ims-importer/core'
+import { createLogger, createRedis } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { createInflight, freedChannel } from '../src/inflight.js'
 import { createPlaceWaiter, type PlaceWaiter } from '../src/place-waiter.js'
@@ -8,7 +8,7 @@ import { waitUntil } from './helpers/harness.js'
 
 const clients: Redis[] = []
 const client = () => {
-  const c = new Redis(inject('redisUrl'))
+  const c = createRedis(inject('redisUrl'))
   clients.push(c)
   return c
 }

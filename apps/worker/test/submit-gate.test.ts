@@ -1,13 +1,13 @@
-import { keys } from '@ims-importer/core'
+import { createRedis, keys, runScript } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { createSubmitGate, GATE_SCRIPT, marginBounds, type SubmitGate } from '../src/submit-gate.js'
 import { maxInSlidingWindow } from './helpers/windows.js'
 
 const clients: Redis[] = []
 const client = () => {
-  const c = new Redis(inject('redisUrl'))
+  const c = createRedis(inject('redisUrl'))
   clients.push(c)
   return c
 }
@@ -78,8 +78,9 @@ function busyWait(ms: number) {
  */
 async function lateClient(lateReplies: number, lateMs: number) {
   const c = client()
-  // The gate runs its script by EVALSHA: loaded first, so every call runs it (no NOSCRIPT retry).
-  await c.script('LOAD', GATE_SCRIPT.lua)
+  // The gate runs its script by EVALSHA: run once first (a throwaway window on the gate's node,
+  // also on a cluster), so every later call runs it with no NOSCRIPT retry.
+  await runScript(c, GATE_SCRIPT, [keys.submitWindow(uniqueName('gate-warm'))], [1, 1000, 'warm'])
   let late = lateReplies
   let evals = 0
   const original = c.evalsha.bind(c)

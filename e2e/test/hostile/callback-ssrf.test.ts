@@ -5,6 +5,7 @@ import {
   type CallbackJob,
   createImportStore,
   createLogger,
+  createRedis,
   type HostLookup,
   type ImportStore,
   jobIds,
@@ -12,7 +13,7 @@ import {
 } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLES } from '../../../packages/core/test/fixtures/invalid-bodies.js'
 import { createLogCapture } from '../../src/input/log-capture.js'
@@ -235,7 +236,7 @@ describe('callback_url at delivery', () => {
     port = (server.address() as AddressInfo).port
     base = `http://127.0.0.1:${port}`
     const redisUrl = inject('redisUrl')
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: null })
+    redis = createRedis(redisUrl)
     store = createImportStore(redis)
     const config = defaultWorkerConfig({ redisUrl, targets: [] })
     runtime = await createWorkerRuntime(

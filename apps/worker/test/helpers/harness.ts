@@ -2,6 +2,7 @@ import {
   createImportStore,
   createLogger,
   createQueues,
+  createRedis,
   enqueueSubmit,
   type ImportRecord,
   type ImportStore,
@@ -11,7 +12,7 @@ import {
 } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { defaultWorkerConfig, type WorkerConfig } from '../../src/config.js'
 
 export interface SimTarget {
@@ -100,7 +101,7 @@ export interface Intake {
 }
 
 export function createIntake(redisUrl: string): Intake {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const redis = createRedis(redisUrl)
   const store = createImportStore(redis)
   const queues = createQueues(redis)
   return {
