@@ -140,7 +140,7 @@ describe('over a real port', () => {
       {
         path: '/v1/batches',
         raw: `{"items":[{${example}},{${example},"image_tags":[{"key":"k","value":"v","__proto__":null}]}]}`,
-        paths: ['items.1.image_tags.0.__proto__'],
+        paths: ['items[1].image_tags[0].__proto__'],
       },
     ]
     for (const c of cases) {

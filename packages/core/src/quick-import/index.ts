@@ -3,4 +3,9 @@ export { withMarkerTag } from './marker-tag.js'
 export { OS_VERSIONS, suggestOsVersions } from './os-versions.js'
 export { DataDiskImport, QuickImportRequest, SystemDiskImport } from './schema.js'
 export { MAX_CALLER_TAGS } from './tags.js'
-export { type QuickImportValidation, type ValidationIssue, validateQuickImport } from './validate.js'
+export {
+  formatPath,
+  type QuickImportValidation,
+  type ValidationIssue,
+  validateQuickImport,
+} from './validate.js'

@@ -23,7 +23,8 @@ type Path = readonly PropertyKey[]
 // path never reads as the body itself ("") or as a deeper path.
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-function formatPath(path: Path): string {
+/** A body path as every validation error names it: `items[3].image_tags[0].key`. */
+export function formatPath(path: Path): string {
   let out = ''
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`
