@@ -89,13 +89,18 @@ describe('submit faults', () => {
     expect(t.sim.control.counters().createsByMarker[id]).toBe(1)
   })
 
-  it('rides out a 5xx outage longer than its attempts within the retry window, creating once', async () => {
-    const { t, intake } = await setup('outage', {}, (c) => ({
+  /** One import submitted while every POST answers 5xx, with 2 attempts and `retryWindowMs`. */
+  async function duringOutage(label: string, retryWindowMs: number) {
+    const s = await setup(label, {}, (c) => ({
       ...c,
-      submit: { ...c.submit, maxAttempts: 2, retryWindowMs: 10_000, retryBaseMs: 100, retryMaxMs: 300 },
+      submit: { ...c.submit, maxAttempts: 2, retryWindowMs, retryBaseMs: 100, retryMaxMs: 300 },
     }))
-    t.sim.control.setFaults({ errorRate: 1, operations: ['quickImport'] })
-    const id = await intake.create(t.target.name, systemBody(1))
+    s.t.sim.control.setFaults({ errorRate: 1, operations: ['quickImport'] })
+    return { ...s, id: await s.intake.create(s.t.target.name, systemBody(1)) }
+  }
+
+  it('rides out a 5xx outage longer than its attempts within the retry window, creating once', async () => {
+    const { t, intake, id } = await duringOutage('outage', 10_000)
     await waitUntil(
       'more failed POSTs than attempts allowed',
       async () => (t.sim.control.counters().requests.quickImport ?? 0) >= 4,
@@ -109,12 +114,7 @@ describe('submit faults', () => {
   })
 
   it('fails with submit_retries_exhausted once both its attempts and the retry window are spent', async () => {
-    const { t, intake } = await setup('exhausted', {}, (c) => ({
-      ...c,
-      submit: { ...c.submit, maxAttempts: 2, retryWindowMs: 2_000, retryBaseMs: 100, retryMaxMs: 300 },
-    }))
-    t.sim.control.setFaults({ errorRate: 1, operations: ['quickImport'] })
-    const id = await intake.create(t.target.name, systemBody(1))
+    const { t, intake, id } = await duringOutage('exhausted', 2_000)
     const [r] = await waitAllFinal(intake, [id], 15_000)
     expect(r?.status).toBe('failed')
     expect(r?.error).toMatchObject({ source: 'service', code: 'submit_retries_exhausted' })

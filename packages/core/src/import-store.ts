@@ -354,18 +354,14 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
     options: CreateOptions = {},
   ): Promise<ImportRecord[]> {
     if (inputs.length === 0) return []
-    for (const input of inputs)
-      if (
-        input.batch_index !== undefined &&
-        !(Number.isSafeInteger(input.batch_index) && input.batch_index >= 0)
-      )
+    // Refused before anything is written: a bad batch_index, an id given twice.
+    const seen = new Set<string>()
+    for (const input of inputs) {
+      const index = input.batch_index
+      if (index !== undefined && !(Number.isSafeInteger(index) && index >= 0))
         throw new Error(`import ${input.id}: batch_index must be a whole number >= 0`)
-    if (inputs.length > 1) {
-      const seen = new Set<string>()
-      for (const input of inputs) {
-        if (seen.has(input.id)) throw new ImportExistsError(input.id)
-        seen.add(input.id)
-      }
+      if (seen.has(input.id)) throw new ImportExistsError(input.id)
+      seen.add(input.id)
     }
     const records = inputs.map((input) => newImportRecord(input, now))
     // Shared keys (tenant, status, batch) are passed once; ARGV refers to them by position.

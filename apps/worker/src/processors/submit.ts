@@ -139,11 +139,12 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     // Enough POSTs without a definite answer, and the retry window since the first of them failed
     // is spent (within it IMS may be having an outage: each retry looks for the image first).
     // A job that does not know when they began (a crash, a re-enqueue) starts the window now.
-    if (record.attempts.submit >= cfg.maxAttempts && now - (state.transientSince ?? now) >= cfg.retryWindowMs)
+    const retryingMs = now - (state.transientSince ?? now)
+    if (record.attempts.submit >= cfg.maxAttempts && retryingMs >= cfg.retryWindowMs)
       return giveUp(
         record,
         'submit_retries_exhausted',
-        `${record.attempts.submit} submit attempts over ${Math.round((now - (state.transientSince ?? now)) / 1000)} s ended without a definite answer and no image carries the marker tag`,
+        `${record.attempts.submit} submit attempts over ${Math.round(retryingMs / 1000)} s ended without a definite answer and no image carries the marker tag`,
       )
 
     const cap = target.limits.maxInFlight
