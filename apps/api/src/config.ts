@@ -1,4 +1,13 @@
-import { BaseEnv, ConfigError, envBoolean, loadTargets, parseEnv, type TargetsEnv } from '@ims-importer/core'
+import {
+  BaseEnv,
+  type CallbackRetry,
+  CallbackRetryEnv,
+  ConfigError,
+  envBoolean,
+  loadTargets,
+  parseEnv,
+  type TargetsEnv,
+} from '@ims-importer/core'
 import { z } from 'zod'
 import { type ApiKeyEntry, parseApiKeys } from './auth.js'
 
@@ -40,6 +49,8 @@ export const ApiEnv = BaseEnv.extend({
     .default(4 * 1024 * 1024),
   CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
   CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
+  /** CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS: a cancel queues its callback; the worker's values. */
+  ...CallbackRetryEnv.shape,
   /** How long SIGTERM waits for in-flight requests before closing anyway (ms). */
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().positive().default(10_000),
 })
@@ -61,6 +72,8 @@ export interface ApiConfig {
   bodyLimitBytes: number
   batchBodyLimitBytes: number
   callbackPolicy: { allowPrivate: boolean; allowHttpLoopback: boolean }
+  /** Retries of the callback a cancel queues (the worker's CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS). */
+  callbackRetry: CallbackRetry
   shutdownDeadlineMs: number
   /** Names of the configured IMS targets; the first is the default. */
   targets: string[]
@@ -92,6 +105,7 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
       allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
       allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
     },
+    callbackRetry: { attempts: e.CALLBACK_ATTEMPTS, retryBaseMs: e.CALLBACK_RETRY_BASE_MS },
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
     targets: loadTargets(env as TargetsEnv).map((t) => t.name),
   }

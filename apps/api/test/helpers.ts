@@ -60,6 +60,7 @@ export function testConfig(redisUrl: string, overrides: Partial<ApiConfig> = {})
     bodyLimitBytes: 64 * 1024,
     batchBodyLimitBytes: 4 * 1024 * 1024,
     callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
+    callbackRetry: { attempts: 9, retryBaseMs: 10_000 },
     shutdownDeadlineMs: 5000,
     targets: [],
     ...overrides,

@@ -256,6 +256,32 @@ describe('POST /v1/imports/{id}/cancel', () => {
     expect(again.statusCode).toBe(200)
   })
 
+  it("queues a cancelled import's callback (a final state like any other), then drops its submit job", async () => {
+    const created = (await post(A, { ...PAGE_EXAMPLE, callback_url: 'https://hooks.example.com/ims' })).json()
+    const plain = (await post(A, PAGE_EXAMPLE)).json()
+    const callbacks = api.deps.queues.callback()
+    for (const id of [created.id, plain.id]) {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: `/v1/imports/${id}/cancel`,
+        headers: api.auth(A),
+      })
+      expect(res.statusCode).toBe(200)
+      expect(await api.hasSubmitJob(api.targets[0], id)).toBe(false)
+    }
+    const job = await callbacks.getJob(`callback-${created.id}`)
+    expect(job?.data).toEqual({ importId: created.id })
+    // The worker's retry settings (CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS), read by the API too.
+    expect(job?.opts).toMatchObject({
+      attempts: api.deps.config.callbackRetry.attempts,
+      backoff: { type: 'exponential', delay: api.deps.config.callbackRetry.retryBaseMs },
+    })
+    // No callback_url, no callback job; a second cancel queues nothing more.
+    expect(await callbacks.getJob(`callback-${plain.id}`)).toBeUndefined()
+    await api.app.inject({ method: 'POST', url: `/v1/imports/${created.id}/cancel`, headers: api.auth(A) })
+    expect((await callbacks.getWaiting()).filter((j) => j.data.importId === created.id)).toHaveLength(1)
+  })
+
   it('answers 409 once the import is submitted (IMS has no cancel)', async () => {
     const created = (await post(A, PAGE_EXAMPLE)).json()
     await api.deps.store.transition(created.id, 'submitting')

@@ -1,5 +1,6 @@
 import {
   BaseEnv,
+  CallbackRetryEnv,
   envBoolean,
   loadTargets,
   parseEnv,
@@ -23,9 +24,8 @@ export const WorkerEnv = BaseEnv.extend({
   CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
   CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
   CALLBACK_TIMEOUT_MS: ms(10_000),
-  /** Delivery attempts and the first backoff (doubling): 9 from 10 s is about 85 minutes in all. */
-  CALLBACK_ATTEMPTS: count(9),
-  CALLBACK_RETRY_BASE_MS: ms(10_000),
+  /** CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS: shared with the API, which queues a cancel's callback. */
+  ...CallbackRetryEnv.shape,
   /** How long active jobs may run on after SIGTERM before the worker gives up on them. */
   SHUTDOWN_DEADLINE_MS: ms(25_000),
   SUBMIT_CONCURRENCY: count(10),

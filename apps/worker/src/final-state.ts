@@ -1,11 +1,9 @@
 import {
-  CALLBACK_JOB_OPTIONS,
-  CallbackJob,
+  enqueueCallback,
   type ImportError,
   type ImportPatch,
   type ImportRecord,
   isFinal,
-  jobIds,
 } from '@ims-importer/core'
 import type { WorkerDeps } from './deps.js'
 
@@ -25,30 +23,21 @@ export async function afterFinal(deps: WorkerDeps, record: ImportRecord): Promis
     { importId: record.id, target: record.target, status: record.status, errorCode: errorCode || undefined },
     'import final',
   )
-  if (record.callback_url) await enqueueCallback(deps, record.id)
+  if (record.callback_url) await enqueueCallback(deps.queues, record.id, deps.config.callback)
 }
 
 /**
- * For a job that finds its import final already: a worker that stopped between writing the
- * final state and queueing the callback left the callback pending with no job, and the job it
- * was running (handed to the next worker as stalled) is the only one that will see the import
- * again. Queued again here; a callback job still waiting or retrying keeps its place (same id).
+ * For a job that finds its import final already, with its callback pending: a worker that
+ * stopped between writing the final state and queueing the callback, or an API that stopped
+ * (or could not reach the queue) between cancelling an import and queueing its callback, left
+ * no callback job, and the job found here (a stalled one handed to the next worker, or the
+ * cancelled import's submit job, which the API removes only once the callback is queued) is the
+ * only one that will see the import again. Queued again here; a callback job still waiting or
+ * retrying keeps its place (same id).
  */
 export async function resumeCallback(deps: WorkerDeps, record: ImportRecord): Promise<void> {
-  const reachedHere = record.status === 'succeeded' || record.status === 'failed' // not a cancel
-  if (reachedHere && record.callback_url && record.callback?.status === 'pending')
-    await enqueueCallback(deps, record.id)
-}
-
-export async function enqueueCallback(deps: WorkerDeps, importId: string): Promise<void> {
-  // Core's CALLBACK_JOB_OPTIONS, with the attempts and backoff of this worker's config.
-  const { attempts, retryBaseMs } = deps.config.callback
-  await deps.queues.callback().add('callback', CallbackJob.parse({ importId }), {
-    ...CALLBACK_JOB_OPTIONS,
-    attempts,
-    backoff: { type: 'exponential', delay: retryBaseMs },
-    jobId: jobIds.callback(importId),
-  })
+  if (isFinal(record.status) && record.callback_url && record.callback?.status === 'pending')
+    await enqueueCallback(deps.queues, record.id, deps.config.callback)
 }
 
 /**

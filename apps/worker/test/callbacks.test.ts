@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { enqueueSubmit, jobIds, newId, PollJob } from '@ims-importer/core'
+import { enqueueCallback, enqueueSubmit, jobIds, newId, PollJob } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { serviceError } from '../src/final-state.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
@@ -177,6 +177,56 @@ describe('callbacks', () => {
     )
     await new Promise((r) => setTimeout(r, 200))
     expect(received.filter((r) => r.path === '/lost-submit')).toHaveLength(1)
+  })
+
+  it('tells the callback_url of a cancelled import, and never submits it', async () => {
+    const cancelled = async (path: string) => {
+      const id = newId('imp')
+      await intake.store.create({
+        id,
+        tenant: 'tenant-a',
+        target: t.target.name,
+        request: systemBody(20),
+        external_id: `ext-${path.slice(1)}`,
+        callback_url: `${base}${path}`,
+      })
+      await intake.store.update(id, () => ({ to: 'cancelled', reason: 'cancelled by the caller' }))
+      return id
+    }
+    const creates = t.sim.control.counters().totalCreates
+    // As the API's cancel does it: the callback job queued (the submit job then removed).
+    const viaApi = await cancelled('/cancel-api')
+    await enqueueCallback(intake.queues, viaApi, { attempts: 4, retryBaseMs: 100 })
+    // The API stopped (or lost Redis) before it could queue the callback: the submit job is left,
+    // and the worker that reaches it queues the callback.
+    const viaSubmit = await cancelled('/cancel-submit')
+    await enqueueSubmit(intake.queues, t.target.name, viaSubmit)
+    for (const [id, path] of [
+      [viaApi, '/cancel-api'],
+      [viaSubmit, '/cancel-submit'],
+    ] as const) {
+      await waitUntil(
+        `the callback of ${path} delivered and recorded`,
+        async () => (await intake.store.get(id))?.callback?.status === 'delivered',
+        10_000,
+      )
+      const got = received.filter((r) => r.path === path)
+      expect(got).toHaveLength(1)
+      const delivery = got[0] as Received
+      expect(JSON.parse(delivery.body)).toEqual({
+        id,
+        status: 'cancelled',
+        target: t.target.name,
+        external_id: `ext-${path.slice(1)}`,
+        image_id: null,
+        error: null,
+      })
+      expect(delivery.signature).toBe(
+        `sha256=${createHmac('sha256', SECRET).update(delivery.body).digest('hex')}`,
+      )
+      expect((await intake.store.get(id))?.status).toBe('cancelled')
+    }
+    expect(t.sim.control.counters().totalCreates).toBe(creates)
   })
 
   it('refuses a callback to a non-public address, also after a redirect, without connecting there', async () => {

@@ -201,6 +201,7 @@ describe('poll', () => {
           bodyLimitBytes: 64 * 1024,
           batchBodyLimitBytes: 1024 * 1024,
           callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
+          callbackRetry: { attempts: 9, retryBaseMs: 10_000 },
           shutdownDeadlineMs: 5000,
           targets: [t.target.name],
         },

@@ -34,6 +34,16 @@ export const BaseEnv = z.object({
 })
 export type BaseEnv = z.infer<typeof BaseEnv>
 
+/**
+ * Callback delivery retries: attempts and the first backoff (doubling); 9 from 10 s is about 85
+ * minutes in all. Read by every process that queues callbacks: the worker (succeeded, failed)
+ * and the API (cancelled), so both must be given the same values.
+ */
+export const CallbackRetryEnv = z.object({
+  CALLBACK_ATTEMPTS: z.coerce.number().int().positive().default(9),
+  CALLBACK_RETRY_BASE_MS: z.coerce.number().int().positive().default(10_000),
+})
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message)

@@ -1,6 +1,6 @@
 import { type JobsOptions, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { type CallbackJob, type PollJob, SubmitJob } from './jobs.js'
+import { CallbackJob, type PollJob, SubmitJob } from './jobs.js'
 import { BULL_PREFIX, jobIds, queueNames } from './keys.js'
 
 /**
@@ -92,4 +92,23 @@ export async function enqueueSubmitBulk(
       ),
     ),
   )
+}
+
+/** How a callback is retried (CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS; see CallbackRetryEnv). */
+export interface CallbackRetry {
+  attempts: number
+  retryBaseMs: number
+}
+
+/**
+ * Adds the one callback job of an import that reached a final state (job id = callback-<importId>:
+ * a callback job still waiting or retrying keeps its place when it is added again).
+ */
+export async function enqueueCallback(queues: Queues, importId: string, retry: CallbackRetry): Promise<void> {
+  await queues.callback().add('callback', CallbackJob.parse({ importId }), {
+    ...CALLBACK_JOB_OPTIONS,
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.retryBaseMs },
+    jobId: jobIds.callback(importId),
+  })
 }

@@ -1,4 +1,11 @@
-import { enqueueSubmit, type ImportRecord, jobIds, newId, newImportRecord } from '@ims-importer/core'
+import {
+  enqueueCallback,
+  enqueueSubmit,
+  type ImportRecord,
+  jobIds,
+  newId,
+  newImportRecord,
+} from '@ims-importer/core'
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { validatorCompiler } from 'fastify-type-provider-zod'
@@ -223,7 +230,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
       schema: {
         summary: 'Cancel a queued import',
         description:
-          'A queued import becomes cancelled and is never submitted. Once submitted it cannot be cancelled (IMS has no cancel): 409.',
+          'A queued import becomes cancelled and is never submitted; its callback_url, if any, is notified like on any other final state. Once submitted it cannot be cancelled (IMS has no cancel): 409.',
         tags: ['imports'],
         security: [{ bearer: [] }],
         params: ImportIdParams,
@@ -240,11 +247,27 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
       if (record.status === 'cancelled') {
         if (cancelled) {
           tagLog(req, { cancelled: true })
-          // The worker skips cancelled imports anyway; removing the job just saves it the trip.
-          await queues
-            .submit(record.target)
-            .remove(jobIds.submit(id))
-            .catch(() => {})
+          // Cancelled is a final state: a callback_url hears of it like of any other. Until its
+          // callback job is queued the submit job stays, so that if this fails (or the API stops
+          // here) the worker that runs the submit job finds the import cancelled with its callback
+          // pending and queues it; once queued, removing the job just saves the worker the trip.
+          const callbackQueued =
+            !record.callback_url ||
+            (await enqueueCallback(queues, id, config.callbackRetry).then(
+              () => true,
+              (err: Error) => {
+                requestLog(req).warn(
+                  { error: err.message },
+                  'callback of the cancel not queued; the worker queues it when it reaches the submit job',
+                )
+                return false
+              },
+            ))
+          if (callbackQueued)
+            await queues
+              .submit(record.target)
+              .remove(jobIds.submit(id))
+              .catch(() => {})
         }
         return toView(record)
       }
