@@ -1,5 +1,4 @@
 import { createRedis } from '@ims-importer/core'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createInflight } from '../src/inflight.js'
 import {
