@@ -51,6 +51,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
     setSpeed(speed) {
       if (speed.initMs !== undefined) settings.initMs = speed.initMs
       if (speed.jobDurationMs !== undefined) settings.jobDurationMs = { ...speed.jobDurationMs }
+      if (speed.listingDelayMs !== undefined) settings.listingDelayMs = speed.listingDelayMs
     },
     setRateLimits(limits) {
       settings.rateLimits = { ...limits }

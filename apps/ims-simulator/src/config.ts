@@ -29,6 +29,7 @@ const SimulatorEnv = z
     SIM_SK: z.string().min(1).optional(),
     SIM_TOKEN_TTL_MS: int.optional(),
     SIM_INIT_MS: int.optional(),
+    SIM_LISTING_DELAY_MS: int.optional(),
     SIM_JOB_MIN_MS: int.optional(),
     SIM_JOB_MAX_MS: int.optional(),
     SIM_IMAGE_QUOTA: int.optional(),
@@ -87,6 +88,7 @@ export function loadSimulatorConfig(
   if (e.SIM_AK && e.SIM_SK) options.credentials = [{ ak: e.SIM_AK, sk: e.SIM_SK }]
   if (e.SIM_TOKEN_TTL_MS !== undefined) options.tokenTtlMs = e.SIM_TOKEN_TTL_MS
   if (e.SIM_INIT_MS !== undefined) options.initMs = e.SIM_INIT_MS
+  if (e.SIM_LISTING_DELAY_MS !== undefined) options.listingDelayMs = e.SIM_LISTING_DELAY_MS
   if (e.SIM_JOB_MIN_MS !== undefined && e.SIM_JOB_MAX_MS !== undefined) {
     options.jobDurationMs = { min: e.SIM_JOB_MIN_MS, max: e.SIM_JOB_MAX_MS }
   }

@@ -48,6 +48,13 @@ export interface SimulatorOptions {
   initMs?: number
   /** RUNNING time of an import job in ms, drawn uniformly; default { min: 1000, max: 3000 }. */
   jobDurationMs?: { min: number; max: number }
+  /**
+   * How long after its POST an image first shows in `GET /v2/cloudimages`, in ms; default 0. IMS
+   * does not document when the image of an accepted quick import is listed (its job starts in
+   * INIT, "still being initialised"): a delay shows what a caller that looks an image up by its
+   * marker tag right after an uncertain POST would miss.
+   */
+  listingDelayMs?: number
   /** Private images allowed (IMG.0015 beyond); default 10000. */
   imageQuota?: number
   /** Jobs INIT/RUNNING allowed at once (IMG.0194 beyond); default 40. */
@@ -98,7 +105,11 @@ export interface SimulatorControl {
   /** Replaces faults; {} clears. */
   setFaults(faults: Faults): void
   /** Applies to jobs created afterwards. */
-  setSpeed(speed: { initMs?: number; jobDurationMs?: { min: number; max: number } }): void
+  setSpeed(speed: {
+    initMs?: number
+    jobDurationMs?: { min: number; max: number }
+    listingDelayMs?: number
+  }): void
   setRateLimits(limits: SimulatorOptions['rateLimits']): void
   setLimits(limits: { imageQuota?: number; maxConcurrentImports?: number }): void
   counters(): SimulatorCounters
@@ -116,6 +127,7 @@ export interface SimulatorSettings {
   tokenTtlMs: number
   initMs: number
   jobDurationMs: { min: number; max: number }
+  listingDelayMs: number
   imageQuota: number
   maxConcurrentImports: number
   rateLimits: RateLimits
@@ -136,6 +148,7 @@ export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
     tokenTtlMs: options.tokenTtlMs ?? 24 * 60 * 60 * 1000,
     initMs: options.initMs ?? 200,
     jobDurationMs: options.jobDurationMs ?? { min: 1000, max: 3000 },
+    listingDelayMs: options.listingDelayMs ?? 0,
     imageQuota: options.imageQuota ?? 10_000,
     maxConcurrentImports: options.maxConcurrentImports ?? 40,
     rateLimits: { ...options.rateLimits },

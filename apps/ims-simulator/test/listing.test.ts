@@ -142,4 +142,46 @@ describe('GET /v2/cloudimages', () => {
       await app.close()
     }
   })
+
+  it('holds a new image back from listings for listingDelayMs (set at start or through setSpeed)', async () => {
+    const delayed = await startSimulator({
+      initMs: 0,
+      jobDurationMs: { min: 30, max: 30 },
+      listingDelayMs: 400,
+    })
+    try {
+      const auth = { 'x-auth-token': await getToken(delayed.url) }
+      const post = async (marker: string) => {
+        const res = await fetch(`${delayed.url}/v2/cloudimages/quickimport/action`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth },
+          body: JSON.stringify({
+            ...VALID_SYSTEM_BODY,
+            image_tags: [{ key: 'ims_importer_id', value: marker }],
+          }),
+        })
+        expect(res.status).toBe(200)
+        return Date.now()
+      }
+      const byMarker = async (marker: string) => {
+        const res = await fetch(`${delayed.url}/v2/cloudimages?tag=ims_importer_id=${marker}`, {
+          headers: auth,
+        })
+        return ((await res.json()) as { images: Image[] }).images
+      }
+      const postedAt = await post('imp-late')
+      // The job exists at once; its image is not listed yet.
+      expect(delayed.control.jobs().filter((j) => j.marker === 'imp-late')).toHaveLength(1)
+      expect(await byMarker('imp-late')).toEqual([])
+      const seen = await eventually(async () =>
+        (await byMarker('imp-late')).length === 1 ? Date.now() : undefined,
+      )
+      expect(seen - postedAt).toBeGreaterThanOrEqual(400)
+      delayed.control.setSpeed({ listingDelayMs: 0 })
+      await post('imp-now')
+      expect(await byMarker('imp-now')).toHaveLength(1)
+    } finally {
+      await delayed.close()
+    }
+  })
 })

@@ -20,6 +20,7 @@ export const FaultsBody = z.strictObject({
 export const SpeedBody = z.strictObject({
   initMs: z.number().int().min(0).optional(),
   jobDurationMs: Duration.optional(),
+  listingDelayMs: z.number().int().min(0).optional(),
 })
 export const RateLimitsBody = z.partialRecord(z.enum(OPERATIONS), RateLimit)
 export const LimitsBody = z.strictObject({

@@ -140,8 +140,10 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageRouteDeps):
       sorted = sorted.slice(index + 1)
     }
     const images: ReturnType<typeof imageView>[] = []
+    const listedBefore = now - settings.listingDelayMs
     for (const image of sorted) {
       if (images.length >= limit) break
+      if (image.createdAtMs > listedBefore) continue // not listed yet (listingDelayMs)
       if (filters.every((f) => f(image, now))) images.push(imageView(image, settings.projectId, now))
     }
     return gateway.respond(request, reply, 200, { images })
