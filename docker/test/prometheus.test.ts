@@ -114,6 +114,7 @@ describe('dashboard and alert queries on a real Prometheus scraping the API and 
           RECONCILE_ENABLED: 'false',
           SUBMIT_RETRY_BASE_MS: '100',
           SUBMIT_RETRY_MAX_MS: '1000',
+          SUBMIT_LOOKUP_SETTLE_MS: '200',
           INFLIGHT_WAIT_MS: '150',
           THROTTLE_BACKOFF_MS: '300',
           SHUTDOWN_DEADLINE_MS: '5000',

@@ -42,6 +42,13 @@ export const WorkerEnv = BaseEnv.extend({
   SUBMIT_RETRY_WINDOW_MS: ms(30 * 60_000),
   /** Base of the exponential backoff for transient and uncertain submit outcomes. */
   SUBMIT_RETRY_BASE_MS: ms(2_000),
+  /**
+   * After a POST with no definite answer (or a crash around it), the image is looked up by its
+   * marker tag before any new POST. Not finding it is taken as "nothing was created" only this
+   * long after that POST: IMS may not list the image of a job it accepted while the job is still
+   * initialising (INIT), and a POST in that time would create a second image.
+   */
+  SUBMIT_LOOKUP_SETTLE_MS: z.coerce.number().int().min(0).default(60_000),
   SUBMIT_RETRY_MAX_MS: ms(120_000),
   /**
    * How long a full in-flight cap pauses the target's submit queue before the next look. Only
@@ -92,6 +99,7 @@ export interface WorkerConfig {
     retryWindowMs: number
     retryBaseMs: number
     retryMaxMs: number
+    lookupSettleMs: number
     inflightWaitMs: number
     authFailurePauseMs: number
     throttleBackoffMs: number
@@ -129,6 +137,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
       retryWindowMs: e.SUBMIT_RETRY_WINDOW_MS,
       retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
       retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
+      lookupSettleMs: e.SUBMIT_LOOKUP_SETTLE_MS,
       inflightWaitMs: e.INFLIGHT_WAIT_MS,
       authFailurePauseMs: e.AUTH_FAILURE_PAUSE_MS,
       throttleBackoffMs: e.THROTTLE_BACKOFF_MS,

@@ -72,6 +72,35 @@ describe('submit faults', () => {
     for (const id of ids) expect(counters.createsByMarker[id]).toBe(1)
   })
 
+  it('does not POST again while IMS may not list the image of an uncertain POST yet (SUBMIT_LOOKUP_SETTLE_MS)', async () => {
+    // IMS lists the image of this POST only 1.5 s after it; the answer to the POST is lost.
+    const uncertainThenLateListing = async (label: string, lookupSettleMs: number) => {
+      const { t, intake } = await setup(label, {}, (c) => ({ ...c, submit: { ...c.submit, lookupSettleMs } }))
+      t.sim.control.setSpeed({ listingDelayMs: 1500 })
+      t.sim.control.setFaults({ resetAfterRate: 1, operations: ['quickImport'] })
+      const id = await intake.create(t.target.name, systemBody(1))
+      await waitUntil(
+        'the POST processed by IMS',
+        async () => t.sim.control.counters().totalCreates >= 1,
+        10_000,
+      )
+      t.sim.control.setFaults({})
+      const [r] = await waitAllFinal(intake, [id], 20_000)
+      return { r, creates: t.sim.control.counters().createsByMarker[id] }
+    }
+    // Settled past the listing delay: the lookups before it find nothing and wait; the one after
+    // it finds the image, which is adopted. One image.
+    const settled = await uncertainThenLateListing('settle', 2_500)
+    expect(settled.r?.status).toBe('succeeded')
+    expect(settled.r?.ims.adopted).toBe(true)
+    expect(settled.r?.attempts.submit).toBe(1)
+    expect(settled.creates).toBe(1)
+    // The control: trusting the first empty lookup (no settle time) POSTs again and makes a
+    // second image, which is what the settle time is for.
+    const trusting = await uncertainThenLateListing('no-settle', 0)
+    expect(trusting.creates).toBeGreaterThanOrEqual(2)
+  })
+
   it('resubmits after a POST that never reached IMS (reset before processing), creating once', async () => {
     const { t, intake } = await setup('reset-before')
     t.sim.control.setFaults({ resetBeforeRate: 1, operations: ['quickImport'] })

@@ -153,6 +153,7 @@ describe('secrets never leak', () => {
           ...base.submit,
           retryBaseMs: 100,
           retryMaxMs: 1000,
+          lookupSettleMs: 200,
           inflightWaitMs: 150,
           throttleBackoffMs: 300,
           authFailurePauseMs: 1000,

@@ -120,6 +120,18 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         await schedulePoll(deps, target, importId)
         return 'adopted'
       }
+      // Not listed. Either that POST created nothing, or IMS does not list its image yet (the job
+      // may still be initialising): only a look SUBMIT_LOOKUP_SETTLE_MS after the POST (the record
+      // was marked `submitting` just before it) may lead to a new POST; until then, look again.
+      const settledAt = Date.parse(record.updated_at) + cfg.lookupSettleMs
+      if (Date.now() < settledAt) {
+        log.info(
+          { attempt: record.attempts.submit, lookAgainInMs: settledAt - Date.now() },
+          'submit: no image listed yet for the last POST; looking again before any new POST',
+        )
+        await job.moveToDelayed(settledAt, token)
+        throw new DelayedError()
+      }
     }
 
     const now = Date.now()

@@ -68,6 +68,7 @@ export function testConfig(
       ...base.submit,
       retryBaseMs: 100,
       retryMaxMs: 1000,
+      lookupSettleMs: 200,
       inflightWaitMs: 150,
       throttleBackoffMs: 300,
       authFailurePauseMs: 2000,
