@@ -110,3 +110,11 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
     targets: loadTargets(env as TargetsEnv).map((t) => t.name),
   }
 }
+
+/**
+ * The configuration an empty environment gives (development key, the simulator target) with
+ * `overrides` on top: for tests and embedding, so a new setting needs no edit in each caller.
+ */
+export function defaultApiConfig(overrides: Partial<ApiConfig> & Pick<ApiConfig, 'redisUrl'>): ApiConfig {
+  return { ...loadApiConfig({ REDIS_URL: overrides.redisUrl }), ...overrides }
+}

@@ -2,7 +2,7 @@ import { createLogger, type ImportStatus, jobIds } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { type ApiDeps, type App, buildApp } from '../src/app.js'
 import { parseApiKeys } from '../src/auth.js'
-import type { ApiConfig } from '../src/config.js'
+import { type ApiConfig, defaultApiConfig } from '../src/config.js'
 import { createApiDeps } from '../src/deps.js'
 
 /** The IMS API page's first example, unchanged. */
@@ -46,25 +46,18 @@ export interface TestApi {
 }
 
 export function testConfig(redisUrl: string, overrides: Partial<ApiConfig> = {}): ApiConfig {
-  return {
+  return defaultApiConfig({
     port: 0,
-    host: '127.0.0.1',
     redisUrl,
     logLevel: 'silent',
     apiKeys: [],
-    adminKeys: [],
     usingDevKey: false,
-    metricsAuth: false,
     docsAuth: false,
     rateLimitPerMinute: 100_000,
-    bodyLimitBytes: 64 * 1024,
-    batchBodyLimitBytes: 4 * 1024 * 1024,
-    callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
-    callbackRetry: { attempts: 9, retryBaseMs: 10_000 },
     shutdownDeadlineMs: 5000,
     targets: [],
     ...overrides,
-  }
+  })
 }
 
 /** An app on the real Redis with fresh tenants (`<tenant>:key-<tenant>`) and fresh targets. */

@@ -1,4 +1,4 @@
-import { buildApp, createApiDeps, parseApiKeys } from '@ims-importer/api'
+import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import type { WorkerConfig } from '../src/config.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
@@ -216,24 +216,13 @@ describe('poll', () => {
     // The intake API itself, on the same Redis, as a caller uses it.
     const api = buildApp(
       createApiDeps(
-        {
-          port: 0,
-          host: '127.0.0.1',
+        defaultApiConfig({
           redisUrl: inject('redisUrl'),
           logLevel: 'silent',
           apiKeys: parseApiKeys('tenant-fail:key-fail', 'API_KEYS'),
-          adminKeys: [],
           usingDevKey: false,
-          metricsAuth: false,
-          docsAuth: false,
-          rateLimitPerMinute: 100_000,
-          bodyLimitBytes: 64 * 1024,
-          batchBodyLimitBytes: 1024 * 1024,
-          callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
-          callbackRetry: { attempts: 9, retryBaseMs: 10_000 },
-          shutdownDeadlineMs: 5000,
           targets: [t.target.name],
-        },
+        }),
         { log: silentLog() },
       ),
     )

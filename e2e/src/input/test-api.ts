@@ -4,6 +4,7 @@ import {
   type App,
   buildApp,
   createApiDeps,
+  defaultApiConfig,
   parseApiKeys,
 } from '@ims-importer/api'
 import { createLogger } from '@ims-importer/core'
@@ -12,25 +13,18 @@ import { createLogCapture, type LogCapture } from './log-capture.js'
 
 /** The API's config for tests: real Redis, no dev key, generous limits unless overridden. */
 export function apiTestConfig(redisUrl: string, overrides: Partial<ApiConfig> = {}): ApiConfig {
-  return {
+  return defaultApiConfig({
     port: 0,
-    host: '127.0.0.1',
     redisUrl,
     logLevel: 'info',
     apiKeys: [],
-    adminKeys: [],
     usingDevKey: false,
-    metricsAuth: false,
     docsAuth: false,
     rateLimitPerMinute: 1_000_000,
-    bodyLimitBytes: 64 * 1024,
-    batchBodyLimitBytes: 4 * 1024 * 1024,
-    callbackPolicy: { allowPrivate: false, allowHttpLoopback: false },
-    callbackRetry: { attempts: 9, retryBaseMs: 10_000 },
     shutdownDeadlineMs: 5000,
     targets: [],
     ...overrides,
-  }
+  })
 }
 
 export interface TestApi {
