@@ -18,6 +18,13 @@ export const JobState = z.object({
   throttledSince: z.number().int().optional(),
   /** When the first POST of this import without a definite answer failed (the retry window). */
   transientSince: z.number().int().optional(),
+  /**
+   * The latest time (epoch ms) the POST of submit attempt `attempt` may have gone out: when it
+   * failed without a definite answer, or, where that is not known (a crash, a re-enqueue), when
+   * this job first found the import `submitting` after it. An empty marker lookup leads to a new
+   * POST only SUBMIT_LOOKUP_SETTLE_MS after it.
+   */
+  lastPost: z.object({ attempt: z.number().int(), at: z.number().int() }).optional(),
   pollFailures: z.number().int().min(0).optional(),
 })
 export type JobState = z.infer<typeof JobState>

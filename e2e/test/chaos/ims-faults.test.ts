@@ -23,6 +23,13 @@ const cfg = loadChaosConfig(process.env).imsFaults
 /** One import in ten ends FAIL in IMS (IMG.0057), one in ten is refused at the POST (IMG.0058). */
 const kindOf = (i: number): ImportKind => (i % 10 === 3 ? 'fail' : i % 10 === 7 ? 'reject' : 'ok')
 
+/**
+ * IMS lists a new image this long after its POST, throughout: a marker lookup right after an
+ * uncertain answer finds nothing yet, and only the worker's settle time (SUBMIT_LOOKUP_SETTLE_MS,
+ * 1 s in CHAOS_WORKER_ENV) keeps it from POSTing a second time.
+ */
+const LISTING_DELAY_MS = 500
+
 const PHASES: { name: string; faults: Faults; ms?: number }[] = [
   { name: '429 storm', faults: { throttleRate: 1 } },
   { name: '50% 5xx', faults: { errorRate: 0.5 } },
@@ -54,6 +61,7 @@ describe('chaos: IMS fault phases', () => {
         { submitRate: 20, maxInFlight: 30 },
         { redisUrl: inject('redisUrl'), workers: 2 },
       )
+      sim.control.setSpeed({ listingDelayMs: LISTING_DELAY_MS })
 
       const perWave = Math.ceil(cfg.imports / PHASES.length)
       const accepted: Accepted[] = []
@@ -84,7 +92,7 @@ describe('chaos: IMS fault phases', () => {
         ids,
         records,
         [sim],
-        `${PHASES.length} phases of ${cfg.phaseMs / 1000} s (latency 7 s); expected: ${byKind('ok').length} succeeded, ${byKind('fail').length} failed IMG.0057 (job FAIL; ${killed} of them adopted, so seen as image_killed), ${byKind('reject').length} failed IMG.0058 (POST refused); ${adopted} adopted by marker after an uncertain answer`,
+        `${PHASES.length} phases of ${cfg.phaseMs / 1000} s (latency 7 s), images listed ${LISTING_DELAY_MS} ms after their POST; expected: ${byKind('ok').length} succeeded, ${byKind('fail').length} failed IMG.0057 (job FAIL; ${killed} of them adopted, so seen as image_killed), ${byKind('reject').length} failed IMG.0058 (POST refused); ${adopted} adopted by marker after an uncertain answer`,
         startedAt,
       )
       reportRow(row, inject('chaosResultsFile'))

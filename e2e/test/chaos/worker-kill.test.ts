@@ -39,7 +39,9 @@ describe('chaos: worker SIGKILLs', () => {
           submitRate: 50,
           maxInFlight: 40,
           // A slower POST answer widens the window between the POST and recording its job id.
-          sim: { faults: { latencyMs: 40, operations: ['quickImport'] } },
+          // New images are listed 0.5 s after their POST: the worker taking over from a killed one
+          // must not take an empty marker lookup as "never created" (SUBMIT_LOOKUP_SETTLE_MS, 1 s).
+          sim: { faults: { latencyMs: 40, operations: ['quickImport'] }, listingDelayMs: 500 },
         },
         { redisUrl: inject('redisUrl'), workers: cfg.workers },
       )
@@ -82,7 +84,7 @@ describe('chaos: worker SIGKILLs', () => {
         ids,
         records,
         [t.sim],
-        `${kills} worker SIGKILLs among ${cfg.workers} workers; ${adopted(records)} imports found by marker after a crash between POST and recording`,
+        `${kills} worker SIGKILLs among ${cfg.workers} workers; ${adopted(records)} imports found by marker after a crash between POST and recording; images listed 0.5 s after their POST`,
         startedAt,
       )
       reportRow(row, inject('chaosResultsFile'))

@@ -121,9 +121,15 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         return 'adopted'
       }
       // Not listed. Either that POST created nothing, or IMS does not list its image yet (the job
-      // may still be initialising): only a look SUBMIT_LOOKUP_SETTLE_MS after the POST (the record
-      // was marked `submitting` just before it) may lead to a new POST; until then, look again.
-      const settledAt = Date.parse(record.updated_at) + cfg.lookupSettleMs
+      // may still be initialising): only a look SUBMIT_LOOKUP_SETTLE_MS after the POST may lead to
+      // a new POST; until then, look again. (Not the time the record was marked `submitting`: the
+      // gate may have held the POST back for seconds after it.)
+      let lastPost = state.lastPost
+      if (lastPost?.attempt !== record.attempts.submit) {
+        lastPost = { attempt: record.attempts.submit, at: Date.now() }
+        await job.updateData({ ...job.data, lastPost })
+      }
+      const settledAt = lastPost.at + cfg.lookupSettleMs
       if (Date.now() < settledAt) {
         log.info(
           { attempt: record.attempts.submit, lookAgainInMs: settledAt - Date.now() },
@@ -273,9 +279,12 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
             'submit: retry later',
           )
           // IMS answered something other than "throttled": a throttling streak, if any, is over;
-          // the retry window starts with the first such failure.
-          if (state.throttledSince !== undefined || state.transientSince === undefined)
-            await job.updateData({ importId, transientSince: state.transientSince ?? Date.now() })
+          // the retry window starts with the first such failure. The POST went out before now.
+          await job.updateData({
+            importId,
+            transientSince: state.transientSince ?? Date.now(),
+            lastPost: { attempt, at: Date.now() },
+          })
           await job.moveToDelayed(Date.now() + delay, token)
           throw new DelayedError()
         }
