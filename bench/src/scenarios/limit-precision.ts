@@ -217,7 +217,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const ratio = ours.achievedPerWindow / R
   if (ratio < 0.95)
     notes.push(
-      `Target achieved/R >= 0.95 missed by ${((0.95 - ratio) * 100).toFixed(1)} points: the gate's margin floor alone caps it near ${(W / (W + MARGIN_FLOOR)).toFixed(3)}; the rest is the margin widening after slow Redis round trips (up to ${MARGIN_CEILING} ms) and time between a slot freeing and the next admission (timer and Redis latency on a busy machine).`,
+      `Target achieved/R >= 0.95 missed: ${ratio.toFixed(5)}, short by ${(0.95 - ratio).toFixed(5)}: the gate's margin floor alone caps it near ${(W / (W + MARGIN_FLOOR)).toFixed(3)}; the rest is the margin widening after slow Redis round trips (up to ${MARGIN_CEILING} ms) and time between a slot freeing and the next admission (timer and Redis latency on a busy machine).`,
     )
   return {
     id: 'limit-precision',
