@@ -113,16 +113,18 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
       target.name,
       (shouldHold.get(target.name) ?? []).filter((id) => !held.has(id)),
     )
+    // Page by page as well: only the stale members are kept (a large cap holds many places).
     const now = Date.now()
-    const memberRecords: (ImportRecord | null)[] = []
+    const stale: typeof members = []
     for (let i = 0; i < members.length; i += PAGE) {
-      memberRecords.push(...(await deps.store.getMany(members.slice(i, i + PAGE).map((m) => m.importId))))
+      const page = members.slice(i, i + PAGE)
+      const records = await deps.store.getMany(page.map((m) => m.importId))
+      page.forEach((m, j) => {
+        const rec = records[j]
+        if (!rec || isFinal(rec.status) || (rec.status === 'queued' && now - m.since > QUEUED_PLACE_GRACE_MS))
+          stale.push(m)
+      })
     }
-    const stale = members.filter((m, i) => {
-      const rec = memberRecords[i]
-      if (!rec || isFinal(rec.status)) return true
-      return rec.status === 'queued' && now - m.since > QUEUED_PLACE_GRACE_MS
-    })
     report.inflightRemoved += await deps.inflight.prune(target.name, stale)
   }
 
