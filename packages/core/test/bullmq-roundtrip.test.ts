@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, Worker } from 'bullmq'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { BULL_PREFIX } from '../src/keys.js'
-import { createRedis } from '../src/redis.js'
+import { type Cluster, createRedis, isCluster } from '../src/redis.js'
 import { uniqueName } from '../src/testing/unique.js'
 
 describe('BullMQ on the test Redis', () => {
@@ -14,7 +14,13 @@ describe('BullMQ on the test Redis', () => {
   it('runs a job through a real queue and worker and returns its result', async () => {
     const name = uniqueName('roundtrip')
     const queue = new Queue(name, { connection, prefix: BULL_PREFIX })
-    const events = new QueueEvents(name, { connection: createRedis(url), prefix: BULL_PREFIX })
+    // From the stream's start: a QueueEvents reads from the newest event once its first XREAD is
+    // out, which waitUntilReady does not wait for (on a cluster the job can finish before it).
+    const events = new QueueEvents(name, {
+      connection: createRedis(url),
+      prefix: BULL_PREFIX,
+      lastEventId: '0',
+    })
     const worker = new Worker(name, async (job) => ({ doubled: (job.data as { n: number }).n * 2 }), {
       connection: createRedis(url),
       prefix: BULL_PREFIX,
@@ -25,7 +31,10 @@ describe('BullMQ on the test Redis', () => {
       const result = await job.waitUntilFinished(events, 10_000)
       expect(result).toEqual({ doubled: 42 })
       // The keys really are under the hash-tagged prefix (one cluster slot).
-      const keys = await connection.keys(`${BULL_PREFIX}:${name}:*`)
+      const pattern = `${BULL_PREFIX}:${name}:*`
+      // KEYS goes to one node of a cluster: ask every master.
+      const nodes = isCluster(connection) ? (connection as unknown as Cluster).nodes('master') : [connection]
+      const keys = (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat()
       expect(keys.length).toBeGreaterThan(0)
     } finally {
       await worker.close()
