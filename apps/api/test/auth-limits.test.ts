@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { ConfigError } from '@ims-importer/core'
+import { keysEverywhere } from '@ims-importer/core/testing'
 import { describe, expect, inject, it } from 'vitest'
 import { parseApiKeys } from '../src/auth.js'
 import { loadApiConfig } from '../src/config.js'
@@ -119,7 +120,7 @@ describe('rate limit on the intake routes (taken with the Idempotency-Key claim)
       expect(limited.map((r) => r.statusCode)).toEqual([429, 429, 429, 429, 429, 429])
       for (const r of limited) expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1)
       // Nothing was claimed or written while limited.
-      const claimed = await api.deps.redis.keys(`*idem:${A}:*`)
+      const claimed = await keysEverywhere(api.deps.redis, `*idem:${A}:*`)
       expect(claimed).toHaveLength(1)
       expect((await api.deps.store.list({ tenant: A })).items).toHaveLength(1)
     } finally {

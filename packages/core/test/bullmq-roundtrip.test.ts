@@ -1,7 +1,8 @@
 import { Queue, QueueEvents, Worker } from 'bullmq'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { BULL_PREFIX } from '../src/keys.js'
-import { type Cluster, createRedis, isCluster } from '../src/redis.js'
+import { createRedis } from '../src/redis.js'
+import { keysEverywhere } from '../src/testing/redis-keys.js'
 import { uniqueName } from '../src/testing/unique.js'
 
 describe('BullMQ on the test Redis', () => {
@@ -32,9 +33,7 @@ describe('BullMQ on the test Redis', () => {
       expect(result).toEqual({ doubled: 42 })
       // The keys really are under the hash-tagged prefix (one cluster slot).
       const pattern = `${BULL_PREFIX}:${name}:*`
-      // KEYS goes to one node of a cluster: ask every master.
-      const nodes = isCluster(connection) ? (connection as unknown as Cluster).nodes('master') : [connection]
-      const keys = (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat()
+      const keys = await keysEverywhere(connection, pattern)
       expect(keys.length).toBeGreaterThan(0)
     } finally {
       await worker.close()

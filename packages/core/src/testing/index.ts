@@ -1,2 +1,3 @@
+export * from './redis-keys.js'
 export * from './redis-server.js'
 export * from './unique.js'
