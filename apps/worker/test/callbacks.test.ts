@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { enqueueCallback, enqueueSubmit, jobIds, newId, PollJob } from '@ims-importer/core'
+import { enqueueCallback, enqueueSubmit, type ImportPatch, jobIds, newId, PollJob } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { serviceError } from '../src/final-state.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
@@ -82,6 +82,25 @@ describe('callbacks', () => {
     await new Promise((r) => server?.close(r))
   })
 
+  /** An import with a callback_url, moved straight to a final state; no callback job queued. */
+  const finalWithCallback = async (
+    path: string,
+    final: { to: 'failed' | 'cancelled'; patch?: ImportPatch; reason: string },
+    extra: { external_id?: string } = {},
+  ) => {
+    const id = newId('imp')
+    await intake.store.create({
+      id,
+      tenant: 'tenant-a',
+      target: t.target.name,
+      request: systemBody(10),
+      callback_url: `${base}${path}`,
+      ...extra,
+    })
+    await intake.store.update(id, () => final)
+    return id
+  }
+
   it('POSTs the final state with an HMAC signature, retrying until delivered', async () => {
     script['/ok'] = [500, 503]
     const id = await intake.create(t.target.name, systemBody(1), {
@@ -134,19 +153,11 @@ describe('callbacks', () => {
     // What a worker killed right after writing the final state leaves: final, callback pending,
     // no callback job. Its poll or submit job then runs again (BullMQ hands a stalled job on).
     const lost = async (path: string) => {
-      const id = newId('imp')
-      await intake.store.create({
-        id,
-        tenant: 'tenant-a',
-        target: t.target.name,
-        request: systemBody(10),
-        callback_url: `${base}${path}`,
-      })
-      await intake.store.update(id, () => ({
+      const id = await finalWithCallback(path, {
         to: 'failed',
         patch: { finished_at: new Date().toISOString(), error: serviceError('deadline_exceeded', 'test') },
         reason: 'test',
-      }))
+      })
       expect(await intake.queues.callback().getJob(jobIds.callback(id))).toBeFalsy()
       return id
     }
@@ -180,19 +191,12 @@ describe('callbacks', () => {
   })
 
   it('tells the callback_url of a cancelled import, and never submits it', async () => {
-    const cancelled = async (path: string) => {
-      const id = newId('imp')
-      await intake.store.create({
-        id,
-        tenant: 'tenant-a',
-        target: t.target.name,
-        request: systemBody(20),
-        external_id: `ext-${path.slice(1)}`,
-        callback_url: `${base}${path}`,
-      })
-      await intake.store.update(id, () => ({ to: 'cancelled', reason: 'cancelled by the caller' }))
-      return id
-    }
+    const cancelled = (path: string) =>
+      finalWithCallback(
+        path,
+        { to: 'cancelled', reason: 'cancelled by the caller' },
+        { external_id: `ext-${path.slice(1)}` },
+      )
     const creates = t.sim.control.counters().totalCreates
     // As the API's cancel does it: the callback job queued (the submit job then removed).
     const viaApi = await cancelled('/cancel-api')

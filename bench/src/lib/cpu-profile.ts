@@ -62,12 +62,13 @@ export function summarizeCpuProfiles(
   const incl = new Map<string, number>()
   let total = 0
   let busy = 0
-  const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile)
-  const busiest = profiles.reduce<CpuProfile | undefined>(
-    (best, p) => (best === undefined || busyUs(p, window) > busyUs(best, window) ? p : best),
-    undefined,
-  )
-  for (const prof of busiest ? [busiest] : []) {
+  let busiest: { prof: CpuProfile; busy: number } | undefined
+  for (const f of files) {
+    const prof = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile
+    const profBusy = busyUs(prof, window)
+    if (!busiest || profBusy > busiest.busy) busiest = { prof, busy: profBusy }
+  }
+  for (const prof of busiest ? [busiest.prof] : []) {
     const nodes = new Map(prof.nodes.map((n) => [n.id, n]))
     const parent = new Map<number, number>()
     for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id)

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createLogger, createRedis, type ImportRecord, isCluster, TargetConfig } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { createLogger, createRedis, type ImportRecord, TargetConfig } from '@ims-importer/core'
+import { keysEverywhere, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
 import { buildSimulator, type SimulatorOptions } from 'ims-simulator'
-import type { Cluster, Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createLogCapture } from '../../src/input/log-capture.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
@@ -307,31 +307,23 @@ describe('secrets never leak', () => {
 
     // Everything under the service's keys in Redis: records, batches, idempotency, BullMQ queues and job data.
     const dump: string[] = []
-    // SCAN reads one server: on a cluster, every master (the keys share a slot, so one of them).
-    for (const node of isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis]) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', '{ims}:*', 'COUNT', 1000)
-        cursor = next
-        for (const key of keys) {
-          const type = await redis.type(key)
-          const value =
-            type === 'string'
-              ? await redis.get(key)
-              : type === 'hash'
-                ? await redis.hgetall(key)
-                : type === 'list'
-                  ? await redis.lrange(key, 0, -1)
-                  : type === 'set'
-                    ? await redis.smembers(key)
-                    : type === 'zset'
-                      ? await redis.zrange(key, 0, -1)
-                      : type === 'stream'
-                        ? await redis.xrange(key, '-', '+')
-                        : null
-          dump.push(`${key} ${JSON.stringify(value)}`)
-        }
-      } while (cursor !== '0')
+    for (const key of await keysEverywhere(redis, '{ims}:*')) {
+      const type = await redis.type(key)
+      const value =
+        type === 'string'
+          ? await redis.get(key)
+          : type === 'hash'
+            ? await redis.hgetall(key)
+            : type === 'list'
+              ? await redis.lrange(key, 0, -1)
+              : type === 'set'
+                ? await redis.smembers(key)
+                : type === 'zset'
+                  ? await redis.zrange(key, 0, -1)
+                  : type === 'stream'
+                    ? await redis.xrange(key, '-', '+')
+                    : null
+      dump.push(`${key} ${JSON.stringify(value)}`)
     }
     expect(dump.some((d) => d.includes(`:submit-${names.tok}:`))).toBe(true)
     expect(dump.some((d) => d.includes(ids[0] as string))).toBe(true)

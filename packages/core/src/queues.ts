@@ -23,10 +23,8 @@ export const POLL_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 }
 
+/** Attempts and backoff come from the config (CallbackRetry, see enqueueCallback). */
 export const CALLBACK_JOB_OPTIONS: JobsOptions = {
-  // About an hour of retries: 10 s doubling, 9 attempts ~ 85 min in all.
-  attempts: 9,
-  backoff: { type: 'exponential', delay: 10_000 },
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 }

@@ -251,18 +251,17 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
           // callback job is queued the submit job stays, so that if this fails (or the API stops
           // here) the worker that runs the submit job finds the import cancelled with its callback
           // pending and queues it; once queued, removing the job just saves the worker the trip.
-          const callbackQueued =
-            !record.callback_url ||
-            (await enqueueCallback(queues, id, config.callbackRetry).then(
-              () => true,
-              (err: Error) => {
-                requestLog(req).warn(
-                  { error: err.message },
-                  'callback of the cancel not queued; the worker queues it when it reaches the submit job',
-                )
-                return false
-              },
-            ))
+          let callbackQueued = true
+          if (record.callback_url)
+            try {
+              await enqueueCallback(queues, id, config.callbackRetry)
+            } catch (err) {
+              callbackQueued = false
+              requestLog(req).warn(
+                { error: (err as Error).message },
+                'callback of the cancel not queued; the worker queues it when it reaches the submit job',
+              )
+            }
           if (callbackQueued)
             await queues
               .submit(record.target)

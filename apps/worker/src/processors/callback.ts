@@ -51,7 +51,7 @@ export interface CallbackProcessorOptions {
 
 /**
  * Delivers the final state of an import to its callback_url: POST with an HMAC signature,
- * retried by BullMQ with backoff for about an hour (CALLBACK_JOB_OPTIONS). The host is checked
+ * retried by BullMQ with backoff for about an hour (CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS). The host is checked
  * against the SSRF policy at delivery and on every redirect, and the connection goes to the
  * checked address only. The outcome is counted and kept on the record.
  */
