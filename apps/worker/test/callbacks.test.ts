@@ -100,6 +100,15 @@ describe('callbacks', () => {
     await intake.store.update(id, () => final)
     return id
   }
+  /** Waits until the import's callback is delivered and recorded; the deliveries to `path`. */
+  const deliveredTo = async (id: string, path: string) => {
+    await waitUntil(
+      `the callback of ${path} delivered and recorded`,
+      async () => (await intake.store.get(id))?.callback?.status === 'delivered',
+      10_000,
+    )
+    return received.filter((r) => r.path === path)
+  }
 
   it('POSTs the final state with an HMAC signature, retrying until delivered', async () => {
     script['/ok'] = [500, 503]
@@ -171,12 +180,7 @@ describe('callbacks', () => {
       [viaPoll, '/lost-poll'],
       [viaSubmit, '/lost-submit'],
     ] as const) {
-      await waitUntil(
-        `the lost callback of ${path} delivered and recorded`,
-        async () => (await intake.store.get(id))?.callback?.status === 'delivered',
-        10_000,
-      )
-      const body = JSON.parse(received.find((r) => r.path === path)?.body ?? '{}')
+      const body = JSON.parse((await deliveredTo(id, path))[0]?.body ?? '{}')
       expect(body).toMatchObject({ id, status: 'failed', error: { code: 'deadline_exceeded' } })
     }
     // Once delivered, running the job again sends nothing more.
@@ -209,12 +213,7 @@ describe('callbacks', () => {
       [viaApi, '/cancel-api'],
       [viaSubmit, '/cancel-submit'],
     ] as const) {
-      await waitUntil(
-        `the callback of ${path} delivered and recorded`,
-        async () => (await intake.store.get(id))?.callback?.status === 'delivered',
-        10_000,
-      )
-      const got = received.filter((r) => r.path === path)
+      const got = await deliveredTo(id, path)
       expect(got).toHaveLength(1)
       const delivery = got[0] as Received
       expect(JSON.parse(delivery.body)).toEqual({
