@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_KEY_PREFIX, KEY_PREFIX_PATTERN } from './keys.js'
 import { isClusterUrl, parseClusterUrl } from './redis.js'
 
 /** Environment booleans as people write them; `z.coerce.boolean()` would take "false" as true. */
@@ -30,6 +31,14 @@ const RedisUrl = z.string().refine(
 /** Settings every process shares. Each app extends this and parses its env once, in main.ts. */
 export const BaseEnv = z.object({
   REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
+  /**
+   * The namespace of every key and queue (a Redis Cluster hash tag). Data already in Redis is
+   * under `{ims}`: change it only for a second, separate service on the same Redis (or tests).
+   */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(KEY_PREFIX_PATTERN, 'a Redis hash tag like {ims} (1 to 64 of A-Z a-z 0-9 _ . : -)')
+    .default(DEFAULT_KEY_PREFIX),
   LOG_LEVEL: LogLevel.default('info'),
 })
 export type BaseEnv = z.infer<typeof BaseEnv>

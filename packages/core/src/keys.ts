@@ -6,13 +6,18 @@
  * holds: records would not be found, queued jobs would never run. Change them only with a
  * migration.
  *
- * Every key starts with one hash tag, `{ims}`, so that all of them live in one Redis Cluster
- * slot: multi-key Lua scripts and MULTI/EXEC keep working on a cluster.
+ * Every key starts with one prefix, a Redis Cluster hash tag (`{ims}` by default), so that all
+ * of them live in one cluster slot: multi-key Lua scripts and MULTI/EXEC keep working on a
+ * cluster. The prefix is a parameter (REDIS_KEY_PREFIX) so that several services, or every
+ * test file, can share one Redis without seeing each other's data; production keeps `{ims}`.
  */
-export const KEY_PREFIX = '{ims}'
+export const DEFAULT_KEY_PREFIX = '{ims}'
 
-/** BullMQ's `prefix` option; BullMQ appends `:<queue>:<suffix>`. */
-export const BULL_PREFIX = `${KEY_PREFIX}:bull`
+/** The default namespace's prefix; kept for readers of the persistent layout. */
+export const KEY_PREFIX = DEFAULT_KEY_PREFIX
+
+/** A prefix is one hash tag: `{`, 1 to 64 safe characters, `}`. */
+export const KEY_PREFIX_PATTERN = /^\{[A-Za-z0-9_.:-]{1,64}\}$/
 
 /** A target name is part of queue names and keys: keep it to a safe alphabet. */
 export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/
@@ -22,7 +27,7 @@ export const queueNames = {
   submit: (target: string) => `submit-${target}`,
   /** One poll queue per target. */
   poll: (target: string) => `poll-${target}`,
-  /** Callback deliveries, shared by all targets. */
+  /** Callback deliveries, shared by all targets (of one namespace). */
   callback: 'callback',
   /** The reconciler's job scheduler. */
   reconcile: 'reconcile',
@@ -35,36 +40,55 @@ export const jobIds = {
   callback: (importId: string) => `callback-${importId}`,
 } as const
 
-export const keys = {
-  /** JSON of one import record. */
-  import: (id: string) => `${KEY_PREFIX}:import:${id}`,
-  /** Sorted set of a tenant's import ids, scored by creation time (ms). */
-  tenantImports: (tenant: string) => `${KEY_PREFIX}:tenant:${tenant}:imports`,
-  /** Sorted set of import ids in one status, scored by creation time (ms); all tenants. */
-  statusImports: (status: string) => `${KEY_PREFIX}:status:${status}:imports`,
-  /** Sorted set of a tenant's import ids in one status, scored by creation time (ms). */
-  tenantStatusImports: (tenant: string, status: string) =>
-    `${KEY_PREFIX}:tenant:${tenant}:status:${status}:imports`,
-  /** Sorted set of a tenant's import ids carrying one external_id, scored by creation time (ms). */
-  tenantExternalImports: (tenant: string, externalId: string) =>
-    `${KEY_PREFIX}:tenant:${tenant}:external:${externalId}:imports`,
-  /** Hash status -> number of the batch's imports currently in that status. */
-  batchStatusCounts: (batchId: string) => `${KEY_PREFIX}:batch:${batchId}:status-counts`,
-  /** Sorted set of a batch's import ids, scored by item index. */
-  batchImports: (batchId: string) => `${KEY_PREFIX}:batch:${batchId}:imports`,
-  /** JSON of one batch. */
-  batch: (id: string) => `${KEY_PREFIX}:batch:${id}`,
-  /** Sorted set of a tenant's batch ids, scored by creation time (ms). */
-  tenantBatches: (tenant: string) => `${KEY_PREFIX}:tenant:${tenant}:batches`,
-  /** Idempotency key record: tenant-scoped. */
-  idempotency: (tenant: string, key: string) => `${KEY_PREFIX}:idem:${tenant}:${key}`,
-  /** Sorted set of import ids holding an in-flight place for a target, scored by acquire time (ms). */
-  inflight: (target: string) => `${KEY_PREFIX}:inflight:${target}`,
-  /** Per-API-key request rate limiter state (GCRA). */
-  apiRate: (keyId: string) => `${KEY_PREFIX}:api-rate:${keyId}`,
-  /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
-  submitWindow: (target: string) => `${KEY_PREFIX}:submit-window:${target}`,
-} as const
+/** Every Redis key (and pub/sub channel) of one namespace. */
+export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
+  if (!KEY_PREFIX_PATTERN.test(prefix))
+    throw new Error(`key prefix must be a Redis hash tag like {ims} (1 to 64 of A-Z a-z 0-9 _ . : -)`)
+  const p = prefix
+  return {
+    prefix: p,
+    /** BullMQ's `prefix` option; BullMQ appends `:<queue>:<suffix>`. */
+    bullPrefix: `${p}:bull`,
+    /** JSON of one import record. */
+    import: (id: string) => `${p}:import:${id}`,
+    /** Sorted set of a tenant's import ids, scored by creation time (ms). */
+    tenantImports: (tenant: string) => `${p}:tenant:${tenant}:imports`,
+    /** Sorted set of import ids in one status, scored by creation time (ms); all tenants. */
+    statusImports: (status: string) => `${p}:status:${status}:imports`,
+    /** Sorted set of a tenant's import ids in one status, scored by creation time (ms). */
+    tenantStatusImports: (tenant: string, status: string) => `${p}:tenant:${tenant}:status:${status}:imports`,
+    /** Sorted set of a tenant's import ids carrying one external_id, scored by creation time (ms). */
+    tenantExternalImports: (tenant: string, externalId: string) =>
+      `${p}:tenant:${tenant}:external:${externalId}:imports`,
+    /** Hash status -> number of the batch's imports currently in that status. */
+    batchStatusCounts: (batchId: string) => `${p}:batch:${batchId}:status-counts`,
+    /** Sorted set of a batch's import ids, scored by item index. */
+    batchImports: (batchId: string) => `${p}:batch:${batchId}:imports`,
+    /** JSON of one batch. */
+    batch: (id: string) => `${p}:batch:${id}`,
+    /** Sorted set of a tenant's batch ids, scored by creation time (ms). */
+    tenantBatches: (tenant: string) => `${p}:tenant:${tenant}:batches`,
+    /** Idempotency key record: tenant-scoped. */
+    idempotency: (tenant: string, key: string) => `${p}:idem:${tenant}:${key}`,
+    /** Sorted set of import ids holding an in-flight place for a target, scored by acquire time (ms). */
+    inflight: (target: string) => `${p}:inflight:${target}`,
+    /** Pub/sub channel announcing freed in-flight places of a target. */
+    inflightFreed: (target: string) => `${p}:inflight:${target}:freed`,
+    /** Per-API-key request rate limiter state (GCRA). */
+    apiRate: (keyId: string) => `${p}:api-rate:${keyId}`,
+    /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
+    submitWindow: (target: string) => `${p}:submit-window:${target}`,
+  } as const
+}
+
+/** The keys of one namespace (createKeys). */
+export type Keys = ReturnType<typeof createKeys>
+
+/** The default namespace (`{ims}`): what production uses. */
+export const keys: Keys = createKeys(DEFAULT_KEY_PREFIX)
+
+/** BullMQ's `prefix` option of the default namespace. */
+export const BULL_PREFIX = keys.bullPrefix
 
 /** The image tag that carries the import id, so an image can be found after an uncertain POST. */
 export const MARKER_TAG_KEY = 'ims_importer_id'

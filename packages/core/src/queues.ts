@@ -1,7 +1,7 @@
 import { type JobsOptions, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { CallbackJob, type PollJob, SubmitJob } from './jobs.js'
-import { BULL_PREFIX, jobIds, queueNames } from './keys.js'
+import { keys as defaultKeys, jobIds, type Keys, queueNames } from './keys.js'
 
 /**
  * Submit jobs never use BullMQ's own retry counter for IMS outcomes: the processor decides
@@ -30,6 +30,8 @@ export const CALLBACK_JOB_OPTIONS: JobsOptions = {
 }
 
 export interface Queues {
+  /** The namespace the queues live in (its bullPrefix is their BullMQ prefix). */
+  keys: Keys
   submit(target: string): Queue<SubmitJob>
   poll(target: string): Queue<PollJob>
   callback(): Queue<CallbackJob>
@@ -38,19 +40,23 @@ export interface Queues {
   close(): Promise<void>
 }
 
-/** Queues are opened lazily, one per name, all on the shared connection and the hash-tagged prefix. */
-export function createQueues(connection: Redis): Queues {
+/**
+ * Queues are opened lazily, one per name, all on the shared connection and the namespace's
+ * hash-tagged BullMQ prefix (`keys.bullPrefix`).
+ */
+export function createQueues(connection: Redis, keys: Keys = defaultKeys): Queues {
   const open = new Map<string, Queue>()
   const get = <T>(name: string): Queue<T> => {
     let q = open.get(name)
     if (!q) {
-      q = new Queue(name, { connection, prefix: BULL_PREFIX })
+      q = new Queue(name, { connection, prefix: keys.bullPrefix })
       q.on('error', () => {}) // connection errors surface through the callers' awaits and /readyz
       open.set(name, q)
     }
     return q as Queue<T>
   }
   return {
+    keys,
     submit: (target) => get<SubmitJob>(queueNames.submit(target)),
     poll: (target) => get<PollJob>(queueNames.poll(target)),
     callback: () => get<CallbackJob>(queueNames.callback),
