@@ -5,68 +5,17 @@
  * IMS_IMPORTER_URL and IMS_IMPORTER_API_KEY override the local defaults.
  */
 import { createApiClient, type ImportView } from '@ims-importer/api-client'
+import { PAGE_EXAMPLE_TITLES, PAGE_EXAMPLES } from '@ims-importer/core'
 
 const baseUrl = process.env.IMS_IMPORTER_URL ?? 'http://127.0.0.1:8080'
 const apiKey = process.env.IMS_IMPORTER_API_KEY ?? 'dev-key'
 const FINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
 // The page's examples, verbatim (file address in the bucket: ims-image:centos70.zvhd2).
-const EXAMPLES: { title: string; body: Record<string, unknown> }[] = [
-  {
-    title: 'system disk image with tags',
-    body: {
-      name: 'ims_test_file',
-      description: 'Create an image using a file in the OBS bucket.',
-      image_url: 'ims-image:centos70.zvhd2',
-      os_version: 'CentOS 7.0 64bit',
-      min_disk: 40,
-      type: 'ECS',
-      tags: ['aaa.111', 'bbb.333', 'ccc.444'],
-    },
-  },
-  {
-    title: 'system disk image with image_tags',
-    body: {
-      name: 'ims_test_file',
-      description: 'Create an image using a file in the OBS bucket.',
-      image_url: 'ims-image:centos70.zvhd2',
-      os_version: 'CentOS 7.0 64bit',
-      min_disk: 40,
-      type: 'ECS',
-      image_tags: [
-        { key: 'key2', value: 'value2' },
-        { key: 'key1', value: 'value1' },
-      ],
-    },
-  },
-  {
-    title: 'data disk image with tags',
-    body: {
-      name: 'ims_test_file',
-      description: 'Create an image using a file in the OBS bucket.',
-      image_url: 'ims-image:centos70.zvhd2',
-      os_type: 'Linux',
-      min_disk: 40,
-      type: 'DataImage',
-      tags: ['aaa.111', 'bbb.333', 'ccc.444'],
-    },
-  },
-  {
-    title: 'data disk image with image_tags',
-    body: {
-      name: 'ims_test_file',
-      description: 'Create an image using a file in the OBS bucket.',
-      image_url: 'ims-image:centos70.zvhd2',
-      os_type: 'Linux',
-      min_disk: 40,
-      type: 'DataImage',
-      image_tags: [
-        { key: 'key2', value: 'value2' },
-        { key: 'key1', value: 'value1' },
-      ],
-    },
-  },
-]
+const EXAMPLES = Object.entries(PAGE_EXAMPLES).map(([name, body]) => ({
+  title: PAGE_EXAMPLE_TITLES[name as keyof typeof PAGE_EXAMPLES],
+  body,
+}))
 
 const client = createApiClient({ baseUrl, apiKey })
 const started = Date.now()

@@ -12,6 +12,15 @@ export const VALID_SYSTEM_BODY = {
   type: 'ECS',
 }
 
+export const VALID_DATA_BODY = {
+  name: 'ims_test_file',
+  description: 'Create an image using a file in the OBS bucket.',
+  image_url: 'ims-image:centos70.zvhd2',
+  os_type: 'Linux',
+  min_disk: 40,
+  type: 'DataImage',
+}
+
 export function passwordAuthBody(
   user = USER,
   project: { id?: string; name?: string } = { id: 'sim-project' },

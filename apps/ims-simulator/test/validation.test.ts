@@ -1,23 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildSimulator, IMS_ERROR_CODES } from '../src/index.js'
-import { passwordAuthBody } from './helpers.js'
+import { passwordAuthBody, VALID_DATA_BODY, VALID_SYSTEM_BODY } from './helpers.js'
 
-const base = {
-  name: 'ims_test_file',
-  description: 'Create an image using a file in the OBS bucket.',
-  image_url: 'ims-image:centos70.zvhd2',
-  os_version: 'CentOS 7.0 64bit',
-  min_disk: 40,
-  type: 'ECS',
-}
-const data = {
-  name: 'ims_test_file',
-  description: 'Create an image using a file in the OBS bucket.',
-  image_url: 'ims-image:centos70.zvhd2',
-  os_type: 'Linux',
-  min_disk: 40,
-  type: 'DataImage',
-}
+const base = VALID_SYSTEM_BODY
+const data = VALID_DATA_BODY
 const tags = (n: number) => Array.from({ length: n }, (_, i) => `k${i}.v${i}`)
 const without = (key: string, from: Record<string, unknown> = base) => {
   const { [key]: _omitted, ...rest } = from

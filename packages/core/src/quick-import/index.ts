@@ -1,6 +1,7 @@
 export { IMS_BODY_ERRORS, type ImsBodyErrorCode } from './ims-codes.js'
 export { withMarkerTag } from './marker-tag.js'
 export { OS_VERSIONS, suggestOsVersions } from './os-versions.js'
+export { PAGE_EXAMPLE_TITLES, PAGE_EXAMPLES } from './page-examples.js'
 export { DataDiskImport, QuickImportRequest, SystemDiskImport } from './schema.js'
 export { MAX_CALLER_TAGS } from './tags.js'
 export {

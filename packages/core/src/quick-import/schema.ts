@@ -12,6 +12,7 @@ import {
   OsVersion,
   SystemDiskType,
 } from './fields.js'
+import { PAGE_EXAMPLES } from './page-examples.js'
 import { levenshtein } from './similarity.js'
 import { ImageTags, Tags } from './tags.js'
 import { quote } from './text.js'
@@ -139,15 +140,7 @@ export const SystemDiskImport = z
     title: 'System disk image',
     description:
       'Quick import of a system disk image: type "ECS" (the default when absent) or "BMS"; os_version is required.',
-    example: {
-      name: 'ims_test_file',
-      description: 'Create an image using a file in the OBS bucket.',
-      image_url: 'ims-image:centos70.zvhd2',
-      os_version: 'CentOS 7.0 64bit',
-      min_disk: 40,
-      type: 'ECS',
-      tags: ['aaa.111', 'bbb.333', 'ccc.444'],
-    },
+    example: PAGE_EXAMPLES.systemWithTags,
   })
 export type SystemDiskImport = z.infer<typeof SystemDiskImport>
 
@@ -171,18 +164,7 @@ export const DataDiskImport = z
     title: 'Data disk image',
     description:
       'Quick import of a data disk image: type "DataImage"; os_type "Linux" (the default) or "Windows".',
-    example: {
-      name: 'ims_test_file',
-      description: 'Create an image using a file in the OBS bucket.',
-      image_url: 'ims-image:centos70.zvhd2',
-      os_type: 'Linux',
-      min_disk: 40,
-      type: 'DataImage',
-      image_tags: [
-        { key: 'key2', value: 'value2' },
-        { key: 'key1', value: 'value1' },
-      ],
-    },
+    example: PAGE_EXAMPLES.dataWithImageTags,
   })
 export type DataDiskImport = z.infer<typeof DataDiskImport>
 
