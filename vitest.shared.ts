@@ -2,7 +2,8 @@ import { join } from 'node:path'
 
 /**
  * Test settings every package shares: the one real-Redis global setup (core's), a JSON report
- * per package for `scripts/test-summary.mjs`, and timeouts sized for real Redis and processes.
+ * per package for `scripts/test-summary.mjs`, timeouts sized for real Redis and processes, and
+ * files in parallel.
  */
 export const testDefaults = {
   globalSetup: [join(import.meta.dirname, 'packages/core/src/testing/global-setup.ts')],
@@ -11,4 +12,9 @@ export const testDefaults = {
   outputFile: { json: '.vitest/report.json' },
   testTimeout: 20_000,
   hookTimeout: 30_000,
+  // Files run in parallel, each in its own namespace (testKeys). Vitest's default is one fork
+  // per core less one, which is one fork on a 2-core machine: most files wait on Redis, child
+  // processes and timers rather than the CPU, so three run side by side.
+  maxWorkers: 3,
+  minWorkers: 1,
 }
