@@ -1,12 +1,4 @@
 import { defineConfig } from 'vitest/config'
+import { testDefaults } from '../vitest.shared.js'
 
-export default defineConfig({
-  test: {
-    globalSetup: ['../packages/core/src/testing/global-setup.ts'],
-    include: ['test/**/*.test.ts'],
-    reporters: ['default', 'json'],
-    outputFile: { json: '.vitest/report.json' },
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
-  },
-})
+export default defineConfig({ test: testDefaults })
