@@ -1,5 +1,5 @@
+import { type SimTarget, type SimTargetOptions, startSimTarget } from '@ims-importer/testkit'
 import type { RunningSimulator } from 'ims-simulator'
-import { type SimTarget, type SimTargetOptions, startSimTarget } from './sim-targets.js'
 import { type Stack, type StackOptions, startStack } from './stack.js'
 
 /**
@@ -26,6 +26,19 @@ export function started(): Started {
   }
 }
 
+/**
+ * The chaos runs' simulator target: jobs of 200 to 600 ms and a 40/s gate unless `o` says
+ * otherwise, so that thousands of imports fit in minutes.
+ */
+export function startChaosTarget(label: string, o: SimTargetOptions = {}): Promise<SimTarget> {
+  return startSimTarget(label, {
+    submitRate: 40,
+    ...o,
+    poll: { initialDelayMs: 250, maxDelayMs: 1000, ...o.poll },
+    sim: { initMs: 50, jobDurationMs: { min: 200, max: 600 }, seed: 11, ...o.sim },
+  })
+}
+
 /** A simulator target named after `label` and the stack (API + workers) over it, both in `into`. */
 export async function startSimStack(
   into: Started,
@@ -33,7 +46,7 @@ export async function startSimStack(
   simOptions: SimTargetOptions,
   stackOptions: Omit<StackOptions, 'targets'>,
 ): Promise<{ t: SimTarget; sim: RunningSimulator; stack: Stack }> {
-  const t = into.add(await startSimTarget(label, simOptions), (x) => x.sim.close())
+  const t = into.add(await startChaosTarget(label, simOptions), (x) => x.sim.close())
   const stack = into.add(await startStack({ ...stackOptions, targets: [t] }), (s) => s.close())
   return { t, sim: t.sim, stack }
 }

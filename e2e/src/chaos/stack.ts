@@ -3,13 +3,17 @@ import {
   createRedis,
   type ImportRecord,
   isFinal,
+  type Keys,
   type TargetConfig,
 } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
-import { type ServiceProcess, spawnService } from './processes.js'
-import type { SimTarget } from './sim-targets.js'
-import { writeTargetsFile } from './sim-targets.js'
-import { sleep } from './wait.js'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import {
+  type ServiceProcess,
+  type SimTarget,
+  sleep,
+  spawnService,
+  writeTargetsFile,
+} from '@ims-importer/testkit'
 
 /**
  * Worker settings for chaos runs: short backoffs, a job lock a killed worker's jobs are taken
@@ -40,6 +44,8 @@ export interface StackOptions {
   workers: number
   workerEnv?: Record<string, string>
   apiEnv?: Record<string, string>
+  /** The stack's Redis namespace (default: a fresh one, so stacks share a Redis unseen by each other). */
+  namespace?: Keys
 }
 
 /** API + N workers as their own processes over one Redis, and a reader of the import store. */
@@ -52,6 +58,8 @@ export interface Stack {
   auth: { authorization: string }
   tenant: string
   targets: TargetConfig[]
+  /** The namespace every process of the stack (and `records`) works in. */
+  keys: Keys
   /** Records by id (missing ids are absent), read straight from the store. */
   records(ids: string[]): Promise<Map<string, ImportRecord>>
   /**
@@ -72,6 +80,7 @@ const CHUNK = 500
 
 export async function startStack(o: StackOptions): Promise<Stack> {
   const tenant = uniqueName('chaos')
+  const ns = o.namespace ?? testKeys('chaos')
   const key = `key-${tenant}`
   const targets = o.targets.map((t) => t.target)
   const targetsFile = writeTargetsFile(targets)
@@ -85,7 +94,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   let closed = false
   const spawnWorker = async () => {
     if (closed) throw new Error('stack closed')
-    const starting = spawnService('worker', { ...CHAOS_WORKER_ENV, ...o.workerEnv, ...common })
+    const starting = spawnService(
+      'worker',
+      { ...CHAOS_WORKER_ENV, ...o.workerEnv, ...common },
+      { namespace: ns },
+    )
     pending.add(starting)
     try {
       const w = await starting
@@ -106,13 +119,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
   try {
     const [api] = await Promise.all([
-      spawnService('api', {
-        LOG_LEVEL: 'warn',
-        API_KEYS: `${tenant}:${key}`,
-        RATE_LIMIT_PER_MINUTE: '10000000',
-        ...o.apiEnv,
-        ...common,
-      }).then((p) => {
+      spawnService(
+        'api',
+        {
+          LOG_LEVEL: 'warn',
+          API_KEYS: `${tenant}:${key}`,
+          RATE_LIMIT_PER_MINUTE: '10000000',
+          ...o.apiEnv,
+          ...common,
+        },
+        { namespace: ns },
+      ).then((p) => {
         started.push(p)
         return p
       }),
@@ -133,6 +150,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       auth: { authorization: `Bearer ${key}` },
       tenant,
       targets,
+      keys: ns,
       records,
       waitFinal: async (ids, timeoutMs, progress) => {
         const deadline = Date.now() + timeoutMs

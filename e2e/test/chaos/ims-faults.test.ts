@@ -1,4 +1,5 @@
 import type { ImportRecord } from '@ims-importer/core'
+import { sleep } from '@ims-importer/testkit'
 import type { Faults } from 'ims-simulator'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
@@ -12,7 +13,6 @@ import {
   lostWithStatus,
   postImports,
   reportRow,
-  sleep,
   started,
   startSimStack,
   summarize,

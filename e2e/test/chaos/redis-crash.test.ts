@@ -1,4 +1,5 @@
 import { startRedisServer } from '@ims-importer/core/testing'
+import { sleep } from '@ims-importer/testkit'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   duplicateMarkers,
@@ -8,7 +9,6 @@ import {
   lostWithStatus,
   postImports,
   reportRow,
-  sleep,
   started,
   startSimStack,
   summarize,

@@ -1,4 +1,5 @@
 import { startRedisServer } from '@ims-importer/core/testing'
+import { readyz, sleep, waitUntil } from '@ims-importer/testkit'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   duplicateMarkers,
@@ -7,15 +8,12 @@ import {
   loadChaosConfig,
   lostWithStatus,
   postImports,
-  readyz,
   reportRow,
-  sleep,
   started,
   startSimStack,
   startTcpProxy,
   summarize,
   timedPost,
-  waitUntil,
 } from '../../src/chaos/index.js'
 
 const cfg = loadChaosConfig(process.env).outage

@@ -1,4 +1,5 @@
 import type { ImportRecord } from '@ims-importer/core'
+import { type ServiceProcess, sleep } from '@ims-importer/testkit'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   duplicateMarkers,
@@ -8,8 +9,6 @@ import {
   lostWithStatus,
   postImports,
   reportRow,
-  type ServiceProcess,
-  sleep,
   started,
   startSimStack,
   summarize,

@@ -1,0 +1,5 @@
+export * from './processes.js'
+export * from './sim-target.js'
+export * from './targets-file.js'
+export * from './wait.js'
+export * from './worker-env.js'
