@@ -28,4 +28,25 @@ export function scoped(ctx: BenchContext, label: string): BenchContext {
   return createContext(ctx.env, label)
 }
 
+/**
+ * The inherited environment without variables that would point a child at another Redis, key
+ * namespace or IMS, with `extra` on top.
+ */
+export function childEnv(
+  ctx: BenchContext,
+  extra: Record<string, string>,
+): Record<string, string | undefined> {
+  const {
+    REDIS_URL: _r,
+    REDIS_KEY_PREFIX: _p,
+    IMS_TARGETS_FILE: _t,
+    IMS_ENDPOINT: _e,
+    IMS_SIMULATOR_URL: _s,
+    API_KEYS: _k,
+    NODE_OPTIONS: _n,
+    ...rest
+  } = ctx.env
+  return { ...rest, ...extra }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -1,37 +1,35 @@
-import { join } from 'node:path'
-import { freePort } from '@ims-importer/core/testing'
-import type { BenchContext } from './context.js'
-import { type Child, childEnv, spawnTs, waitForHttp } from './processes.js'
+import type { TargetConfig } from '@ims-importer/core'
+import { spawnWorker, type TsProcess, writeTargetsFile } from '@ims-importer/testkit'
+import { type BenchContext, childEnv } from './context.js'
 
 export interface WorkerProcessOptions {
   name: string
   redisUrl: string
-  targetsFile: string
+  /** Written to a targets file of its own, removed when the worker exits. */
+  targets: TargetConfig[]
   /** Extra worker env (INFLIGHT_WAIT_MS ...). */
   env?: Record<string, string>
   logLevel?: string
   keepStdout?: boolean
-  nodeFlags?: string[]
 }
 
-/** Starts apps/worker/src/main.ts as its own process and waits for its /readyz. */
-export async function startWorkerProcess(ctx: BenchContext, o: WorkerProcessOptions): Promise<Child> {
-  const port = await freePort()
-  const child = spawnTs({
-    name: o.name,
-    entry: join(ctx.root, 'apps/worker/src/main.ts'),
-    cwd: join(ctx.root, 'apps/worker'),
-    keepStdout: o.keepStdout ?? false,
-    nodeFlags: o.nodeFlags ?? [],
-    env: childEnv(ctx, {
-      REDIS_URL: o.redisUrl,
-      IMS_TARGETS_FILE: o.targetsFile,
-      WORKER_PORT: String(port),
-      WORKER_HOST: '127.0.0.1',
-      LOG_LEVEL: o.logLevel ?? 'warn',
-      ...o.env,
-    }),
-  })
-  await waitForHttp(`http://127.0.0.1:${port}/readyz`, child)
-  return child
+/** A worker process (testkit's spawnWorker) with the bench's environment; ready when this resolves. */
+export async function startWorkerProcess(ctx: BenchContext, o: WorkerProcessOptions): Promise<TsProcess> {
+  const file = writeTargetsFile(o.targets)
+  try {
+    const worker = await spawnWorker(
+      childEnv(ctx, {
+        REDIS_URL: o.redisUrl,
+        IMS_TARGETS_FILE: file.path,
+        LOG_LEVEL: o.logLevel ?? 'warn',
+        ...o.env,
+      }),
+      { name: o.name, keepStdout: o.keepStdout ?? false },
+    )
+    void worker.exited.then(() => file.remove())
+    return worker
+  } catch (err) {
+    file.remove()
+    throw err
+  }
 }

@@ -10,18 +10,17 @@ import {
   SIMULATOR_DEFAULTS,
 } from '@ims-importer/core'
 import { createImsClient } from '@ims-importer/ims-client'
+import { SIM_AUTH, simTargetConfig, type TsProcess } from '@ims-importer/testkit'
 import { Queue } from 'bullmq'
 import { startSimulator } from 'ims-simulator'
 import { Redis } from 'ioredis'
 import { quickImportBody } from '../lib/bodies.js'
 import { type BenchContext, sleep } from '../lib/context.js'
 import { type SeededPoll, seedSubmitted } from '../lib/inflight-seed.js'
-import type { Child } from '../lib/processes.js'
 import { infoMemory, privateRedis } from '../lib/redis.js'
 import { type Figure, figure, type ScenarioResult } from '../lib/result.js'
 import { runIfMain, type Scenario } from '../lib/scenario.js'
 import { mean, percentile } from '../lib/stats.js'
-import { SIM_AUTH, writeTargetsFile } from '../lib/targets-file.js'
 import { startWorkerProcess } from '../lib/workers.js'
 
 const N = 100_000
@@ -57,21 +56,21 @@ async function lateness(ctx: BenchContext, redisUrl: string, label: string): Pro
     imageQuota: 1_000_000,
   })
   const conn = createRedis(redisUrl)
-  let worker: Child | undefined
+  let worker: TsProcess | undefined
   try {
-    const targetsFile = writeTargetsFile([
-      {
-        name: TARGET,
-        simulatorUrl: sim.url,
-        // The default poll rate (20/s) would itself delay a sample of 33 polls/s: raised, and said so.
-        limits: { submitRate: 10, submitWindowMs: 1000, pollRate: 200, maxInFlight: 40 },
-        poll: { initialDelayMs: 30_000, factor: 1.5, maxDelayMs: 300_000, jitter: 0.1 },
-      },
-    ])
     worker = await startWorkerProcess(ctx, {
       name: `worker-${label}`,
       redisUrl,
-      targetsFile,
+      targets: [
+        simTargetConfig(sim.url, TARGET, {
+          // The default poll rate (20/s) would itself delay a sample of 33 polls/s: raised, and said so.
+          submitRate: 10,
+          submitWindowMs: 1000,
+          pollRate: 200,
+          maxInFlight: 40,
+          poll: { initialDelayMs: 30_000, factor: 1.5, maxDelayMs: 300_000, jitter: 0.1 },
+        }),
+      ],
       logLevel: 'info',
       keepStdout: true,
     })

@@ -3,11 +3,11 @@ import { mkdtempSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '@ims-importer/core/testing'
+import { spawnApi, spawnTs, stopAll, type TsProcess, waitForHttp } from '@ims-importer/testkit'
 import { quickImportBody } from '../lib/bodies.js'
-import type { BenchContext } from '../lib/context.js'
+import { type BenchContext, childEnv } from '../lib/context.js'
 import { monotonicUs, summarizeCpuProfiles } from '../lib/cpu-profile.js'
 import { hammer, type LoadOptions, type LoadResult } from '../lib/load.js'
-import { type Child, childEnv, spawnTs, stopAll, waitForHttp } from '../lib/processes.js'
 import { diffLoad, privateRedis, redisLoad } from '../lib/redis.js'
 import { fmt } from '../lib/report.js'
 import { type Figure, figure, marginPct, type ScenarioResult } from '../lib/result.js'
@@ -24,7 +24,7 @@ interface Side {
   headers: Record<string, string>
   idempotencyKeys: boolean
   /** The server process (its CPU time is read around each run). */
-  child: Child
+  child: TsProcess
 }
 
 interface Run extends LoadResult {
@@ -38,30 +38,19 @@ interface Run extends LoadResult {
   loaderCpuUsPerOk: number
 }
 
-function startApi(
-  ctx: BenchContext,
-  port: number,
-  redisUrl: string,
-  apiKey: string,
-  nodeFlags: string[] = [],
-): Child {
-  return spawnTs({
-    name: 'api',
-    entry: join(ctx.root, 'apps/api/src/main.ts'),
-    cwd: join(ctx.root, 'apps/api'),
-    nodeFlags,
-    discardStdout: true,
-    env: childEnv(ctx, {
+/** The API process, as in production; ready when this resolves. */
+function startApi(ctx: BenchContext, redisUrl: string, apiKey: string, nodeFlags: string[] = []) {
+  return spawnApi(
+    childEnv(ctx, {
       NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
       REDIS_URL: redisUrl,
       API_KEYS: `bench:${apiKey}`,
       // The per-key limit would answer 429 long before the machine's limit: set it out of the way.
       RATE_LIMIT_PER_MINUTE: '100000000',
       LOG_LEVEL: 'info',
     }),
-  })
+    { nodeFlags, discardStdout: true },
+  )
 }
 
 async function measured(
@@ -118,30 +107,29 @@ const avg = (rs: Run[], f: (r: Run) => number) => mean(rs.map(f))
 async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const started = Date.now()
   const redis = await privateRedis()
-  const apiPort = await freePort()
   const basePort = await freePort()
   const apiKey = `bench-${randomUUID()}`
-  const children: Child[] = []
+  const children: TsProcess[] = []
   const notes: string[] = []
   const figures: Figure[] = []
   try {
-    const api = startApi(ctx, apiPort, redis.url, apiKey)
     const base = spawnTs({
       name: 'baseline',
       entry: join(ctx.root, 'bench/src/baseline/intake-server.ts'),
       cwd: join(ctx.root, 'bench'),
       env: childEnv(ctx, { PORT: String(basePort), REDIS_URL: redis.url }),
     })
-    children.push(api, base)
-    await Promise.all([
-      waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, api),
+    children.push(base)
+    const [api] = await Promise.all([
+      startApi(ctx, redis.url, apiKey),
       waitForHttp(`http://127.0.0.1:${basePort}/health`, base),
     ])
+    children.push(api)
     ctx.progress('api and baseline processes up')
 
     const apiSide = (path: string): Side => ({
       name: 'api',
-      url: `http://127.0.0.1:${apiPort}${path}`,
+      url: `${api.url}${path}`,
       headers: { authorization: `Bearer ${apiKey}` },
       idempotencyKeys: true,
       child: api,
@@ -262,12 +250,10 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
       await api.stop()
       for (const p of profileFor) {
         const dir = mkdtempSync(join(tmpdir(), 'ims-bench-prof-'))
-        const port = await freePort()
-        const profiled = startApi(ctx, port, redis.url, apiKey, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+        const profiled = await startApi(ctx, redis.url, apiKey, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
         children.push(profiled)
-        await waitForHttp(`http://127.0.0.1:${port}/readyz`, profiled)
         const load = {
-          url: `http://127.0.0.1:${port}${p.path}`,
+          url: `${profiled.url}${p.path}`,
           headers: { authorization: `Bearer ${apiKey}` },
           idempotencyKeys: true,
           body: p.body,

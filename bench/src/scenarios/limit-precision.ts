@@ -1,17 +1,16 @@
 import { join } from 'node:path'
 import { BULL_PREFIX, createRedis } from '@ims-importer/core'
+import { simTargetConfig, spawnTs, stopAll, type TsProcess } from '@ims-importer/testkit'
 import { marginBounds } from '@ims-importer/worker'
 import { Queue } from 'bullmq'
 import { type RunningSimulator, startSimulator } from 'ims-simulator'
 import { quickImportBody } from '../lib/bodies.js'
-import { type BenchContext, sleep } from '../lib/context.js'
-import { type Child, childEnv, spawnTs, stopAll } from '../lib/processes.js'
+import { type BenchContext, childEnv, sleep } from '../lib/context.js'
 import { privateRedis } from '../lib/redis.js'
 import { type Figure, figure, type ScenarioResult } from '../lib/result.js'
 import { runIfMain, type Scenario } from '../lib/scenario.js'
 import { achievedPerWindow, maxInSlidingWindow } from '../lib/stats.js'
 import { createImports } from '../lib/store-seed.js'
-import { writeTargetsFile } from '../lib/targets-file.js'
 import { startWorkerProcess } from '../lib/workers.js'
 
 const R = 20
@@ -67,7 +66,7 @@ async function waitForPosts(
   sim: RunningSimulator,
   n: number,
   what: string,
-  children: Child[],
+  children: TsProcess[],
 ) {
   const deadline = Date.now() + 120_000
   let last = 0
@@ -90,19 +89,18 @@ async function runOurs(ctx: BenchContext): Promise<Precision> {
   const redis = await privateRedis()
   const sim = await startSimulator(simOptions())
   const conn = createRedis(redis.url)
-  const workers: Child[] = []
+  const workers: TsProcess[] = []
   try {
-    const targetsFile = writeTargetsFile([
-      {
-        name: TARGET,
-        simulatorUrl: sim.url,
-        limits: { submitRate: R, submitWindowMs: W, pollRate: 1000, maxInFlight: 1_000_000 },
-        poll: { initialDelayMs: 500, factor: 1.5, maxDelayMs: 2000, jitter: 0.1 },
-      },
-    ])
+    const target = simTargetConfig(sim.url, TARGET, {
+      submitRate: R,
+      submitWindowMs: W,
+      pollRate: 1000,
+      maxInFlight: 1_000_000,
+      poll: { initialDelayMs: 500, factor: 1.5, maxDelayMs: 2000, jitter: 0.1 },
+    })
     for (let i = 0; i < WORKERS; i++)
       workers.push(
-        await startWorkerProcess(ctx, { name: `worker-${i + 1}`, redisUrl: redis.url, targetsFile }),
+        await startWorkerProcess(ctx, { name: `worker-${i + 1}`, redisUrl: redis.url, targets: [target] }),
       )
     sim.control.reset()
     await createImports(conn, TARGET, N)
@@ -121,7 +119,7 @@ async function runBaseline(ctx: BenchContext): Promise<Precision> {
   const redis = await privateRedis()
   const sim = await startSimulator(simOptions())
   const conn = createRedis(redis.url)
-  const workers: Child[] = []
+  const workers: TsProcess[] = []
   try {
     for (let i = 0; i < WORKERS; i++) {
       const child = spawnTs({
@@ -140,7 +138,7 @@ async function runBaseline(ctx: BenchContext): Promise<Precision> {
       workers.push(child)
       const deadline = Date.now() + 60_000
       while (!child.stdoutLines().includes('ready')) {
-        if (Date.now() > deadline || child.proc.exitCode !== null)
+        if (Date.now() > deadline || !child.alive())
           throw new Error(`${child.name} did not start:\n${child.output()}`)
         await sleep(100)
       }

@@ -7,16 +7,15 @@ import {
   SIMULATOR_DEFAULTS,
 } from '@ims-importer/core'
 import { createImsClient, type ImsClient } from '@ims-importer/ims-client'
+import { SIM_AUTH, simTargetConfig, type TsProcess } from '@ims-importer/testkit'
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
 import { quickImportBody } from '../lib/bodies.js'
 import { type BenchContext, sleep } from '../lib/context.js'
-import type { Child } from '../lib/processes.js'
 import { privateRedis } from '../lib/redis.js'
 import { type Figure, figure, type ScenarioResult } from '../lib/result.js'
 import { runIfMain, type Scenario } from '../lib/scenario.js'
 import { maxInSlidingWindow, mean, percentile, sum } from '../lib/stats.js'
 import { createImports } from '../lib/store-seed.js'
-import { SIM_AUTH, writeTargetsFile } from '../lib/targets-file.js'
 import { startWorkerProcess } from '../lib/workers.js'
 
 /** One simulated second stands for this many real seconds (jobs of 0.5-1.5 s = 5-15 min). */
@@ -115,20 +114,20 @@ async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: nu
   const redis = await privateRedis()
   const sim = await startSimulator(simOptions())
   const conn = createRedis(redis.url)
-  let worker: Child | undefined
+  let worker: TsProcess | undefined
   try {
-    const targetsFile = writeTargetsFile([
-      {
-        name: TARGET,
-        simulatorUrl: sim.url,
-        limits: { submitRate: R, submitWindowMs: W, pollRate: 2000, maxInFlight: C },
-        poll: POLL,
-      },
-    ])
     worker = await startWorkerProcess(ctx, {
       name: 'worker',
       redisUrl: redis.url,
-      targetsFile,
+      targets: [
+        simTargetConfig(sim.url, TARGET, {
+          submitRate: R,
+          submitWindowMs: W,
+          pollRate: 2000,
+          maxInFlight: C,
+          poll: POLL,
+        }),
+      ],
       // A full cap pauses the submit queue this long (1 s real default; scaled, at least a few ms).
       env: { INFLIGHT_WAIT_MS: '20' },
     })
