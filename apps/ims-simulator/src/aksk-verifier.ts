@@ -50,6 +50,11 @@ export function canonicalUri(path: string): string {
   return encoded.endsWith('/') ? encoded : `${encoded}/`
 }
 
+/**
+ * Pairs sorted by the raw (decoded) key, then the raw value, in code point order, then encoded: the
+ * order of Huawei's own signers (Node core AKSKSigner, Go core/auth/signer), which sort before they
+ * encode. Sorting the encoded pairs differs once a character outside `A-Za-z0-9-_.~` is involved.
+ */
 export function canonicalQuery(query: string): string {
   if (query === '') return ''
   const pairs: Array<[string, string]> = []
@@ -58,13 +63,15 @@ export function canonicalQuery(query: string): string {
     const eq = part.indexOf('=')
     const key = eq < 0 ? part : part.slice(0, eq)
     const value = eq < 0 ? '' : part.slice(eq + 1)
-    pairs.push([rfc3986(decode(key.replace(/\+/g, ' '))), rfc3986(decode(value.replace(/\+/g, ' ')))])
+    pairs.push([decode(key.replace(/\+/g, ' ')), decode(value.replace(/\+/g, ' '))])
   }
-  pairs.sort(([ka, va], [kb, vb]) => (ka === kb ? compare(va, vb) : compare(ka, kb)))
-  return pairs.map(([k, v]) => `${k}=${v}`).join('&')
+  pairs.sort(([ka, va], [kb, vb]) => compare(ka, kb) || compare(va, vb))
+  return pairs.map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).join('&')
 }
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/** Code point order (the byte order of the UTF-8 forms). */
+const compare = (a: string, b: string): number =>
+  a === b ? 0 : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 
 function headerValue(headers: ReceivedRequest['headers'], name: string): string | undefined {
   const lower = name.toLowerCase()

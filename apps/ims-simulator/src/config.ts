@@ -52,6 +52,8 @@ const SimulatorEnv = z
       .pipe(z.array(z.enum(OPERATIONS)))
       .optional(),
     SIM_SEED: z.coerce.number().int().optional(),
+    SIM_REGION: z.string().min(1).optional(),
+    SIM_IAM_CATALOG: z.enum(['empty', 'faithful']).optional(),
     SIM_LOG: bool.default(true),
   })
   .refine((e) => (e.SIM_JOB_MIN_MS === undefined) === (e.SIM_JOB_MAX_MS === undefined), {
@@ -118,5 +120,7 @@ export function loadSimulatorConfig(
   const setFaults = Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined))
   if (Object.keys(setFaults).length > 0) options.faults = setFaults
   if (e.SIM_SEED !== undefined) options.seed = e.SIM_SEED
+  if (e.SIM_REGION !== undefined) options.region = e.SIM_REGION
+  if (e.SIM_IAM_CATALOG !== undefined) options.iamCatalog = e.SIM_IAM_CATALOG
   return options
 }

@@ -13,6 +13,8 @@ export interface SimImage {
   /** Creation order, to break created_at ties (IMS stores whole seconds). */
   seq: number
   createdAtMs: number
+  /** The image file's size when the simulator's OBS knows it (`__image_size`), else null. */
+  fileSizeBytes: number | null
   request: AcceptedQuickImport
   job: SimJob
 }
@@ -28,12 +30,20 @@ export interface SimJob {
   failCode: string | null
 }
 
+export interface CreateTiming {
+  initMs: number
+  durationMs: number
+  /** How the job ends when not by the object key's `fail-img-NNNN`: IMS's verdict on the file. */
+  failCode?: string | null
+  fileSizeBytes?: number | null
+}
+
 /**
  * Images and their import jobs. Jobs advance by time alone: status is computed from timestamps on
  * every read, so there are no timers to leak and reset() simply forgets everything.
  */
 export interface ImageStore {
-  create(request: AcceptedQuickImport, timing: { initMs: number; durationMs: number }, now: number): SimImage
+  create(request: AcceptedQuickImport, timing: CreateTiming, now: number): SimImage
   images(): SimImage[]
   image(imageId: string): SimImage | undefined
   job(jobId: string): SimJob | undefined
@@ -92,11 +102,18 @@ export function createImageStore(rng: Rng): ImageStore {
         beginAt: now,
         runningAt: now + timing.initMs,
         endAt: now + timing.initMs + timing.durationMs,
-        failCode: failCodeFor(request.objectKey),
+        failCode: failCodeFor(request.objectKey) ?? timing.failCode ?? null,
       }
       const marker = markerOf(request.tags)
       if (marker !== undefined) job.marker = marker
-      const image: SimImage = { id: imageId, seq: seq++, createdAtMs: now, request, job }
+      const image: SimImage = {
+        id: imageId,
+        seq: seq++,
+        createdAtMs: now,
+        fileSizeBytes: timing.fileSizeBytes ?? null,
+        request,
+        job,
+      }
       images.push(image)
       imagesById.set(imageId, image)
       jobsById.set(job.id, job)

@@ -68,6 +68,14 @@ export interface SimulatorOptions {
   seed?: number
   /** Fastify logging; default false. */
   logger?: boolean
+  /** The region this simulator serves (IAM catalog, OBS bucket-region check); default 'eu-de'. */
+  region?: string
+  /**
+   * The token body's `catalog`: 'empty' (default, as before) answers `catalog: []` with or without
+   * `?nocatalog=true`; 'faithful' answers as IAM does: no `catalog` with `?nocatalog=true`, else a
+   * catalog naming this simulator's IMS and IAM endpoints.
+   */
+  iamCatalog?: 'empty' | 'faithful'
 }
 
 export interface SimulatorCounters {
@@ -133,6 +141,8 @@ export interface SimulatorSettings {
   rateLimits: RateLimits
   retryAfterSeconds: number | null
   faults: Faults
+  region: string
+  iamCatalog: 'empty' | 'faithful'
 }
 
 export const DEFAULT_USER = { name: 'sim-user', password: 'sim-password', domain: 'sim-domain' }
@@ -154,5 +164,7 @@ export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
     rateLimits: { ...options.rateLimits },
     retryAfterSeconds: options.retryAfterSeconds ?? null,
     faults: { ...options.faults },
+    region: options.region ?? 'eu-de',
+    iamCatalog: options.iamCatalog ?? 'empty',
   }
 }

@@ -69,6 +69,16 @@ describe('AK/SK verifier against the published vectors (ims-api.md §4b)', () =>
     expect(canonicalQuery('tag=ims_importer_id%3Dx&limit=5')).toBe('limit=5&tag=ims_importer_id%3Dx')
   })
 
+  it('sorts the query by the raw names and values, then encodes (the official SDK signers)', () => {
+    // "z" < "é" raw (0x7A < 0xC3); the encoded "%C3%A9" would sort first.
+    expect(canonicalQuery('%C3%A9=2&z=1')).toBe('z=1&%C3%A9=2')
+    expect(canonicalQuery('k=%7B&k=z&k=%3A&k=5')).toBe('k=5&k=%3A&k=z&k=%7B')
+    const req = { method: 'GET', url: '/path?%C3%A9=2&z=1', headers: vectorHeaders }
+    expect(expectedSignature(req, ['x-sdk-date'], 'SecretKey')).toBe(
+      'ee2a7184ebf135ed35c4d611f587b1cb13b449ae93c23ae2ac30b05250647835',
+    )
+  })
+
   it('rejects a signature that does not declare x-sdk-date', () => {
     const req = { method: 'GET', url: '/path', headers: vectorHeaders }
     const auth = {

@@ -66,10 +66,11 @@ export function sign(
     .split('/')
     .map((s) => enc(decodeURIComponent(s)))
     .join('/')
+  // Sorted raw, then encoded (as the official SDK signers do).
+  const bytes = (s: string) => Buffer.from(s, 'utf8')
   const query = [...u.searchParams]
-    .map(([k, v]) => [enc(k), enc(v)] as const)
-    .sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1))
-    .map(([k, v]) => `${k}=${v}`)
+    .sort((a, b) => Buffer.compare(bytes(a[0]), bytes(b[0])) || Buffer.compare(bytes(a[1]), bytes(b[1])))
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
     .join('&')
   const names = Object.keys(headers)
     .map((h) => h.toLowerCase())

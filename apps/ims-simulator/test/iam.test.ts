@@ -92,3 +92,33 @@ describe('IAM tokens', () => {
     expect(res.status).toBe(401)
   })
 })
+
+describe("IAM catalog, iamCatalog: 'faithful'", () => {
+  let sim: RunningSimulator
+  beforeAll(async () => {
+    sim = await startSimulator({ iamCatalog: 'faithful' })
+  })
+  afterAll(() => sim.close())
+
+  it('leaves the catalog out with ?nocatalog=true, as IAM does', async () => {
+    const res = await tokenRequest(sim.url, passwordAuthBody())
+    expect(res.status).toBe(201)
+    const { token } = (await res.json()) as { token: Record<string, unknown> }
+    expect(token).not.toHaveProperty('catalog')
+    expect(token.project).toMatchObject({ id: 'sim-project' })
+  })
+
+  it('lists its IMS and IAM endpoints without it', async () => {
+    const res = await fetch(`${sim.url}/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(passwordAuthBody()),
+    })
+    const { token } = (await res.json()) as {
+      token: { catalog: Array<{ type: string; endpoints: Array<{ url: string; region: string }> }> }
+    }
+    expect(token.catalog.map((s) => s.type)).toEqual(['image', 'identity'])
+    expect(token.catalog[0]?.endpoints[0]).toMatchObject({ url: sim.url, region: 'eu-de' })
+    expect(token.catalog[1]?.endpoints[0]?.url).toBe(`${sim.url}/v3`)
+  })
+})

@@ -69,6 +69,62 @@ describe('GET /v2/cloudimages', () => {
     expect(beta.updated_at).toMatch(/Z$/)
   })
 
+  it("carries the attributes the official SDK's ImageInfo model requires", async () => {
+    // huaweicloud-sdk-nodejs-v3 services/ims/v2/model/ImageInfo.ts: its non-optional attributes.
+    const required = [
+      '__backup_id',
+      '__data_origin',
+      '__description',
+      '__image_size',
+      '__image_source_type',
+      '__imagetype',
+      '__isregistered',
+      '__originalimagename',
+      '__os_bit',
+      '__os_type',
+      '__os_version',
+      '__platform',
+      'container_format',
+      'created_at',
+      'enterprise_project_id',
+      'id',
+      'min_disk',
+      'min_ram',
+      'name',
+      'owner',
+      'protected',
+      'self',
+      'status',
+      'tags',
+      'updated_at',
+      'virtual_env_type',
+      'virtual_size',
+      'visibility',
+      '__is_offshelved',
+      '__lazyloading',
+      '__root_origin',
+      '__sequence_num',
+      'active_at',
+      '__support_agent_list',
+    ]
+    const { body } = await list('')
+    for (const image of body.images) {
+      for (const key of required) expect(image, `${image.name}.${key}`).toHaveProperty(key)
+    }
+    const beta = must(body.images.find((i) => i.name === 'beta'))
+    expect(beta).toMatchObject({
+      __image_source_type: 'uds',
+      __isregistered: 'true',
+      __image_size: '0',
+      __platform: 'CentOS',
+      __os_bit: '64',
+    })
+    expect(beta.active_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    const gamma = must(body.images.find((i) => i.name === 'gamma'))
+    expect(gamma.status).toBe('killed')
+    expect(gamma.active_at).toBe('')
+  })
+
   it('filters by marker tag, in image_tags or tags form', async () => {
     expect((await list('?tag=ims_importer_id=imp-a')).body.images.map((i) => i.name)).toEqual(['alpha'])
     expect((await list('?tag=ims_importer_id%3Dimp-b')).body.images.map((i) => i.name)).toEqual(['beta'])

@@ -47,17 +47,22 @@ export function canonicalUri(pathname: string): string {
   return uri.endsWith('/') ? uri : `${uri}/`
 }
 
-/** Keys and values RFC 3986-encoded, sorted by key then value, `k=v` joined by `&`. */
+/**
+ * Sorted by the raw (decoded) key, then the raw value, in code point order (UTF-8 bytes); then each
+ * key and value RFC 3986-encoded and `k=v` joined by `&`. Huawei's official signers (Node core
+ * AKSKSigner, Go core/auth/signer) sort the raw names and values before encoding them; sorting the
+ * encoded pairs gives another order as soon as a key or value holds a character outside
+ * `A-Za-z0-9-_.~` (e.g. `é` sorts after `z` raw, but `%C3%A9` sorts before it).
+ */
 export function canonicalQueryString(search: string): string {
-  const pairs = [...new URLSearchParams(search)].map(
-    ([k, v]) => [encodeRfc3986(k), encodeRfc3986(v)] as const,
-  )
-  pairs.sort(([ka, va], [kb, vb]) => (ka === kb ? compare(va, vb) : compare(ka, kb)))
-  return pairs.map(([k, v]) => `${k}=${v}`).join('&')
+  const pairs = [...new URLSearchParams(search)]
+  pairs.sort(([ka, va], [kb, vb]) => compareRaw(ka, kb) || compareRaw(va, vb))
+  return pairs.map(([k, v]) => `${encodeRfc3986(k)}=${encodeRfc3986(v)}`).join('&')
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+/** Code point order, which is the byte order of the UTF-8 forms (Go's string order). */
+function compareRaw(a: string, b: string): number {
+  return a === b ? 0 : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
 function sha256Hex(data: string | Uint8Array): string {

@@ -50,6 +50,22 @@ describe('signRequest', () => {
     expect(withoutNewline.Authorization).not.toContain('cecc2af1')
   })
 
+  it('sorts the query by raw names before encoding, as the official SDK signers do', () => {
+    // Raw order: "z" (0x7A) before "é" (0xC3 0xA9); encoded order would put "%C3%A9" first.
+    // Signature computed by hand from ims-api.md §4b (canonical query "z=1&%C3%A9=2"), and equal to
+    // what @huaweicloud/huaweicloud-sdk-core's AKSKSigner gives (test/official-signer.test.ts).
+    const added = signRequest(
+      { method: 'GET', url: 'https://example.huaweicloud.com/path?%C3%A9=2&z=1', headers: vectorHeaders },
+      credentials,
+      anyDate,
+    )
+    expect(added.Authorization).toBe(
+      'SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-date, Signature=ee2a7184ebf135ed35c4d611f587b1cb13b449ae93c23ae2ac30b05250647835',
+    )
+    expect(canonicalQueryString('?%C3%A9=2&z=1')).toBe('z=1&%C3%A9=2')
+    expect(canonicalQueryString('?k=%7B&k=z&k=%3A&k=5')).toBe('k=5&k=%3A&k=z&k=%7B')
+  })
+
   it('hashes a Uint8Array body the same as the equal string', () => {
     const req = {
       method: 'POST',

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Authenticator } from '../auth.js'
 import { gatewayBody } from '../error-bodies.js'
@@ -31,6 +31,27 @@ export interface IamRouteDeps {
 }
 
 const domainId = (domain: string) => `${domain}-id`
+
+function nocatalogAsked(url: string): boolean {
+  const q = url.indexOf('?')
+  return q >= 0 && new URLSearchParams(url.slice(q + 1)).get('nocatalog')?.toLowerCase() === 'true'
+}
+
+/** The services this simulator plays, as a Keystone-style catalog pointing back at itself. */
+function catalogFor(request: FastifyRequest, settings: SimulatorSettings) {
+  const base = `${request.protocol}://${request.headers.host ?? 'localhost'}`
+  const endpoint = (id: string, url: string) => ({
+    id,
+    interface: 'public',
+    region: settings.region,
+    region_id: settings.region,
+    url,
+  })
+  return [
+    { id: 'sim-ims', type: 'image', name: 'ims', endpoints: [endpoint('sim-ims-public', base)] },
+    { id: 'sim-iam', type: 'identity', name: 'iam', endpoints: [endpoint('sim-iam-public', `${base}/v3`)] },
+  ]
+}
 
 export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): void {
   const { settings, auth, gateway } = deps
@@ -80,16 +101,18 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
     const { token, issued } = auth.issueToken(known.name, known.domain, Date.now())
     const domain = { id: domainId(known.domain), name: known.domain }
     reply.header('x-subject-token', token)
-    return gateway.respond(request, reply, 201, {
-      token: {
-        expires_at: new Date(issued.expiresAt).toISOString(),
-        issued_at: new Date(issued.issuedAt).toISOString(),
-        methods: ['password'],
-        project: { id: settings.projectId, name: settings.projectName, domain },
-        user: { id: `${known.name}-id`, name: known.name, domain, password_expires_at: '' },
-        roles: [{ id: 'sim-role-te-admin', name: 'te_admin' }],
-        catalog: [],
-      },
-    })
+    const body: Record<string, unknown> = {
+      expires_at: new Date(issued.expiresAt).toISOString(),
+      issued_at: new Date(issued.issuedAt).toISOString(),
+      methods: ['password'],
+      project: { id: settings.projectId, name: settings.projectName, domain },
+      user: { id: `${known.name}-id`, name: known.name, domain, password_expires_at: '' },
+      roles: [{ id: 'sim-role-te-admin', name: 'te_admin' }],
+    }
+    // IAM leaves the catalog out when asked `?nocatalog=true`; 'empty' (the default) keeps the
+    // simulator's earlier answer, an empty catalog either way.
+    const omit = settings.iamCatalog === 'faithful' && nocatalogAsked(request.raw.url ?? request.url)
+    if (!omit) body.catalog = settings.iamCatalog === 'faithful' ? catalogFor(request, settings) : []
+    return gateway.respond(request, reply, 201, { token: body })
   })
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { OS_VERSIONS } from '../data/os-versions.js'
 import { imsFailure } from '../error-bodies.js'
 import type { Gateway } from '../gateway.js'
 import { type ImageStore, imageStatus, type SimImage } from '../image-store.js'
@@ -18,6 +19,16 @@ const imsTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOStri
 const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000
 
 const VIRTUAL_ENV: Record<string, string> = { ECS: 'FusionCompute', BMS: 'Ironic', DataImage: 'DataImage' }
+
+/** `__platform` values of the official SDK's ImageInfo model, per OS family of the OS list. */
+const PLATFORM: Record<string, string> = { openSUSE: 'OpenSUSE', openEuler: 'Other' }
+const FAMILY = new Map(OS_VERSIONS.map((v) => [v.osVersion, v.family]))
+
+function platformOf(osVersion: string | null, osType: string): string {
+  if (osVersion === null) return osType === 'Windows' ? 'Windows' : 'Other'
+  const family = FAMILY.get(osVersion) ?? 'Other'
+  return PLATFORM[family] ?? family
+}
 
 /** The image attributes of ims-api.md §3 as `GET /v2/cloudimages` lists them. */
 export function imageView(image: SimImage, projectId: string, now: number) {
@@ -50,6 +61,22 @@ export function imageView(image: SimImage, projectId: string, now: number) {
     schema: '/v2/schemas/image',
   }
   if (r.osVersion !== null) view.__os_version = r.osVersion
+  // The attributes the official SDK's ImageInfo model requires (huaweicloud-sdk-nodejs-v3
+  // services/ims/v2/model/ImageInfo.ts): a strict client of that model reads them from every entry.
+  const active = view.status === 'active'
+  view.__image_size = String(image.fileSizeBytes ?? 0)
+  view.__image_source_type = 'uds'
+  view.__isregistered = 'true'
+  view.active_at = active ? imsTime(job.endAt) : ''
+  view.__backup_id = ''
+  view.__originalimagename = ''
+  view.__os_bit = r.osVersion?.includes('32bit') ? '32' : '64'
+  view.__platform = platformOf(r.osVersion, r.osType)
+  view.virtual_size = 0
+  view.__is_offshelved = 'false'
+  view.__root_origin = 'file'
+  view.__sequence_num = String(image.seq)
+  view.__support_agent_list = ''
   return view
 }
 
