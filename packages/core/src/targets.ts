@@ -35,6 +35,25 @@ export const PollSchedule = z.object({
   maxDelayMs: z.number().int().positive().default(300_000),
   /** +/- share of the delay added at random, so polls of a batch spread out. */
   jitter: z.number().min(0).max(1).default(0.1),
+  // Completion-aware planning (apps/worker/src/poll-planner.ts; policy: docs/poll-planner.md).
+  // All optional: an absent one is derived from the fields above (poll-planner resolvePollPolicy),
+  // so scaling initialDelayMs and maxDelayMs by one factor compresses the whole policy.
+  /** Shortest delay between two polls of one import (ms). Default: initialDelayMs / 6 (5 s). */
+  minDelayMs: z.number().int().positive().optional(),
+  /**
+   * What one job-status GET is worth, in detection latency as a share of the import's duration,
+   * while imports wait for a place on the target (a second of latency is a second of IMS
+   * capacity). Smaller: tighter polls near the expected end. Default 0.0005.
+   */
+  pollCostBusy: z.number().positive().max(1).optional(),
+  /** The same while no import waits for a place (latency only delays the user). Default 0.004. */
+  pollCostIdle: z.number().positive().max(1).optional(),
+  /**
+   * Share of the poll budget (limits.pollRate) kept for polls likely to find their import
+   * finished: a poll unlikely to free a place runs only while more than this share is left.
+   * Default 0.25.
+   */
+  budgetReserve: z.number().min(0).max(1).optional(),
 })
 export type PollSchedule = z.infer<typeof PollSchedule>
 
