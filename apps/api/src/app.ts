@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
-import type { ImportStore, Logger, Queues, Redis } from '@ims-importer/core'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
+import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify'
 import {
   hasZodFastifySchemaValidationErrors,
   serializerCompiler,
@@ -9,71 +8,25 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
 import { bearerToken, findApiKeyIn, indexApiKeys } from './auth.js'
-import { createBatchStore } from './batch-store.js'
-import type { ApiConfig } from './config.js'
-import { createIdempotencyStore } from './idempotency.js'
+import type { ApiDeps } from './deps.js'
 import { prototypeKeyErrors } from './json-body.js'
-import type { ApiMetrics, RejectReason } from './metrics.js'
+import type { RejectReason } from './metrics.js'
 import {
   HttpProblem,
   isRedisUnavailable,
   PROBLEM_CONTENT_TYPE,
+  rateLimitedProblem,
   remainingMs,
   toProblem,
   withDeadline,
 } from './problem.js'
-import { createRateLimiter, rateLimitedProblem } from './rate-limit.js'
 import { logCompleted, requestLog } from './request-log.js'
 import { batchRoutes } from './routes/batches.js'
 import { registerDocs } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { importRoutes } from './routes/imports.js'
 import { metricsRoutes } from './routes/metrics.js'
-
-/** Everything the app needs, built by createApiDeps (main.ts) or by a test. The app closes redis and queues. */
-export interface ApiDeps {
-  config: ApiConfig
-  log: Logger
-  /** A fail-fast client (no offline queue): request paths answer 503 at once when Redis is away. */
-  redis: Redis
-  /** The fail-fast connection `queues` run on (its own: see deps.ts); closed with the app. */
-  queueRedis: Redis
-  store: ImportStore
-  queues: Queues
-  metrics: ApiMetrics
-  /** Configured target names; the first is the default. */
-  targets: string[]
-}
-
-/** Who may call a route: nobody needs a key, a tenant key, or an admin key. */
-export type AccessPolicy = 'public' | 'tenant' | 'admin'
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: AccessPolicy
-    /**
-     * 'in-handler': the route takes its per-key rate limit itself, together with its
-     * Idempotency-Key claim (acceptOnce), instead of in the onRequest hook.
-     */
-    rateLimit?: 'in-handler'
-  }
-  interface FastifyRequest {
-    /** The caller's tenant (null on public routes). */
-    tenant: string | null
-    /** The caller's key (`<tenant>#<n>`, not secret), for its rate limit (null on public routes). */
-    apiKeyId: string | null
-    /** Epoch ms by which this request's Redis work must be done (see REDIS_BUDGET_MS). */
-    redisDeadline: number
-  }
-}
-
-export type App = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  Logger,
-  ZodTypeProvider
->
+import type { AccessPolicy, App } from './types.js'
 
 /** Routes whose rejections count in ims_importer_imports_rejected_total. */
 const INTAKE_ROUTES = new Set(['/v1/imports', '/v1/batches'])
@@ -205,10 +158,6 @@ export function buildApp(deps: ApiDeps): App {
 
   const tenantKeys = indexApiKeys(config.apiKeys)
   const adminKeys = indexApiKeys(config.adminKeys)
-  const rateLimiter = createRateLimiter(redis, config.rateLimitPerMinute)
-  const idempotency = createIdempotencyStore(redis)
-  const batches = createBatchStore(redis)
-
   app.decorateRequest('tenant', null)
   app.decorateRequest('apiKeyId', null)
   app.decorateRequest('redisDeadline', 0)
@@ -243,7 +192,8 @@ export function buildApp(deps: ApiDeps): App {
     req.tenant = key.tenant
     req.apiKeyId = key.keyId
     if (req.routeOptions.config?.rateLimit === 'in-handler') return done()
-    withDeadline('rate limit', remainingMs(req.redisDeadline), rateLimiter.take(key.keyId)).then(
+    const limit = { keyId: key.keyId, perMinute: config.rateLimitPerMinute }
+    withDeadline('rate limit', remainingMs(req.redisDeadline), deps.admission.takeRateLimit(limit)).then(
       (decision) =>
         done(
           decision.allowed ? undefined : rateLimitedProblem(decision.retryAfterMs, config.rateLimitPerMinute),
@@ -315,17 +265,10 @@ export function buildApp(deps: ApiDeps): App {
     )
   })
 
-  const routeDeps = { ...deps, idempotency, batches, rateLimiter }
   registerDocs(app)
-  app.register(healthRoutes, routeDeps)
-  app.register(metricsRoutes, routeDeps)
-  app.register(importRoutes, routeDeps)
-  app.register(batchRoutes, routeDeps)
+  app.register(healthRoutes, deps)
+  app.register(metricsRoutes, deps)
+  app.register(importRoutes, deps)
+  app.register(batchRoutes, deps)
   return app
-}
-
-export type RouteDeps = ApiDeps & {
-  idempotency: ReturnType<typeof createIdempotencyStore>
-  batches: ReturnType<typeof createBatchStore>
-  rateLimiter: ReturnType<typeof createRateLimiter>
 }

@@ -1,4 +1,4 @@
-import { keys, type Redis } from '@ims-importer/core'
+import type { Keys, Redis } from '@ims-importer/core'
 import { z } from 'zod'
 import { ItemErrors } from './schemas.js'
 
@@ -16,7 +16,7 @@ export type BatchRecord = z.infer<typeof BatchRecord>
 export interface BatchStore {
   /**
    * Writes the batch and the tenant's index of batches in one MULTI. The batch's index of imports
-   * is written with the import records (store.createMany, scored by each NewImport's batch_index).
+   * is written with the import records (admission, scored by each NewImport's batch_index).
    */
   create(batch: BatchRecord): Promise<void>
   get(id: string): Promise<BatchRecord | null>
@@ -26,7 +26,7 @@ export interface BatchStore {
   remove(batch: BatchRecord): Promise<void>
 }
 
-export function createBatchStore(redis: Redis): BatchStore {
+export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
   return {
     async create(batch) {
       const multi = redis.multi()

@@ -1,15 +1,13 @@
 import {
   BaseEnv,
-  type CallbackRetry,
   CallbackRetryEnv,
-  ConfigError,
   envBoolean,
   loadTargets,
   parseEnv,
   type TargetsEnv,
 } from '@ims-importer/core'
 import { z } from 'zod'
-import { type ApiKeyEntry, parseApiKeys } from './auth.js'
+import { parseApiKeys } from './auth.js'
 
 /**
  * The development key used when API_KEYS is not set outside production: tenant `dev`, key
@@ -18,6 +16,7 @@ import { type ApiKeyEntry, parseApiKeys } from './auth.js'
  */
 export const DEV_API_KEYS = 'dev:dev-key'
 
+/** The API's environment variables. */
 export const ApiEnv = BaseEnv.extend({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -56,46 +55,30 @@ export const ApiEnv = BaseEnv.extend({
 })
 export type ApiEnv = z.infer<typeof ApiEnv>
 
-export interface ApiConfig {
-  port: number
-  host: string
-  redisUrl: string
-  logLevel: string
-  /** Tenant keys, hashed. */
-  apiKeys: ApiKeyEntry[]
-  adminKeys: ApiKeyEntry[]
-  /** True when API_KEYS was not set and the development key is in use. */
-  usingDevKey: boolean
-  metricsAuth: boolean
-  docsAuth: boolean
-  rateLimitPerMinute: number
-  bodyLimitBytes: number
-  batchBodyLimitBytes: number
-  callbackPolicy: { allowPrivate: boolean; allowHttpLoopback: boolean }
-  /** Retries of the callback a cancel queues (the worker's CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS). */
-  callbackRetry: CallbackRetry
-  shutdownDeadlineMs: number
-  /** Names of the configured IMS targets; the first is the default. */
-  targets: string[]
-}
-
-/** Parses the API's env once (main.ts); errors name the variable, never a key. */
-export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
-  const e = parseEnv(ApiEnv, env)
-  const production = e.NODE_ENV === 'production'
-  if (production && !e.API_KEYS)
-    throw new ConfigError('invalid configuration:\n  API_KEYS: required in production')
-  if (e.METRICS_AUTH && !e.ADMIN_API_KEYS)
-    throw new ConfigError('invalid configuration:\n  ADMIN_API_KEYS: required when METRICS_AUTH is on')
-  const usingDevKey = !e.API_KEYS
-  return {
+/**
+ * The API's configuration: its environment, checked across fields and shaped for the code.
+ * The IMS target variables are read by core's loadTargets, so the object keeps unknown keys
+ * for it. Errors name the variable, never a key.
+ */
+export const ApiConfig = ApiEnv.loose()
+  .superRefine((e, ctx) => {
+    if (e.NODE_ENV === 'production' && !e.API_KEYS)
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required in production' })
+    if (e.METRICS_AUTH && !e.ADMIN_API_KEYS)
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEYS'], message: 'required when METRICS_AUTH is on' })
+  })
+  .transform((e) => ({
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
-    logLevel: e.LOG_LEVEL,
+    /** The namespace of every key and queue (REDIS_KEY_PREFIX). */
+    keyPrefix: e.REDIS_KEY_PREFIX,
+    logLevel: e.LOG_LEVEL as string,
+    /** Tenant keys, hashed. */
     apiKeys: parseApiKeys(e.API_KEYS ?? DEV_API_KEYS, 'API_KEYS'),
     adminKeys: e.ADMIN_API_KEYS ? parseApiKeys(e.ADMIN_API_KEYS, 'ADMIN_API_KEYS') : [],
-    usingDevKey,
+    /** True when API_KEYS was not set and the development key is in use. */
+    usingDevKey: !e.API_KEYS,
     metricsAuth: e.METRICS_AUTH,
     docsAuth: e.DOCS_AUTH,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
@@ -105,16 +88,42 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
       allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
       allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
     },
+    /** Retries of the callback a cancel queues (core's CallbackRetryEnv, read by the worker too). */
     callbackRetry: { attempts: e.CALLBACK_ATTEMPTS, retryBaseMs: e.CALLBACK_RETRY_BASE_MS },
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
-    targets: loadTargets(env as TargetsEnv).map((t) => t.name),
-  }
+    /** Names of the configured IMS targets; the first is the default. */
+    targets: loadTargets(e as TargetsEnv).map((t) => t.name),
+  }))
+export type ApiConfig = z.output<typeof ApiConfig>
+
+/** Parses the API's env once (main.ts). */
+export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
+  return parseEnv(ApiConfig, env)
+}
+
+/** Overrides of a config: any part of it, nested objects merged field by field. */
+export type ApiConfigOverrides = {
+  [K in keyof ApiConfig]?: ApiConfig[K] extends unknown[]
+    ? ApiConfig[K]
+    : ApiConfig[K] extends object
+      ? Partial<ApiConfig[K]>
+      : ApiConfig[K]
 }
 
 /**
  * The configuration an empty environment gives (development key, the simulator target) with
- * `overrides` on top: for tests and embedding, so a new setting needs no edit in each caller.
+ * `overrides` merged on top (nested objects field by field): for tests and embedding, so a new
+ * setting needs no edit in each caller.
  */
-export function defaultApiConfig(overrides: Partial<ApiConfig> & Pick<ApiConfig, 'redisUrl'>): ApiConfig {
-  return { ...loadApiConfig({ REDIS_URL: overrides.redisUrl }), ...overrides }
+export function defaultApiConfig(overrides: ApiConfigOverrides & Pick<ApiConfig, 'redisUrl'>): ApiConfig {
+  const base = loadApiConfig({ REDIS_URL: overrides.redisUrl })
+  const merged: Record<string, unknown> = { ...base }
+  for (const [name, value] of Object.entries(overrides)) {
+    const current = merged[name]
+    merged[name] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value
+  }
+  return merged as ApiConfig
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)

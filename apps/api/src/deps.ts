@@ -1,29 +1,63 @@
-import { createImportStore, createLogger, createQueues, createRedis, type Logger } from '@ims-importer/core'
-import type { ApiDeps } from './app.js'
+import {
+  type Admission,
+  createAdmission,
+  createImportStore,
+  createKeys,
+  createLogger,
+  createQueues,
+  createRedis,
+  type ImportStore,
+  type Keys,
+  type Logger,
+  type Queues,
+  type Redis,
+} from '@ims-importer/core'
+import { type BatchStore, createBatchStore } from './batch-store.js'
 import type { ApiConfig } from './config.js'
-import { createApiMetrics } from './metrics.js'
+import { type ApiMetrics, createApiMetrics } from './metrics.js'
 
 /**
- * Builds the API's resources from its config: two fail-fast Redis connections (no offline queue,
- * so a request gets 503 at once when Redis is away; they reconnect by themselves), one for the
- * import store, rate limits and idempotency, one for BullMQ's queues; metrics in their own
- * registry. buildApp closes them in onClose.
+ * Everything the app and its routes use, built by createApiDeps (main.ts, tests). The app closes
+ * redis, queueRedis and queues in onClose.
+ */
+export interface ApiDeps {
+  config: ApiConfig
+  log: Logger
+  /** A fail-fast client (no offline queue): request paths answer 503 at once when Redis is away. */
+  redis: Redis
+  /** The fail-fast connection `queues` run on (its own: see createApiDeps). */
+  queueRedis: Redis
+  /** The namespace of every key and queue (REDIS_KEY_PREFIX). */
+  keys: Keys
+  store: ImportStore
+  /** Rate limits, Idempotency-Keys and new records in one step (intake.ts). */
+  admission: Admission
+  batches: BatchStore
+  queues: Queues
+  metrics: ApiMetrics
+  /** Configured target names; the first is the default. */
+  targets: string[]
+}
+
+/**
+ * Builds the API's resources from its config, all in the config's namespace: two fail-fast Redis
+ * connections (no offline queue, so a request gets 503 at once when Redis is away; they reconnect
+ * by themselves), one for the store, admission and batches, one for BullMQ's queues; metrics in
+ * their own registry.
  */
 export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {}): ApiDeps {
   const log = options.log ?? createLogger({ name: 'api', level: config.logLevel })
+  const keys = createKeys(config.keyPrefix)
   // Commands that requests issue in the same event-loop turn go out in one write: measured under
-  // the intake benchmark's load, Redis CPU per request fell by about a third. Order on the
-  // connection is kept.
+  // the intake benchmark's load, Redis CPU per request fell by about a third.
   const redis = createRedis(config.redisUrl, {
     failFast: true,
     connectionName: 'ims-importer-api',
     autoPipelining: true,
   })
-  // BullMQ defines its ~50 Lua scripts as commands on the connection it is given, and ioredis
-  // copies every defined command onto each pipeline it builds: on the auto-pipelined connection
-  // that was measured at about 10 µs of API CPU per request. The queues get their own connection,
-  // plain like the intake benchmark's baseline. A record is still written before its submit job:
-  // the route awaits the record before it adds the job.
+  // The queues get their own plain connection: ioredis copies BullMQ's ~50 defined scripts onto
+  // every pipeline of an auto-pipelined one (docs/intake-admission.md). A record is still written
+  // before its submit job: the route awaits the record before it adds the job.
   const queueRedis = createRedis(config.redisUrl, {
     failFast: true,
     connectionName: 'ims-importer-api-queues',
@@ -46,8 +80,11 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
     log,
     redis,
     queueRedis,
-    store: createImportStore(redis),
-    queues: createQueues(queueRedis),
+    keys,
+    store: createImportStore(redis, { keys }),
+    admission: createAdmission(redis, { keys }),
+    batches: createBatchStore(redis, keys),
+    queues: createQueues(queueRedis, keys),
     metrics: createApiMetrics(),
     targets: config.targets,
   }

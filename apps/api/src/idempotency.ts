@@ -1,49 +1,16 @@
 import { hash } from 'node:crypto'
-import { type CompanionHash, keys, luaScript, type Redis, runScript } from '@ims-importer/core'
 
-/** Idempotency records are kept this long after the first answer (the contract says at least 24 h). */
-export const IDEMPOTENCY_TTL_MS = 25 * 3600_000
 /** Longest Idempotency-Key accepted (it is part of a Redis key). */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
-/** What an earlier request answered, stored for replay. */
+/**
+ * What an earlier request answered, stored under its Idempotency-Key for replay (core's
+ * StoredAnswer `response`; a single import stores its id instead, see routes/imports.ts).
+ */
 export interface StoredResponse {
   status: number
   body: unknown
   location?: string
-}
-
-/**
- * What a key's record keeps to answer a replay: the answer itself, or (a single import) the
- * import's id: its 202 body is rebuilt from the record, which holds everything it was made of
- * (firstView in routes/imports.ts), so the answer is not stored twice.
- */
-export type StoredAnswer = { response: StoredResponse } | { importId: string }
-
-/** What an Idempotency-Key says about a request (no record: the request goes on). */
-export type IdempotencyLookup =
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'replay_import'; importId: string }
-  | { kind: 'mismatch' }
-  | { kind: 'in_progress' }
-
-/**
- * An Idempotency-Key's record is a Redis hash (state, hash, response or import). It is looked up in the
- * same script that takes the key's rate limit and writes the import records (a guarded create,
- * see rate-limit.ts), and the answer is written there too, as the records' companion hash: the
- * lookup, the records and the stored answer are one atomic step, so concurrent requests with
- * one key make one import and the others replay its answer.
- */
-export interface IdempotencyStore {
-  /** The Redis key of a tenant's Idempotency-Key (the caller's key is hashed into it). */
-  keyOf(tenant: string, key: string): string
-  /** The write that stores `answer` under `redisKey` (keyOf), for store.create's companion. */
-  answer(redisKey: string, bodyHash: string, answer: StoredAnswer): CompanionHash
-  /**
-   * Drops the key's answer after a request failed without accepting anything, so a retry runs;
-   * another body's record is left alone.
-   */
-  forget(redisKey: string, bodyHash: string): Promise<void>
 }
 
 /** Deeper values are written by the iterative walk (a batch may nest 100,000 levels deep). */
@@ -139,60 +106,4 @@ export function canonicalIterative(value: unknown): string {
 /** Hash of what makes two requests "the same": the route and the canonical body. */
 export function requestHash(route: string, body: unknown): string {
   return hash('sha256', `${route}\n${canonicalJson(body)}`)
-}
-
-/**
- * Lua function looking up an Idempotency-Key for a body hash, for scripts that include it: nil
- * (unused: go on), {'replay', response JSON or '', import id or ''}, {'mismatch'} (used with another body) or
- * {'in_progress'} (a claim without an answer: this version writes none, it is answered 409).
- */
-export const IDEMPOTENCY_LOOKUP_LUA = `
-local function idempotency_lookup(key, hash)
-  local cur = redis.call('HMGET', key, 'state', 'hash', 'response', 'import')
-  if not cur[1] then return nil end
-  if cur[2] ~= hash then return {'mismatch'} end
-  if cur[1] ~= 'done' then return {'in_progress'} end
-  return {'replay', cur[3] or '', cur[4] or ''}
-end
-`
-
-/** Reads a non-nil reply of IDEMPOTENCY_LOOKUP_LUA. */
-export function parseLookup(reply: unknown[]): IdempotencyLookup {
-  const [kind, response, importId] = reply as [string, string?, string?]
-  if (kind === 'replay')
-    return response
-      ? { kind, response: JSON.parse(response) as StoredResponse }
-      : { kind: 'replay_import', importId: importId ?? '' }
-  if (kind === 'mismatch' || kind === 'in_progress') return { kind }
-  throw new Error(`idempotency: unexpected reply ${String(kind)}`)
-}
-
-// KEYS[1]. ARGV: body hash.
-const FORGET = luaScript(`
-if redis.call('HGET', KEYS[1], 'hash') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
-/** Idempotency records as Redis hashes under keys.idempotency(tenant, key): tenant-scoped. */
-export function createIdempotencyStore(redis: Redis): IdempotencyStore {
-  const keyOf = (tenant: string, key: string) =>
-    // The caller's key is hashed into the Redis key: any characters, bounded length.
-    keys.idempotency(tenant, hash('sha256', key))
-  return {
-    keyOf,
-    answer: (redisKey, bodyHash, answer) => ({
-      key: redisKey,
-      fields: {
-        state: 'done',
-        hash: bodyHash,
-        ...('importId' in answer
-          ? { import: answer.importId }
-          : { response: JSON.stringify(answer.response) }),
-      },
-      ttlMs: IDEMPOTENCY_TTL_MS,
-    }),
-    async forget(redisKey, bodyHash) {
-      await runScript(redis, FORGET, [redisKey], [bodyHash])
-    },
-  }
 }

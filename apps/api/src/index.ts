@@ -1,7 +1,14 @@
-export { type AccessPolicy, type ApiDeps, type App, buildApp } from './app.js'
+export { buildApp } from './app.js'
 export { type ApiKeyEntry, parseApiKeys } from './auth.js'
-export { type ApiConfig, ApiEnv, DEV_API_KEYS, defaultApiConfig, loadApiConfig } from './config.js'
-export { createApiDeps } from './deps.js'
+export {
+  ApiConfig,
+  type ApiConfigOverrides,
+  ApiEnv,
+  DEV_API_KEYS,
+  defaultApiConfig,
+  loadApiConfig,
+} from './config.js'
+export { type ApiDeps, createApiDeps } from './deps.js'
 export { type ApiMetrics, createApiMetrics } from './metrics.js'
 export { HttpProblem, Problem, type ProblemKind } from './problem.js'
 export {
@@ -11,3 +18,4 @@ export {
   ImportRequestBody,
   ImportView,
 } from './schemas.js'
+export type { AccessPolicy, App } from './types.js'

@@ -125,3 +125,14 @@ export function withDeadline<T>(what: string, ms: number, work: Promise<T>): Pro
 
 /** Milliseconds left until `deadline` (epoch ms), at least 1. */
 export const remainingMs = (deadline: number): number => Math.max(1, deadline - Date.now())
+
+/** The 429 problem for a refused request, with a Retry-After in whole seconds (at least 1). */
+export function rateLimitedProblem(retryAfterMs: number, perMinute: number): HttpProblem {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
+  return new HttpProblem('rate_limited', `rate limit of ${perMinute} requests per minute reached`, {
+    headers: { 'retry-after': String(seconds) },
+  })
+}
+
+/** A route's `response` schemas for the problem answers it may give. */
+export const problemResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))

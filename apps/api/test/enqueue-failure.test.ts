@@ -1,4 +1,4 @@
-import { createQueues, createRedis, keys } from '@ims-importer/core'
+import { createQueues, createRedis } from '@ims-importer/core'
 import { describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLE, startTestApi } from './helpers.js'
 
@@ -13,7 +13,7 @@ describe('enqueue failure after the record is written', () => {
   it('answers 503, removes the record, and releases the Idempotency-Key', async () => {
     const url = inject('redisUrl')
     const queueRedis = createRedis(url, { failFast: true })
-    const api = await startTestApi(url, {}, (d) => ({ ...d, queues: createQueues(queueRedis) }))
+    const api = await startTestApi(url, {}, (d) => ({ ...d, queues: createQueues(queueRedis, d.keys) }))
     try {
       const [A] = api.tenants
       queueRedis.disconnect()
@@ -40,7 +40,7 @@ describe('enqueue failure after the record is written', () => {
       expect(batch.statusCode).toBe(503)
       expect((await api.deps.store.list({ tenant: A })).items).toEqual([])
       // The batch itself, written while its jobs failed, is undone too.
-      expect(await api.deps.redis.zcard(keys.tenantBatches(A))).toBe(0)
+      expect(await api.deps.redis.zcard(api.deps.keys.tenantBatches(A))).toBe(0)
       const metrics = await api.deps.metrics.registry.getSingleMetricAsString(
         'ims_importer_imports_rejected_total',
       )
@@ -55,7 +55,7 @@ describe('enqueue failure after the record is written', () => {
     const queueRedis = createRedis(url, { failFast: true })
     const api = await startTestApi(url, {}, (d) => ({
       ...d,
-      queues: createQueues(queueRedis),
+      queues: createQueues(queueRedis, d.keys),
       store: {
         ...d.store,
         remove: async () => {

@@ -1,9 +1,10 @@
 import { createLogger, type ImportStatus, jobIds } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
-import { type ApiDeps, type App, buildApp } from '../src/app.js'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import { buildApp } from '../src/app.js'
 import { parseApiKeys } from '../src/auth.js'
-import { type ApiConfig, defaultApiConfig } from '../src/config.js'
-import { createApiDeps } from '../src/deps.js'
+import { type ApiConfig, type ApiConfigOverrides, defaultApiConfig } from '../src/config.js'
+import { type ApiDeps, createApiDeps } from '../src/deps.js'
+import type { App } from '../src/types.js'
 
 /** The IMS API page's first example, unchanged. */
 export const PAGE_EXAMPLE = {
@@ -45,10 +46,15 @@ export interface TestApi {
   close(): Promise<void>
 }
 
-export function testConfig(redisUrl: string, overrides: Partial<ApiConfig> = {}): ApiConfig {
+/**
+ * A test's config: its own namespace (keys and queues) on the shared Redis, so test files run in
+ * parallel, and no rate limit in the way.
+ */
+export function testConfig(redisUrl: string, overrides: ApiConfigOverrides = {}): ApiConfig {
   return defaultApiConfig({
     port: 0,
     redisUrl,
+    keyPrefix: testKeys('api').prefix,
     logLevel: 'silent',
     apiKeys: [],
     usingDevKey: false,
@@ -63,7 +69,7 @@ export function testConfig(redisUrl: string, overrides: Partial<ApiConfig> = {})
 /** An app on the real Redis with fresh tenants (`<tenant>:key-<tenant>`) and fresh targets. */
 export async function startTestApi(
   redisUrl: string,
-  overrides: Partial<ApiConfig> = {},
+  overrides: ApiConfigOverrides = {},
   adjust: (deps: ApiDeps) => ApiDeps = (d) => d,
 ): Promise<TestApi> {
   const tenants: [string, string] = [uniqueName('ta'), uniqueName('tb')]

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { keys } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { canonicalIterative, canonicalJson, requestHash } from '../src/idempotency.js'
 import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
@@ -80,7 +79,7 @@ describe('Idempotency-Key on POST /v1/imports', () => {
     const claimed = await api.deps.redis.eval(
       "redis.call('HSET', KEYS[1], 'state', 'in_progress', 'hash', ARGV[1]); return redis.call('PEXPIRE', KEYS[1], 60000)",
       1,
-      keys.idempotency(A, createHash('sha256').update('key-busy').digest('hex')),
+      api.deps.keys.idempotency(A, createHash('sha256').update('key-busy').digest('hex')),
       requestHash('POST /v1/imports', body),
     )
     expect(claimed).toBe(1)
@@ -148,7 +147,7 @@ describe('Idempotency-Key on POST /v1/imports', () => {
     expect(b.headers['idempotent-replayed']).toBeUndefined()
     expect(a.json().id).not.toBe(b.json().id)
     const ttl = await api.deps.redis.pttl(
-      keys.idempotency(A, createHash('sha256').update('same-key').digest('hex')),
+      api.deps.keys.idempotency(A, createHash('sha256').update('same-key').digest('hex')),
     )
     expect(ttl).toBeGreaterThanOrEqual(24 * 3600_000)
   })

@@ -20,3 +20,6 @@ function readLuaText(dir: URL, name: string, including: string[]): string {
   const text = readFileSync(new URL(`${name}.lua`, dir), 'utf8')
   return text.replace(INCLUDE, (_line, included: string) => readLuaText(dir, included, [...including, name]))
 }
+
+/** Core's own scripts (packages/core/src/lua; dist/lua in an app bundle). */
+export const CORE_LUA_DIR = new URL('./lua/', import.meta.url)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { ID_PATTERN, newId } from '../src/ids.js'
 import {
@@ -6,30 +7,29 @@ import {
   ImportStatus,
   type NewImport,
 } from '../src/import-record.js'
+import { createRedis } from '../src/redis.js'
 import {
   CorruptImportRecordError,
-  CreateRefusedError,
+  createAdmission,
   createImportStore,
   ImportExistsError,
-  InvalidCursorError,
-  importStoreKeys,
-} from '../src/import-store.js'
-import {
   ImportNotFoundError,
   type ImportStore,
+  InvalidCursorError,
   type ListImportsQuery,
   VersionConflictError,
-} from '../src/import-store-types.js'
-import { keys } from '../src/keys.js'
-import { createRedis } from '../src/redis.js'
+} from '../src/store/index.js'
+import { testKeys } from '../src/testing/namespace.js'
 import { uniqueName } from '../src/testing/unique.js'
 
+/** This file's own namespace: it runs beside other test files on one Redis. */
+const keys = testKeys('import-store')
 const url = inject('redisUrl')
 const redisA = createRedis(url, { connectionName: 'import-store-test-a' })
 const redisB = createRedis(url, { connectionName: 'import-store-test-b' })
 /** Two stores on two connections: two processes writing the same records. */
-const storeA = createImportStore(redisA)
-const storeB = createImportStore(redisB)
+const storeA = createImportStore(redisA, { keys })
+const storeB = createImportStore(redisB, { keys })
 
 afterAll(() => {
   redisA.disconnect()
@@ -116,55 +116,90 @@ describe('create and read', () => {
     expect(ids((await storeA.list({ tenant })).items)).toEqual([existing.id])
   })
 
-  it('writes a companion hash with the records, built from them, or not at all', async () => {
+  it('admission writes the stored answer with the records, or not at all', async () => {
     const tenant = uniqueName('t')
-    const companionKey = keys.idempotency(tenant, uniqueName('answer'))
-    const [a, b] = await storeA.createMany([input(tenant), input(tenant)], at(0), {
-      companion: (records) => ({
-        key: companionKey,
-        fields: { state: 'done', ids: records.map((r) => r.id).join(',') },
-        ttlMs: 60_000,
-      }),
+    const admission = createAdmission(redisA, { keys })
+    const rateLimit = { keyId: uniqueName('key'), perMinute: 1000 }
+    const claim = { tenant, key: uniqueName('answer'), bodyHash: 'h1' }
+    const claimKey = keys.idempotency(tenant, createHash('sha256').update(claim.key).digest('hex'))
+    const [a, b] = [input(tenant), input(tenant)]
+    const answer = { response: { ids: [a.id, b.id] } }
+    const made = await admission.admit({
+      rateLimit,
+      idempotency: { ...claim, answer },
+      imports: [a, b],
+      now: at(0),
     })
-    expect(await redisB.hgetall(companionKey)).toEqual({ state: 'done', ids: `${a?.id},${b?.id}` })
-    const ttl = await redisB.pttl(companionKey)
-    expect(ttl).toBeGreaterThan(50_000)
-    expect(ttl).toBeLessThanOrEqual(60_000)
-
-    // An id that exists: no record and no companion.
-    const refusedKey = keys.idempotency(tenant, uniqueName('refused'))
-    await expect(
-      storeB.create({ ...input(tenant), id: a?.id as string }, at(1), {
-        companion: () => ({ key: refusedKey, fields: { state: 'done' }, ttlMs: 60_000 }),
+    expect(made.kind).toBe('created')
+    expect(await redisB.hgetall(claimKey)).toEqual({
+      state: 'done',
+      hash: 'h1',
+      response: JSON.stringify(answer.response),
+    })
+    const ttl = await redisB.pttl(claimKey)
+    expect(ttl).toBeGreaterThan(24 * 3600_000)
+    expect(ids(await storeB.getMany([a.id, b.id]))).toEqual([a.id, b.id])
+    // The same key and body: the stored answer, nothing written.
+    const again = input(tenant)
+    expect(await admission.admit({ rateLimit, idempotency: { ...claim, answer }, imports: [again] })).toEqual(
+      { kind: 'replay', answer },
+    )
+    expect(
+      await admission.admit({
+        rateLimit,
+        idempotency: { ...claim, bodyHash: 'h2', answer },
+        imports: [again],
       }),
-    ).rejects.toBeInstanceOf(ImportExistsError)
+    ).toEqual({ kind: 'mismatch' })
+
+    // An id that exists: no record and no stored answer.
+    const refused = { tenant, key: uniqueName('refused'), bodyHash: 'h1' }
+    const refusedKey = keys.idempotency(tenant, createHash('sha256').update(refused.key).digest('hex'))
+    expect(
+      await admission.admit({
+        rateLimit,
+        idempotency: { ...refused, answer: { importId: a.id } },
+        imports: [input(tenant), { ...input(tenant), id: a.id }],
+      }),
+    ).toEqual({ kind: 'exists', importId: a.id })
     expect(await redisB.exists(refusedKey)).toBe(0)
+    expect((await storeA.list({ tenant })).items).toHaveLength(2)
   })
 
-  it('runs a guard in the same script: it refuses with nothing written, or lets the create go on', async () => {
+  it('admission replays an import stored by id with its record, and refuses a limited key with nothing written', async () => {
     const tenant = uniqueName('t')
-    const gate = keys.idempotency(tenant, uniqueName('gate'))
-    // The guard lets a create through while the gate counter stays below args[1].
-    const guard = {
-      lua: `local function guard(keys, args)
-        if redis.call('INCR', keys[1]) > tonumber(args[1]) then return {'full', keys[1]} end
-        return nil
-      end`,
-      keys: [gate],
-      args: [2],
-    }
-    const made = [
-      await storeA.create(input(tenant), at(0), { guard }),
-      await storeB.createMany([input(tenant), input(tenant)], at(1), { guard }),
-    ]
-    expect(made.flat()).toHaveLength(3)
-    const refused = input(tenant)
-    const err = await storeA.create(refused, at(2), { guard }).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CreateRefusedError)
-    expect((err as CreateRefusedError).reply).toEqual(['full', gate])
-    expect(await storeA.get(refused.id)).toBeNull()
-    expect((await storeA.list({ tenant })).items).toHaveLength(3)
-    await redisA.del(gate)
+    const admission = createAdmission(redisB, { keys })
+    const rateLimit = { keyId: uniqueName('key'), perMinute: 3 }
+    const first = input(tenant)
+    const claim = { tenant, key: uniqueName('k'), bodyHash: 'h', answer: { importId: first.id } }
+    const made = await admission.admit({ rateLimit, idempotency: claim, imports: [first], now: at(0) })
+    expect(made.kind).toBe('created')
+    const record = made.kind === 'created' ? made.records[0] : undefined
+    expect(await admission.admit({ rateLimit, idempotency: claim, imports: [input(tenant)] })).toEqual({
+      kind: 'replay',
+      answer: { import: record },
+    })
+    // Its import gone (being undone): in progress until the key is forgotten.
+    await storeA.remove(first.id)
+    expect(await admission.admit({ rateLimit, idempotency: claim, imports: [input(tenant)] })).toEqual({
+      kind: 'in_progress',
+    })
+    // Three requests spent the burst of 3: the fourth is limited, and writes nothing.
+    const late = input(tenant)
+    const limited = await admission.admit({ rateLimit, idempotency: null, imports: [late] })
+    expect(limited.kind).toBe('limited')
+    expect(limited.kind === 'limited' && limited.retryAfterMs).toBeGreaterThan(0)
+    expect(await storeA.get(late.id)).toBeNull()
+    expect((await admission.takeRateLimit(rateLimit)).allowed).toBe(false)
+    // forget drops the key's answer for its own body only.
+    await admission.forget({ ...claim, bodyHash: 'other' })
+    expect(
+      await redisA.exists(keys.idempotency(tenant, createHash('sha256').update(claim.key).digest('hex'))),
+    ).toBe(1)
+    await admission.forget(claim)
+    expect(
+      await redisA.exists(keys.idempotency(tenant, createHash('sha256').update(claim.key).digest('hex'))),
+    ).toBe(0)
   })
 
   it('gives every id its own randomness, across many ids made in one millisecond', () => {
@@ -419,7 +454,7 @@ describe('list', () => {
 
   it('pages a filtered listing to the end when a scan stops short', async () => {
     const tenant = uniqueName('t')
-    const smallScan = createImportStore(redisA, { listScanBudget: 5 })
+    const smallScan = createImportStore(redisA, { keys, listScanBudget: 5 })
     const created: ImportRecord[] = []
     for (let i = 0; i < 40; i++) {
       created.push(
@@ -492,7 +527,7 @@ describe('status and batch indexes', () => {
       const found: string[] = []
       for (const status of ImportStatus.options) {
         const global = await redisA.zscore(keys.statusImports(status), r.id)
-        const own = await redisA.zscore(importStoreKeys.tenantStatusImports(tenant, status), r.id)
+        const own = await redisA.zscore(keys.tenantStatusImports(tenant, status), r.id)
         if (global !== null) found.push(`all:${status}`)
         if (own !== null) found.push(`tenant:${status}`)
       }
@@ -601,7 +636,7 @@ describe('createMany at batch size', () => {
     }) as typeof redis.sendCommand
     try {
       await redis.ping()
-      const store = createImportStore(redis)
+      const store = createImportStore(redis, { keys })
       const inputs = Array.from({ length: 1000 }, (_, i) =>
         input(tenant, { batch_id: batchId, external_id: `row-${i}` }),
       )

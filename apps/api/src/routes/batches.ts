@@ -1,16 +1,11 @@
-import {
-  CreateRefusedError,
-  enqueueSubmitBulk,
-  type ImportRecord,
-  type NewImport,
-  newId,
-} from '@ims-importer/core'
+import { type AdmitResult, enqueueSubmitBulk, type NewImport, newId } from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { acceptOnce } from '../accept.js'
-import type { RouteDeps } from '../app.js'
 import type { BatchRecord } from '../batch-store.js'
+import type { ApiDeps } from '../deps.js'
+import type { StoredResponse } from '../idempotency.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
-import { type FieldError, HttpProblem, Problem, remainingMs, withDeadline } from '../problem.js'
+import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
+import { type FieldError, HttpProblem, problemResponses, remainingMs, withDeadline } from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
   BatchAccepted,
@@ -23,12 +18,9 @@ import {
   isWellFormedId,
   MAX_BATCH_ITEMS,
 } from '../schemas.js'
-import { bodyInHandler } from './imports.js'
 
 /** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers (503). */
 const BATCH_BUDGET_MS = 5000
-
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 const zodPath = (path: readonly PropertyKey[]): string =>
   path.reduce<string>(
@@ -42,8 +34,8 @@ interface CheckedBatch {
   external_id: string | undefined
 }
 
-export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
-  const { store, queues, metrics, config, targets, batches } = deps
+export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const { store, admission, queues, metrics, config, targets, batches } = deps
   const rules = { targets, callbackPolicy: config.callbackPolicy }
 
   /** The envelope, then each item on its own; refused only when no item is valid. */
@@ -100,119 +92,133 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: BatchRequestBody,
-        response: { 202: BatchAccepted, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
+        response: { 202: BatchAccepted, ...problemResponses(400, 401, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (req, reply) => {
       const tenant = req.tenant as string
-      const checked = checkBatch(req.body)
       const deadline = Date.now() + BATCH_BUDGET_MS
       const left = () => remainingMs(deadline)
-      const { response, replayed } = await acceptOnce(
+      const { value, claim } = await checkIntake(
         deps,
         req,
-        { route: 'POST /v1/batches', body: req.body, checked, deadline },
-        async ({ valid, invalid, external_id }, admission) => {
-          const now = new Date()
-          const batch: BatchRecord = {
-            id: newId('bat'),
-            tenant,
-            external_id: external_id ?? null,
-            created_at: now.toISOString(),
-            accepted: valid.length,
-            rejected: invalid,
-          }
-          tagLog(req, { batch_id: batch.id })
-          const planned = valid.map(({ index, value }) => ({
-            index,
-            input: {
-              id: newId('imp'),
-              tenant,
-              target: value.target,
-              request: value.request,
-              external_id: value.external_id,
-              callback_url: value.callback_url,
-              batch_id: batch.id,
-              batch_index: index,
-            } satisfies NewImport,
-          }))
-          const answer = {
-            status: 202,
-            body: {
-              id: batch.id,
-              external_id: batch.external_id,
-              created_at: batch.created_at,
-              accepted: valid.length,
-              rejected: invalid.length,
-              imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
-              errors: invalid,
-            } satisfies BatchAccepted,
-            location: `/v1/batches/${batch.id}`,
-          }
-          let records: ImportRecord[] = []
-          try {
-            // The records first: their write is the admission (rate limit, Idempotency-Key).
-            records = await withDeadline(
-              'records write',
-              left(),
-              admission.create(
-                planned.map((p) => p.input),
-                () => ({ response: answer }),
-                now,
-              ),
-            )
-            // The batch and the jobs together (two connections; every job's record is written by
-            // now), both settled before anything is undone.
-            const written = await Promise.allSettled([
-              withDeadline('batch write', left(), batches.create(batch)),
-              withDeadline(
-                'submit enqueue',
-                left(),
-                enqueueSubmitBulk(
-                  queues,
-                  planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
-                ),
-              ),
-            ])
-            for (const w of written) if (w.status === 'rejected') throw w.reason
-          } catch (err) {
-            if (err instanceof CreateRefusedError) throw err // nothing written; acceptOnce answers
-            // Same rule as a single import: nothing half-accepted. Records and the batch are removed;
-            // whatever cannot be removed stays queued for the reconciler (logged by id).
-            requestLog(req).warn({ error: (err as Error).message }, 'batch accept failed')
-            const cleanup = await Promise.allSettled([
-              ...planned.map((p) => store.remove(p.input.id)),
-              batches.remove(batch),
-            ])
-            if (cleanup.some((c) => c.status === 'rejected'))
-              requestLog(req).error(
-                { import_ids: planned.map((p) => p.input.id) },
-                'batch left partly written; the reconciler will enqueue its queued records',
-              )
-            throw new HttpProblem(
-              'unavailable',
-              'the batch could not be recorded and queued; nothing was accepted, retry',
-              {
-                headers: { 'retry-after': '1' },
-              },
-            )
-          }
-          const perTarget = new Map<string, number>()
-          for (const r of records) perTarget.set(r.target, (perTarget.get(r.target) ?? 0) + 1)
-          for (const [target, n] of perTarget) metrics.accepted.inc({ target }, n)
-          if (invalid.length > 0) metrics.rejected.inc({ reason: 'validation' }, invalid.length)
-          tagLog(req, { accepted: valid.length, rejected: invalid.length })
-          return answer
-        },
+        'POST /v1/batches',
+        checkBatch(req.body),
+        deadline,
       )
-      if (replayed) reply.header('idempotent-replayed', 'true')
-      if (response.location) reply.header('location', response.location)
-      // Sent as JSON text, skipping the zod response check of up to 1000 entries: the answer is
-      // built above as a BatchAccepted (a replay sends the answer stored then).
-      return reply
-        .code(202)
-        .type('application/json; charset=utf-8')
-        .send(JSON.stringify(response.body) as unknown as BatchAccepted)
+      const { valid, invalid, external_id } = value
+      const now = new Date()
+      const batch: BatchRecord = {
+        id: newId('bat'),
+        tenant,
+        external_id: external_id ?? null,
+        created_at: now.toISOString(),
+        accepted: valid.length,
+        rejected: invalid,
+      }
+      tagLog(req, { batch_id: batch.id })
+      const planned = valid.map(({ index, value }) => ({
+        index,
+        input: {
+          id: newId('imp'),
+          tenant,
+          target: value.target,
+          request: value.request,
+          external_id: value.external_id,
+          callback_url: value.callback_url,
+          batch_id: batch.id,
+          batch_index: index,
+        } satisfies NewImport,
+      }))
+      const answer: StoredResponse = {
+        status: 202,
+        body: {
+          id: batch.id,
+          external_id: batch.external_id,
+          created_at: batch.created_at,
+          accepted: valid.length,
+          rejected: invalid.length,
+          imports: planned.map((p) => ({ index: p.index, id: p.input.id, target: p.input.target })),
+          errors: invalid,
+        } satisfies BatchAccepted,
+        location: `/v1/batches/${batch.id}`,
+      }
+
+      /**
+       * Same rule as a single import: nothing half-accepted. Records and the batch are removed
+       * and the key's answer forgotten; whatever cannot be removed stays queued for the
+       * reconciler (logged by id).
+       */
+      const undo = async (err: unknown): Promise<HttpProblem> => {
+        requestLog(req).warn({ error: (err as Error).message }, 'batch accept failed')
+        const cleanup = await Promise.allSettled([
+          ...planned.map((p) => store.remove(p.input.id)),
+          batches.remove(batch),
+        ])
+        if (cleanup.some((c) => c.status === 'rejected'))
+          requestLog(req).error(
+            { import_ids: planned.map((p) => p.input.id) },
+            'batch left partly written; the reconciler will enqueue its queued records',
+          )
+        await forgetKey(deps, req, claim)
+        return new HttpProblem(
+          'unavailable',
+          'the batch could not be recorded and queued; nothing was accepted, retry',
+          { headers: { 'retry-after': '1' } },
+        )
+      }
+
+      let result: AdmitResult
+      try {
+        result = await withDeadline(
+          'records write',
+          left(),
+          admission.admit({
+            rateLimit: rateLimitOf(deps, req),
+            idempotency: claim && { ...claim, answer: { response: answer } },
+            imports: planned.map((p) => p.input),
+            now,
+          }),
+        )
+      } catch (err) {
+        throw await undo(err)
+      }
+      switch (result.kind) {
+        case 'created':
+          break
+        case 'replay': {
+          metrics.replays.inc()
+          const { answer: stored } = result
+          if (!('response' in stored)) throw new Error('a batch key holds an import id, not an answer')
+          return sendAccepted(reply, stored.response as StoredResponse, true)
+        }
+        default:
+          throw refusal(result, config.rateLimitPerMinute)
+      }
+      try {
+        // The batch and the jobs together (two connections; every job's record is written by
+        // now), both settled before anything is undone.
+        const written = await Promise.allSettled([
+          withDeadline('batch write', left(), batches.create(batch)),
+          withDeadline(
+            'submit enqueue',
+            left(),
+            enqueueSubmitBulk(
+              queues,
+              planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
+            ),
+          ),
+        ])
+        for (const w of written) if (w.status === 'rejected') throw w.reason
+      } catch (err) {
+        throw await undo(err)
+      }
+      const perTarget = new Map<string, number>()
+      for (const r of result.records) perTarget.set(r.target, (perTarget.get(r.target) ?? 0) + 1)
+      for (const [target, n] of perTarget) metrics.accepted.inc({ target }, n)
+      if (invalid.length > 0) metrics.rejected.inc({ reason: 'validation' }, invalid.length)
+      tagLog(req, { accepted: valid.length, rejected: invalid.length })
+      return sendAccepted(reply, answer, false)
     },
   )
 
@@ -225,7 +231,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) =
         security: [{ bearer: [] }],
         params: ImportIdParams,
         querystring: BatchQuery,
-        response: { 200: BatchView, ...problems(400, 401, 404, 429, 503) },
+        response: { 200: BatchView, ...problemResponses(400, 401, 404, 429, 503) },
       },
     },
     async (req) => {

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
-import type { App } from '../app.js'
+import type { App } from '../types.js'
 
 /**
  * The OpenAPI 3.1 document, generated from the routes' zod schemas (request and response), at

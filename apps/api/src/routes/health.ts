@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { RouteDeps } from '../app.js'
+import type { ApiDeps } from '../deps.js'
 import { HttpProblem, Problem, withDeadline } from '../problem.js'
 
 /** /readyz answers within this, Redis or not. */
 const READY_PING_MS = 500
 
-export const healthRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { redis, queueRedis }) => {
+export const healthRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { redis, queueRedis }) => {
   app.get(
     '/livez',
     {

@@ -2,17 +2,18 @@ import {
   enqueueCallback,
   enqueueSubmit,
   type ImportRecord,
+  InvalidCursorError,
   jobIds,
   newId,
   newImportRecord,
 } from '@ims-importer/core'
-import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { validatorCompiler } from 'fastify-type-provider-zod'
-import { acceptOnce } from '../accept.js'
-import type { RouteDeps } from '../app.js'
+import type { ApiDeps } from '../deps.js'
+import type { StoredResponse } from '../idempotency.js'
 import { parseImportRequest } from '../import-request.js'
-import { HttpProblem, Problem, remainingMs, withDeadline } from '../problem.js'
+import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
+import { HttpProblem, problemResponses, remainingMs, withDeadline } from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
   IdempotencyHeaders,
@@ -23,17 +24,6 @@ import {
   ImportView,
   isWellFormedId,
 } from '../schemas.js'
-
-/**
- * Bodies and headers of the intake routes are documented by their zod schemas but validated in
- * the handler (parseImportRequest: IMS error codes, batch items one by one; acceptOnce: the
- * Idempotency-Key), so the hot path does not copy them through zod twice; other parts go
- * through zod.
- */
-export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
-  route.httpPart === 'body' || route.httpPart === 'headers'
-    ? (data: unknown) => ({ value: data })
-    : (validatorCompiler as FastifySchemaCompiler<unknown>)(route)
 
 export const toView = (record: ImportRecord): ImportView => {
   const { tenant: _tenant, version: _version, ...view } = record
@@ -60,10 +50,15 @@ export const firstView = (record: ImportRecord): ImportView =>
     ),
   )
 
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+/** The 202 answer of an import: its first view, and where to read it. */
+const acceptedAnswer = (record: ImportRecord): StoredResponse => ({
+  status: 202,
+  body: firstView(record),
+  location: `/v1/imports/${record.id}`,
+})
 
-export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) => {
-  const { store, queues, metrics, config, targets } = deps
+export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const { store, admission, queues, metrics, config, targets } = deps
   const rules = { targets, callbackPolicy: config.callbackPolicy }
 
   /** Loads an import of the caller's tenant; any other tenant's id is a 404, like a missing one. */
@@ -88,89 +83,90 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: ImportRequestBody,
-        response: { 202: ImportView, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
+        response: { 202: ImportView, ...problemResponses(400, 401, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (req, reply) => {
       const tenant = req.tenant as string
+      const deadline = req.redisDeadline
       const parsed = parseImportRequest(req.body as unknown, rules)
-      const { response, replayed } = await acceptOnce(
+      const { value, claim } = await checkIntake(
         deps,
         req,
-        {
-          route: 'POST /v1/imports',
-          body: req.body,
-          checked: parsed.ok
-            ? parsed
-            : {
-                ok: false,
-                problem: new HttpProblem('validation', `the request has ${parsed.errors.length} error(s)`, {
-                  errors: parsed.errors,
-                }),
-              },
-          deadline: req.redisDeadline,
-          replayImport: async (importId) => {
-            const record = await store.get(importId)
-            return record && { status: 202, body: firstView(record), location: `/v1/imports/${importId}` }
-          },
-        },
-        async ({ request, target, external_id, callback_url }, admission) => {
-          const left = () => remainingMs(req.redisDeadline)
-          const id = newId('imp')
-          const location = `/v1/imports/${id}`
-          tagLog(req, { import_id: id })
-          const [record] = await withDeadline(
-            'record write',
-            left(),
-            admission.create([{ id, tenant, target, request, external_id, callback_url }], () => ({
-              importId: id,
-            })),
-          )
-          try {
-            await withDeadline('submit enqueue', left(), enqueueSubmit(queues, target, id))
-          } catch (err) {
-            /*
-             * No 202 without the record and its job. The record is removed, so the 503 means "nothing
-             * was accepted" and a retry is safe (acceptOnce forgets the key and the answer stored
-             * with the record). If the removal fails too (Redis just went away), the record stays
-             * `queued` without a job: the worker's reconciler re-enqueues exactly such records, so
-             * it still reaches a final state; the log line names it. The same holds when the
-             * record write timed out but landed later. Conversely, an add that reached Redis but
-             * whose reply was lost leaves a job without a record: the worker drops it.
-             */
-            requestLog(req).warn({ error: (err as Error).message }, 'submit enqueue failed')
-            await store
-              .remove(id)
-              .catch((e) =>
-                requestLog(req).error(
-                  { error: (e as Error).message },
-                  'record left queued without a submit job; the reconciler will enqueue it',
-                ),
-              )
-            throw new HttpProblem(
-              'unavailable',
-              'the import could not be queued; nothing was accepted, retry',
-              {
-                headers: { 'retry-after': '1' },
-              },
-            )
-          }
-          metrics.accepted.inc({ target })
-          tagLog(req, { target })
-          return { status: 202, body: toView(record as ImportRecord), location }
-        },
+        'POST /v1/imports',
+        parsed.ok
+          ? parsed
+          : {
+              ok: false,
+              problem: new HttpProblem('validation', `the request has ${parsed.errors.length} error(s)`, {
+                errors: parsed.errors,
+              }),
+            },
+        deadline,
       )
-      if (replayed) {
-        reply.header('idempotent-replayed', 'true')
-        tagLog(req, { import_id: (response.body as ImportView).id, replayed: true })
+      const { request, target, external_id, callback_url } = value
+      const id = newId('imp')
+      tagLog(req, { import_id: id })
+      const result = await withDeadline(
+        'record write',
+        remainingMs(deadline),
+        admission.admit({
+          rateLimit: rateLimitOf(deps, req),
+          idempotency: claim && { ...claim, answer: { importId: id } },
+          imports: [{ id, tenant, target, request, external_id, callback_url }],
+        }),
+      ).catch(async (err: unknown) => {
+        // Whether or not the record landed, its answer goes, so that a retry runs anew.
+        await forgetKey(deps, req, claim)
+        throw err
+      })
+      switch (result.kind) {
+        case 'created':
+          break
+        case 'replay': {
+          const { answer } = result
+          const response =
+            'import' in answer ? acceptedAnswer(answer.import) : (answer.response as StoredResponse)
+          metrics.replays.inc()
+          tagLog(req, { import_id: (response.body as ImportView).id, replayed: true })
+          return sendAccepted(reply, response, true)
+        }
+        default:
+          throw refusal(result, config.rateLimitPerMinute)
       }
-      if (response.location) reply.header('location', response.location)
-      // Sent as JSON text, skipping the zod response check: the record behind the view was checked
-      // against ImportRecord when the store wrote it (a replay sends the answer stored then).
-      return reply
-        .code(202)
-        .type('application/json; charset=utf-8')
-        .send(JSON.stringify(response.body) as unknown as ImportView)
+      try {
+        await withDeadline('submit enqueue', remainingMs(deadline), enqueueSubmit(queues, target, id))
+      } catch (err) {
+        /*
+         * No 202 without the record and its job. The record is removed and the key's answer
+         * forgotten, so the 503 means "nothing was accepted" and a retry is safe. If the removal
+         * fails too (Redis just went away), the record stays `queued` without a job: the worker's
+         * reconciler re-enqueues exactly such records; the log line names it. Conversely, an add
+         * that reached Redis but whose reply was lost leaves a job without a record: the worker
+         * drops it.
+         */
+        requestLog(req).warn({ error: (err as Error).message }, 'submit enqueue failed')
+        await store
+          .remove(id)
+          .catch((e) =>
+            requestLog(req).error(
+              { error: (e as Error).message },
+              'record left queued without a submit job; the reconciler will enqueue it',
+            ),
+          )
+        await forgetKey(deps, req, claim)
+        throw new HttpProblem('unavailable', 'the import could not be queued; nothing was accepted, retry', {
+          headers: { 'retry-after': '1' },
+        })
+      }
+      metrics.accepted.inc({ target })
+      tagLog(req, { target })
+      const [record] = result.records
+      return sendAccepted(
+        reply,
+        { status: 202, body: toView(record as ImportRecord), location: `/v1/imports/${id}` },
+        false,
+      )
     },
   )
 
@@ -182,7 +178,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         tags: ['imports'],
         security: [{ bearer: [] }],
         params: ImportIdParams,
-        response: { 200: ImportView, ...problems(401, 404, 429, 503) },
+        response: { 200: ImportView, ...problemResponses(401, 404, 429, 503) },
       },
     },
     async (req) => toView(await loadOwn(req, req.params.id)),
@@ -196,7 +192,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         tags: ['imports'],
         security: [{ bearer: [] }],
         querystring: ImportListQuery,
-        response: { 200: ImportPage, ...problems(400, 401, 429, 503) },
+        response: { 200: ImportPage, ...problemResponses(400, 401, 429, 503) },
       },
     },
     async (req) => {
@@ -213,7 +209,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         })
         return { items: page.items.map(toView), next_cursor: page.next_cursor }
       } catch (err) {
-        if ((err as Error).name === 'InvalidCursorError')
+        if (err instanceof InvalidCursorError)
           throw new HttpProblem('validation', 'invalid cursor', {
             errors: [
               { path: 'querystring.cursor', message: 'not a cursor from a previous page of this listing' },
@@ -234,7 +230,7 @@ export const importRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         tags: ['imports'],
         security: [{ bearer: [] }],
         params: ImportIdParams,
-        response: { 200: ImportView, ...problems(401, 404, 409, 429, 503) },
+        response: { 200: ImportView, ...problemResponses(401, 404, 409, 429, 503) },
       },
     },
     async (req) => {

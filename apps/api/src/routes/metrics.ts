@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { RouteDeps } from '../app.js'
+import type { ApiDeps } from '../deps.js'
 import { Problem } from '../problem.js'
 
-export const metricsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { metrics, config }) => {
+export const metricsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { metrics, config }) => {
   app.get(
     '/metrics',
     {

@@ -1,4 +1,6 @@
-import type { ImportPatch, ImportRecord, ImportStatus, NewImport } from './import-record.js'
+import type { ImportPatch, ImportRecord, ImportStatus, NewImport } from '../import-record.js'
+import type { Keys } from '../keys.js'
+import type { Redis } from '../redis.js'
 
 export interface ListImportsQuery {
   tenant: string
@@ -17,62 +19,24 @@ export interface ImportPage {
   next_cursor: string | null
 }
 
-/** Thrown when a write was based on a version that is no longer current (optimistic concurrency). */
-export class VersionConflictError extends Error {
-  constructor(
-    readonly importId: string,
-    readonly expected: number,
-    readonly actual: number | null,
-  ) {
-    super(`import ${importId}: version conflict (expected ${expected}, found ${actual ?? 'none'})`)
-    this.name = 'VersionConflictError'
-  }
+export interface ImportStoreOptions {
+  /** The namespace of every key (default: the production `{ims}` one). */
+  keys?: Keys
+  /**
+   * Most index entries one `list` call examines when filtering by target or batch_id beyond
+   * what an index answers; past it the page comes back short, with a cursor to go on.
+   */
+  listScanBudget?: number
 }
 
-export class ImportNotFoundError extends Error {
-  constructor(readonly importId: string) {
-    super(`import ${importId} not found`)
-    this.name = 'ImportNotFoundError'
-  }
-}
-
-/**
- * A Redis hash written in the same atomic step as new records, or not at all (the API stores the
- * answer of an idempotent request beside the imports it answers). Its key must live under
- * KEY_PREFIX like every other key.
- */
-export interface CompanionHash {
-  key: string
-  fields: Record<string, string>
-  /** The hash expires after this long (ms). */
-  ttlMs: number
-}
-
-/**
- * A check run in the same atomic script before records are created (the API takes a key's rate
- * limit and looks up its Idempotency-Key there). `lua` defines `local function guard(keys, args)`:
- * `keys` are `keys` below (KEYS[1..k], under KEY_PREFIX), `args` the arguments; it returns nil to
- * let the create go on, or a table: then nothing is written and the create throws
- * CreateRefusedError carrying that table.
- */
-export interface CreateGuard {
-  lua: string
-  keys: string[]
-  args: (string | number)[]
-}
-
-export interface CreateOptions {
-  /** Built from the new records (their ids and timestamps are set by then) and written with them. */
-  companion?: (records: ImportRecord[]) => CompanionHash
-  guard?: CreateGuard
-}
-
-/** The Redis-backed store of import records. All keys live under KEY_PREFIX (one cluster slot). */
+/** The Redis-backed store of import records. All keys live under one namespace (one cluster slot). */
 export interface ImportStore {
+  /** The namespace the store's keys are in. */
+  keys: Keys
   /** Writes a new record (status queued) and its indexes atomically. Fails if the id exists. */
-  create(input: NewImport, now?: Date, options?: CreateOptions): Promise<ImportRecord>
+  create(input: NewImport, now?: Date): Promise<ImportRecord>
   /** Writes many new records in one round trip (a batch); same rules as create. */
-  createMany(inputs: NewImport[], now?: Date, options?: CreateOptions): Promise<ImportRecord[]>
+  createMany(inputs: NewImport[], now?: Date): Promise<ImportRecord[]>
   get(id: string): Promise<ImportRecord | null>
   /** Many records in one round trip; missing ids give null at their position. */
   getMany(ids: string[]): Promise<(ImportRecord | null)[]>
@@ -104,4 +68,10 @@ export interface ImportStore {
   countByStatusForBatch(batchId: string): Promise<Record<ImportStatus, number>>
   /** Removes a record and its index entries (used when an enqueue fails right after create). */
   remove(id: string): Promise<void>
+}
+
+/** What every part of the store works with: its connection and its namespace. */
+export interface StoreContext {
+  redis: Redis
+  keys: Keys
 }

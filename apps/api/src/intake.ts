@@ -1,0 +1,116 @@
+import type { AdmitResult, IdempotencyClaim, RateLimit } from '@ims-importer/core'
+import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify'
+import { validatorCompiler } from 'fastify-type-provider-zod'
+import type { ApiDeps } from './deps.js'
+import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './idempotency.js'
+import { HttpProblem, rateLimitedProblem, remainingMs, withDeadline } from './problem.js'
+import { requestLog } from './request-log.js'
+
+/*
+ * What the two intake routes (POST /v1/imports, POST /v1/batches) share. Each one: checks its
+ * body and Idempotency-Key (checkIntake), admits its records with core's admission (one script:
+ * rate limit, key lookup, records and the key's answer; docs/intake-admission.md), switches on
+ * the result, adds the submit job(s), and undoes the admission when that fails (forgetKey).
+ */
+
+/**
+ * Bodies and headers of the intake routes are documented by their zod schemas but validated in
+ * the handler (parseImportRequest: IMS error codes, batch items one by one; checkIntake: the
+ * Idempotency-Key), so the hot path does not copy them through zod twice; other parts go
+ * through zod.
+ */
+export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
+  route.httpPart === 'body' || route.httpPart === 'headers'
+    ? (data: unknown) => ({ value: data })
+    : (validatorCompiler as FastifySchemaCompiler<unknown>)(route)
+
+/** A body checked by its route: the value to admit, or why it is refused. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problem: HttpProblem }
+
+/** The caller's rate limit (its key id is set by the onRequest hook). */
+export const rateLimitOf = (deps: ApiDeps, req: FastifyRequest): RateLimit => ({
+  keyId: req.apiKeyId as string,
+  perMinute: deps.config.rateLimitPerMinute,
+})
+
+/**
+ * The request's Idempotency-Key claim (null without the header), once its body and key are
+ * good. A bad body or key still takes the key's rate limit, so a limited key gets 429 whatever
+ * it sends; otherwise its 400.
+ */
+export async function checkIntake<T>(
+  deps: ApiDeps,
+  req: FastifyRequest,
+  route: string,
+  checked: Checked<T>,
+  deadline: number,
+): Promise<{ value: T; claim: IdempotencyClaim | null }> {
+  const header = req.headers['idempotency-key']
+  const key = header === undefined ? null : ((Array.isArray(header) ? header[0] : header) ?? '')
+  const keyProblem =
+    key !== null && (!key || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key))
+      ? new HttpProblem(
+          'bad_request',
+          `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+        )
+      : null
+  if (!checked.ok || keyProblem) {
+    const limit = rateLimitOf(deps, req)
+    const decision = await withDeadline(
+      'rate limit',
+      remainingMs(deadline),
+      deps.admission.takeRateLimit(limit),
+    )
+    if (!decision.allowed) throw rateLimitedProblem(decision.retryAfterMs, limit.perMinute)
+    throw checked.ok ? keyProblem : checked.problem
+  }
+  const claim =
+    key === null ? null : { tenant: req.tenant as string, key, bodyHash: requestHash(route, req.body) }
+  return { value: checked.value, claim }
+}
+
+/** The answer to an admission that neither created nor replayed. */
+export function refusal(
+  result: Exclude<AdmitResult, { kind: 'created' | 'replay' }>,
+  perMinute: number,
+): Error {
+  switch (result.kind) {
+    case 'limited':
+      return rateLimitedProblem(result.retryAfterMs, perMinute)
+    case 'mismatch':
+      return new HttpProblem(
+        'idempotency_mismatch',
+        'this Idempotency-Key was already used with a different request body; use a new key for a new request',
+      )
+    case 'in_progress':
+      return new HttpProblem(
+        'idempotency_in_progress',
+        'a request with this Idempotency-Key is still being handled; retry after it has finished',
+        { headers: { 'retry-after': '1' } },
+      )
+    case 'exists':
+      // Ids are random and fresh per request: a taken one is a bug, answered 500.
+      return new Error(`import id ${result.importId} is taken`)
+  }
+}
+
+/**
+ * After a request failed without accepting anything: drops the answer stored with its records,
+ * so a retry runs anew (best effort; logged when Redis is away too).
+ */
+export async function forgetKey(deps: ApiDeps, req: FastifyRequest, claim: IdempotencyClaim | null) {
+  if (claim)
+    await deps.admission
+      .forget(claim)
+      .catch((e) => requestLog(req).warn({ error: (e as Error).message }, 'idempotency key not released'))
+}
+
+/**
+ * Sends a 202 as JSON text, skipping the zod response check: the answer was built from records
+ * checked when they were written, or stored then (a replay, marked `idempotent-replayed`).
+ */
+export function sendAccepted(reply: FastifyReply, response: StoredResponse, replayed: boolean) {
+  if (replayed) reply.header('idempotent-replayed', 'true')
+  if (response.location) reply.header('location', response.location)
+  return reply.code(202).type('application/json; charset=utf-8').send(JSON.stringify(response.body))
+}

@@ -1,0 +1,55 @@
+import { ImportStatus } from '../import-record.js'
+import { keys as defaultKeys } from '../keys.js'
+import type { Redis } from '../redis.js'
+import { createMany } from './create.js'
+import { DEFAULT_SCAN_BUDGET, listImports } from './list.js'
+import { getImport, getImports } from './read.js'
+import { removeImport } from './remove.js'
+import { transitionImport, updateImport } from './transition.js'
+import type { ImportStore, ImportStoreOptions, StoreContext } from './types.js'
+
+export * from './admit.js'
+export * from './errors.js'
+export type { ImportPage, ImportStore, ImportStoreOptions, ListImportsQuery } from './types.js'
+
+const DEFAULT_IDS_BY_STATUS_LIMIT = 1000
+
+function emptyCounts(): Record<ImportStatus, number> {
+  return Object.fromEntries(ImportStatus.options.map((s) => [s, 0])) as Record<ImportStatus, number>
+}
+
+/**
+ * The Redis-backed import store. Records are JSON strings under `keys.import(id)`; indexes are
+ * sorted sets scored by creation time (ms). Writes are Lua scripts (../lua), so a record and its
+ * indexes always change together, and a transition is a compare-and-set on `version`.
+ */
+export function createImportStore(redis: Redis, options: ImportStoreOptions = {}): ImportStore {
+  const ctx: StoreContext = { redis, keys: options.keys ?? defaultKeys }
+  const { keys } = ctx
+  const scanBudget = options.listScanBudget ?? DEFAULT_SCAN_BUDGET
+  return {
+    keys,
+    async create(input, now) {
+      const [record] = await createMany(ctx, [input], now)
+      if (!record) throw new Error('unreachable: createMany returned no record')
+      return record
+    },
+    createMany: (inputs, now) => createMany(ctx, inputs, now),
+    get: (id) => getImport(ctx, id),
+    getMany: (ids) => getImports(ctx, ids),
+    transition: (id, to, patch, opts) => transitionImport(ctx, id, to, patch, opts),
+    update: (id, fn, opts) => updateImport(ctx, id, fn, opts),
+    list: (query) => listImports(ctx, query, scanBudget),
+    async idsByStatus(status, limit = DEFAULT_IDS_BY_STATUS_LIMIT, offset = 0) {
+      if (limit <= 0) return []
+      return redis.zrange(keys.statusImports(status), offset, offset + limit - 1)
+    },
+    async countByStatusForBatch(batchId) {
+      const raw = await redis.hgetall(keys.batchStatusCounts(batchId))
+      const counts = emptyCounts()
+      for (const status of ImportStatus.options) counts[status] = Number(raw[status] ?? 0)
+      return counts
+    },
+    remove: (id) => removeImport(ctx, id),
+  }
+}
