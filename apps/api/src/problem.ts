@@ -1,3 +1,4 @@
+import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js'
 import { z } from 'zod'
 
 /** One validation error: JSON path into the request body, a plain reason, and the IMS code IMS would answer with. */
@@ -76,23 +77,19 @@ export function toProblem(p: HttpProblem, requestId?: string): Problem {
   }
 }
 
-const REDIS_DOWN_MESSAGES = [
-  "Stream isn't writeable",
-  'Connection is closed',
-  'Command timed out',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'connect ETIMEDOUT',
-  'Reached the max retries per request limit',
-]
+/** Node's codes of a connection that failed or broke. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
+
+/** ioredis's errors of a client that cannot send; they carry no type or code of their own. */
+const IOREDIS_DOWN_MESSAGES = ["Stream isn't writeable", 'Connection is closed', 'Command timed out']
 
 /** An error that means Redis could not be reached (rather than a bug): answered with 503. */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false
-  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'DeadlineExceededError') return true
-  return REDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
+  if (err instanceof DeadlineExceededError || err instanceof MaxRetriesPerRequestError) return true
+  const code = (err as NodeJS.ErrnoException).code
+  if (code !== undefined && CONNECTION_CODES.has(code)) return true
+  return IOREDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
 }
 
 export class DeadlineExceededError extends Error {
