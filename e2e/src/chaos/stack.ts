@@ -86,7 +86,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const targetsFile = writeTargetsFile(targets)
   const observer = createRedis(o.observeUrl ?? o.redisUrl, { connectionName: 'chaos-observer' })
   observer.on('error', () => {})
-  const store = createImportStore(observer)
+  const store = createImportStore(observer, { keys: ns })
   const started: ServiceProcess[] = []
   const common = { REDIS_URL: o.redisUrl, IMS_TARGETS_FILE: targetsFile.path }
 

@@ -7,15 +7,19 @@ import {
   defaultApiConfig,
   parseApiKeys,
 } from '@ims-importer/api'
-import { createLogger } from '@ims-importer/core'
+import { createLogger, type Keys } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { createLogCapture, type LogCapture } from './log-capture.js'
 
-/** The API's config for tests: real Redis, no dev key, generous limits unless overridden. */
-export function apiTestConfig(redisUrl: string, overrides: Partial<ApiConfig> = {}): ApiConfig {
+/**
+ * The API's config for tests: real Redis in the namespace `ns` (each test file its own: core
+ * testing's testKeys), no dev key, generous limits unless overridden.
+ */
+export function apiTestConfig(redisUrl: string, ns: Keys, overrides: Partial<ApiConfig> = {}): ApiConfig {
   return defaultApiConfig({
     port: 0,
     redisUrl,
+    keyPrefix: ns.prefix,
     logLevel: 'info',
     apiKeys: [],
     usingDevKey: false,
@@ -55,12 +59,16 @@ export interface TestApiOptions {
   logs?: LogCapture
 }
 
-/** The intake API in-process on the real Redis, with its log captured. */
-export async function startTestApi(redisUrl: string, options: TestApiOptions = {}): Promise<TestApi> {
+/** The intake API in-process on the real Redis, in the namespace `ns`, with its log captured. */
+export async function startTestApi(
+  redisUrl: string,
+  ns: Keys,
+  options: TestApiOptions = {},
+): Promise<TestApi> {
   const tenants = options.tenants ?? [uniqueName('ta'), uniqueName('tb')]
   const targets = options.targets ?? [uniqueName('t1'), uniqueName('t2')]
   const keyOf = (tenant: string) => `key-${tenant}`
-  const config = apiTestConfig(redisUrl, {
+  const config = apiTestConfig(redisUrl, ns, {
     apiKeys: parseApiKeys(options.apiKeys ?? tenants.map((t) => `${t}:${keyOf(t)}`).join(','), 'API_KEYS'),
     targets,
     ...options.config,

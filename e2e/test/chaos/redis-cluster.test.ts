@@ -51,7 +51,8 @@ describe('redis+cluster:// URLs', () => {
 
 // The whole service on a local three-master Redis Cluster (started here by the test helper, so
 // the default run exercises it): the API (single POSTs and a batch, listing), two workers and the
-// simulator. Every key carries the {ims} hash tag, so Lua scripts and MULTI stay in one slot.
+// simulator. Every key carries the namespace's hash tag ({ims} in production, the stack's own
+// here), so Lua scripts and MULTI stay in one slot.
 describe('chaos: end to end on a Redis Cluster', () => {
   const running = started()
   afterAll(() => running.close())
@@ -78,7 +79,7 @@ describe('chaos: end to end on a Redis Cluster', () => {
       const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12 })
       expect(intake.refused).toEqual({})
       const accepted: Accepted[] = [...intake.accepted]
-      // A batch: one Lua script over many keys and a MULTI, all in the {ims} slot.
+      // A batch: one Lua script over many keys and a MULTI, all in the namespace's slot.
       const batch = await request(`${s.api.url}/v1/batches`, {
         method: 'POST',
         headers: { ...s.auth, 'content-type': 'application/json' },

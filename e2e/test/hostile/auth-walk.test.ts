@@ -1,10 +1,13 @@
 import type { ApiConfig } from '@ims-importer/api'
 import { parseApiKeys } from '@ims-importer/api'
 import { newId } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLES } from '../../../packages/core/test/fixtures/invalid-bodies.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('auth-walk')
 
 /*
  * No key, a wrong key, a revoked key: 401 on every protected route. The routes come from the
@@ -99,7 +102,7 @@ describe('every protected route refuses callers without a valid key (walked from
     it(`no key, wrong keys, a revoked key: 401 everywhere but the public routes (${variant.label})`, async () => {
       const redisUrl = inject('redisUrl')
       // Before the restart: the key works, and the tenant owns an import and a batch.
-      const before = await startTestApi(redisUrl, {
+      const before = await startTestApi(redisUrl, ns, {
         tenants,
         targets,
         apiKeys: keys(true),
@@ -128,7 +131,7 @@ describe('every protected route refuses callers without a valid key (walked from
       await before.app.close()
 
       // The restart after removing the key from API_KEYS.
-      const api = await startTestApi(redisUrl, {
+      const api = await startTestApi(redisUrl, ns, {
         tenants,
         targets,
         apiKeys: keys(false),

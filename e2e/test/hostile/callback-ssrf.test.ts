@@ -11,13 +11,16 @@ import {
   jobIds,
   newId,
 } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLES } from '../../../packages/core/test/fixtures/invalid-bodies.js'
 import { createLogCapture } from '../../src/input/log-capture.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('callback-ssrf')
 
 /*
  * callback_url cannot make the service call into its own network: private, loopback and
@@ -32,11 +35,11 @@ describe('callback_url at intake', () => {
   let privateAllowed: TestApi
   beforeAll(async () => {
     const redisUrl = inject('redisUrl')
-    strict = await startTestApi(redisUrl, { config: { logLevel: 'warn' } })
-    loopbackHttp = await startTestApi(redisUrl, {
+    strict = await startTestApi(redisUrl, ns, { config: { logLevel: 'warn' } })
+    loopbackHttp = await startTestApi(redisUrl, ns, {
       config: { logLevel: 'warn', callbackPolicy: { allowPrivate: false, allowHttpLoopback: true } },
     })
-    privateAllowed = await startTestApi(redisUrl, {
+    privateAllowed = await startTestApi(redisUrl, ns, {
       config: { logLevel: 'warn', callbackPolicy: { allowPrivate: true, allowHttpLoopback: false } },
     })
   })
@@ -237,8 +240,8 @@ describe('callback_url at delivery', () => {
     base = `http://127.0.0.1:${port}`
     const redisUrl = inject('redisUrl')
     redis = createRedis(redisUrl)
-    store = createImportStore(redis)
-    const config = defaultWorkerConfig({ redisUrl, targets: [] })
+    store = createImportStore(redis, { keys: ns })
+    const config = defaultWorkerConfig({ redisUrl, targets: [], keyPrefix: ns.prefix })
     runtime = await createWorkerRuntime(
       {
         ...config,

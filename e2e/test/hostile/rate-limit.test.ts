@@ -1,7 +1,10 @@
-import { uniqueName } from '@ims-importer/core/testing'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLES } from '../../../packages/core/test/fixtures/invalid-bodies.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('rate-limit')
 
 /*
  * Per-key rate limit: 429 with a truthful Retry-After once a key has used its budget; other keys
@@ -17,7 +20,7 @@ const key = { a1: `a1-${A}`, a2: `a2-${A}`, b: `b-${B}` }
 const bearer = (k: string) => ({ authorization: `Bearer ${k}` })
 
 beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'), {
+  api = await startTestApi(inject('redisUrl'), ns, {
     tenants: [A, B],
     apiKeys: `${A}:${key.a1},${A}:${key.a2},${B}:${key.b}`,
     config: { rateLimitPerMinute: PER_MINUTE, logLevel: 'warn' },

@@ -2,13 +2,16 @@ import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLogger, createRedis, type ImportRecord, TargetConfig } from '@ims-importer/core'
-import { keysEverywhere, uniqueName } from '@ims-importer/core/testing'
+import { keysEverywhere, testKeys, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
 import { buildSimulator, type SimulatorOptions } from 'ims-simulator'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createLogCapture } from '../../src/input/log-capture.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('secrets')
 
 /*
  * Secrets never leak. A full run: the API and the worker in-process with every log line captured
@@ -132,7 +135,7 @@ describe('secrets never leak', () => {
     })
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()))
 
-    api = await startTestApi(redisUrl, {
+    api = await startTestApi(redisUrl, ns, {
       tenants,
       apiKeys: `${tenants[0]}:${S.apiKeyA},${tenants[1]}:${S.apiKeyB}`,
       logs: apiLogs,
@@ -142,7 +145,7 @@ describe('secrets never leak', () => {
         callbackPolicy: { allowPrivate: false, allowHttpLoopback: true },
       },
     })
-    const base = defaultWorkerConfig({ redisUrl, targets })
+    const base = defaultWorkerConfig({ redisUrl, targets, keyPrefix: ns.prefix })
     runtime = await createWorkerRuntime(
       {
         ...base,
@@ -307,7 +310,7 @@ describe('secrets never leak', () => {
 
     // Everything under the service's keys in Redis: records, batches, idempotency, BullMQ queues and job data.
     const dump: string[] = []
-    for (const key of await keysEverywhere(redis, '{ims}:*')) {
+    for (const key of await keysEverywhere(redis, `${ns.prefix}:*`)) {
       const type = await redis.type(key)
       const value =
         type === 'string'

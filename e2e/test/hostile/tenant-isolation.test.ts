@@ -1,7 +1,11 @@
 import { newId } from '@ims-importer/core'
+import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLES } from '../../../packages/core/test/fixtures/invalid-bodies.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('tenant-isolation')
 
 /*
  * Tenant isolation: another tenant's import, batch or listing is invisible. Tenant B probes
@@ -12,7 +16,7 @@ const EXAMPLE = PAGE_EXAMPLES[0]?.body as Record<string, unknown>
 const DATA_EXAMPLE = PAGE_EXAMPLES[3]?.body as Record<string, unknown>
 
 beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'), { config: { logLevel: 'warn' } })
+  api = await startTestApi(inject('redisUrl'), ns, { config: { logLevel: 'warn' } })
 })
 afterAll(async () => {
   for (const t of api?.targets ?? []) await api.deps.queues.submit(t).obliterate({ force: true })

@@ -1,9 +1,13 @@
+import { testKeys } from '@ims-importer/core/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { anyCase, type BodyCase } from '../../src/input/arbitraries.js'
 import { loadInputRunConfig } from '../../src/input/run-config.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
 import { type ApiVerdict, type FieldError, judge } from '../../src/input/verdict.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('intake-properties')
 
 /*
  * Bad input, generated: at least 10,000 bodies through the intake in-process (app.inject), most
@@ -36,7 +40,7 @@ let api: TestApi
 const acceptedIds: string[] = []
 
 beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'), { config: { logLevel: 'warn' } })
+  api = await startTestApi(inject('redisUrl'), ns, { config: { logLevel: 'warn' } })
 })
 
 afterAll(async () => {

@@ -1,7 +1,11 @@
+import { testKeys } from '@ims-importer/core/testing'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PAGE_EXAMPLES } from '../../../packages/core/test/fixtures/invalid-bodies.js'
 import { startTestApi, type TestApi } from '../../src/input/test-api.js'
+
+/** This file's own Redis namespace: files run side by side on one Redis. */
+const ns = testKeys('transport-abuse')
 
 /*
  * Abuse of the transport, through a real listening port (undici): bodies over the limits, deep
@@ -14,7 +18,7 @@ let base: string
 const EXAMPLE = PAGE_EXAMPLES[0]?.body as Record<string, unknown>
 
 beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'), { config: { logLevel: 'warn' } })
+  api = await startTestApi(inject('redisUrl'), ns, { config: { logLevel: 'warn' } })
   base = await api.listen()
 })
 afterAll(async () => {
