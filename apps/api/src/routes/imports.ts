@@ -137,14 +137,8 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       try {
         await withDeadline('submit enqueue', remainingMs(deadline), enqueueSubmit(queues, target, id))
       } catch (err) {
-        /*
-         * No 202 without the record and its job. The record is removed and the key's answer
-         * forgotten, so the 503 means "nothing was accepted" and a retry is safe. If the removal
-         * fails too (Redis just went away), the record stays `queued` without a job: the worker's
-         * reconciler re-enqueues exactly such records; the log line names it. Conversely, an add
-         * that reached Redis but whose reply was lost leaves a job without a record: the worker
-         * drops it.
-         */
+        // No 202 without the record and its job: undo, so the 503 means "nothing was accepted".
+        // A record that cannot be removed stays queued for the reconciler (docs/intake-admission.md).
         requestLog(req).warn({ error: (err as Error).message }, 'submit enqueue failed')
         await store
           .remove(id)
