@@ -4,7 +4,6 @@ import {
   envBoolean,
   loadTargets,
   parseEnv,
-  type TargetConfig,
   type TargetsEnv,
 } from '@ims-importer/core'
 import { z } from 'zod'
@@ -13,7 +12,7 @@ const ms = (fallback: number) => z.coerce.number().int().positive().default(fall
 const count = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
 /** The worker's env, parsed once in main.ts. Secrets (CALLBACK_SECRET) never reach logs. */
-export const WorkerEnv = BaseEnv.extend({
+export const WorkerEnv = BaseEnv.extend(CallbackRetryEnv.shape).extend({
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(9091),
   /** Address the health server binds (0.0.0.0 in a container). */
   WORKER_HOST: z.string().min(1).default('0.0.0.0'),
@@ -24,8 +23,6 @@ export const WorkerEnv = BaseEnv.extend({
   CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
   CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
   CALLBACK_TIMEOUT_MS: ms(10_000),
-  /** CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS: shared with the API, which queues a cancel's callback. */
-  ...CallbackRetryEnv.shape,
   /** How long active jobs may run on after SIGTERM before the worker gives up on them. */
   SHUTDOWN_DEADLINE_MS: ms(25_000),
   SUBMIT_CONCURRENCY: count(10),
@@ -76,84 +73,79 @@ export const WorkerEnv = BaseEnv.extend({
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>
 
-export interface WorkerConfig {
-  redisUrl: string
-  logLevel: string
-  port: number
-  host: string
-  reconcilerEnabled: boolean
-  targets: TargetConfig[]
+/**
+ * The worker's settings: the env (other variables kept, for the targets and their `env:NAME`
+ * secrets) shaped into the config the code reads. Its output type is WorkerConfig.
+ */
+export const WorkerSettings = WorkerEnv.loose().transform((e) => ({
+  redisUrl: e.REDIS_URL,
+  /** The namespace of every key, queue and channel (createKeys). */
+  keyPrefix: e.REDIS_KEY_PREFIX,
+  logLevel: e.LOG_LEVEL,
+  port: e.WORKER_PORT,
+  host: e.WORKER_HOST,
+  reconcilerEnabled: e.RECONCILE_ENABLED,
+  targets: loadTargets(e as TargetsEnv),
   callback: {
-    secret: string | undefined
-    allowPrivate: boolean
-    allowHttpLoopback: boolean
-    timeoutMs: number
-    attempts: number
-    retryBaseMs: number
-  }
-  shutdownDeadlineMs: number
-  concurrency: { submit: number; poll: number; callback: number }
+    secret: e.CALLBACK_SECRET,
+    allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
+    allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
+    timeoutMs: e.CALLBACK_TIMEOUT_MS,
+    attempts: e.CALLBACK_ATTEMPTS,
+    retryBaseMs: e.CALLBACK_RETRY_BASE_MS,
+  },
+  shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+  concurrency: { submit: e.SUBMIT_CONCURRENCY, poll: e.POLL_CONCURRENCY, callback: e.CALLBACK_CONCURRENCY },
   submit: {
-    maxThrottledMs: number
-    maxAttempts: number
-    retryWindowMs: number
-    retryBaseMs: number
-    retryMaxMs: number
-    lookupSettleMs: number
-    inflightWaitMs: number
-    authFailurePauseMs: number
-    throttleBackoffMs: number
-    gateMarginMs: number | undefined
-  }
-  poll: { maxConsecutiveFailures: number; overdueMs: number }
-  reconcileEveryMs: number
-  lockDurationMs: number
-  stalledIntervalMs: number
-}
+    maxThrottledMs: e.SUBMIT_MAX_THROTTLED_MS,
+    maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
+    retryWindowMs: e.SUBMIT_RETRY_WINDOW_MS,
+    retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
+    retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
+    lookupSettleMs: e.SUBMIT_LOOKUP_SETTLE_MS,
+    inflightWaitMs: e.INFLIGHT_WAIT_MS,
+    authFailurePauseMs: e.AUTH_FAILURE_PAUSE_MS,
+    throttleBackoffMs: e.THROTTLE_BACKOFF_MS,
+    gateMarginMs: e.SUBMIT_GATE_MARGIN_MS,
+  },
+  poll: { maxConsecutiveFailures: e.POLL_MAX_CONSECUTIVE_FAILURES, overdueMs: e.POLL_OVERDUE_MS },
+  reconcileEveryMs: e.RECONCILE_EVERY_MS,
+  lockDurationMs: e.JOB_LOCK_DURATION_MS,
+  stalledIntervalMs: e.STALLED_INTERVAL_MS,
+}))
+export type WorkerConfig = z.output<typeof WorkerSettings>
 
-/** Parses the worker's env (and the targets it names) into one config object. */
+/** Parses the worker's env (and the targets it names) into its config; main.ts only. */
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
-  const e = parseEnv(WorkerEnv, env)
-  return {
-    redisUrl: e.REDIS_URL,
-    logLevel: e.LOG_LEVEL,
-    port: e.WORKER_PORT,
-    host: e.WORKER_HOST,
-    reconcilerEnabled: e.RECONCILE_ENABLED,
-    targets: loadTargets(env as TargetsEnv),
-    callback: {
-      secret: e.CALLBACK_SECRET,
-      allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
-      allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
-      timeoutMs: e.CALLBACK_TIMEOUT_MS,
-      attempts: e.CALLBACK_ATTEMPTS,
-      retryBaseMs: e.CALLBACK_RETRY_BASE_MS,
-    },
-    shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
-    concurrency: { submit: e.SUBMIT_CONCURRENCY, poll: e.POLL_CONCURRENCY, callback: e.CALLBACK_CONCURRENCY },
-    submit: {
-      maxThrottledMs: e.SUBMIT_MAX_THROTTLED_MS,
-      maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
-      retryWindowMs: e.SUBMIT_RETRY_WINDOW_MS,
-      retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
-      retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
-      lookupSettleMs: e.SUBMIT_LOOKUP_SETTLE_MS,
-      inflightWaitMs: e.INFLIGHT_WAIT_MS,
-      authFailurePauseMs: e.AUTH_FAILURE_PAUSE_MS,
-      throttleBackoffMs: e.THROTTLE_BACKOFF_MS,
-      gateMarginMs: e.SUBMIT_GATE_MARGIN_MS,
-    },
-    poll: { maxConsecutiveFailures: e.POLL_MAX_CONSECUTIVE_FAILURES, overdueMs: e.POLL_OVERDUE_MS },
-    reconcileEveryMs: e.RECONCILE_EVERY_MS,
-    lockDurationMs: e.JOB_LOCK_DURATION_MS,
-    stalledIntervalMs: e.STALLED_INTERVAL_MS,
-  }
+  return parseEnv(WorkerSettings, env)
 }
 
-/** Defaults for everything but targets and Redis; tests override what they need. */
+/** Every key optional, at any depth; arrays and other non-plain values are replaced whole. */
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype
+
+/** `base` with `overrides` merged in, plain objects key by key at every depth. */
+export function deepMerge<T>(base: T, overrides: NoInfer<DeepPartial<T>> | undefined): T {
+  if (!isPlainObject(base) || !isPlainObject(overrides))
+    return (overrides === undefined ? base : overrides) as T
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(overrides))
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v
+  return out as T
+}
+
+/**
+ * What an env with only REDIS_URL gives (no other env read), `overrides` deep-merged on top:
+ * `{ submit: { retryBaseMs: 100 } }` changes that one setting.
+ */
 export function defaultWorkerConfig(
-  overrides: Partial<WorkerConfig> & Pick<WorkerConfig, 'redisUrl' | 'targets'>,
+  overrides: DeepPartial<WorkerConfig> & Pick<WorkerConfig, 'redisUrl' | 'targets'>,
 ): WorkerConfig {
-  const base = loadWorkerConfig({ REDIS_URL: overrides.redisUrl })
-  return { ...base, ...overrides }
+  return deepMerge(loadWorkerConfig({ REDIS_URL: overrides.redisUrl }), overrides)
 }

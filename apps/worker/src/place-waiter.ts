@@ -1,21 +1,10 @@
 import type { Logger, Redis } from '@ims-importer/core'
-import { freedChannel, type Inflight, parseFreed } from './inflight.js'
+import { type Inflight, parseFreed } from './inflight.js'
 
-/**
- * Where a submission that found its target's in-flight cap full waits for a place, in process.
- *
- * Why: the cap-full path pauses the target's submit queue and puts the job back, so a place
- * freed meanwhile stays empty until the pause ends and a job is fetched again (up to
- * INFLIGHT_WAIT_MS, 1 s by default). A waiter here is woken as soon as a place frees: at once
- * when this process freed it (Inflight.onFreed), within a Redis round trip when another process
- * did (the target's freedChannel), and in any case every `recheckMs` (a lost message, a process
- * of an older version). One waiter is woken per freed place, oldest first; a waiter that takes a
- * place while more are free wakes the next one.
- *
- * Waiters occupy the submit worker's concurrency, so at most `maxWaiters` per target wait in one
- * process: the rest of the concurrency keeps fetching, which is what lets the jobs of imports
- * that hold a place and await their resubmission run (see processSubmit).
- */
+// Where a submission that found its target's in-flight cap full waits in process for a freed
+// place: woken by this process's releases, by other processes' announcements on the target's
+// channel, or by a periodic re-check; one waiter per freed place, oldest first.
+// Why (and why at most `maxWaiters` per target): docs/inflight.md
 
 export type PlaceOutcome = 'taken' | 'full' | 'closing'
 
@@ -68,7 +57,7 @@ export function createPlaceWaiter(o: PlaceWaiterOptions): PlaceWaiter {
   }
 
   const offLocal = o.inflight.onFreed(wake)
-  const byChannel = new Map(o.targets.map((t) => [freedChannel(t), t]))
+  const byChannel = new Map(o.targets.map((t) => [o.inflight.freedChannel(t), t]))
   const sub = o.subscriber
   sub?.on('error', (err) => o.log.warn({ err }, 'place announcements: redis error'))
   if (sub && byChannel.size > 0) {

@@ -1,6 +1,6 @@
 import {
-  BULL_PREFIX,
   createImportStore,
+  createKeys,
   createLogger,
   createQueues,
   createRedis,
@@ -50,12 +50,13 @@ export async function createWorkerRuntime(
   const log = options.log ?? createLogger({ name: 'worker', level: config.logLevel })
   const redis = createRedis(config.redisUrl, { connectionName: 'ims-worker' })
   redis.on('error', (err) => log.error({ err }, 'redis error'))
-  const store = createImportStore(redis)
-  const queues = createQueues(redis)
+  const keys = createKeys(config.keyPrefix)
+  const store = createImportStore(redis, { keys })
+  const queues = createQueues(redis, keys)
   const metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true })
   const ims = createImsClients(config.targets, metrics)
-  const inflight = createInflight(redis)
-  const gate = createSubmitGate(redis, { marginMs: config.submit.gateMarginMs })
+  const inflight = createInflight(redis, keys)
+  const gate = createSubmitGate(redis, keys, { marginMs: config.submit.gateMarginMs })
   const deps: WorkerDeps = {
     config,
     log,
@@ -85,7 +86,7 @@ export async function createWorkerRuntime(
   const reconciler = options.reconciler ?? config.reconcilerEnabled
   let reconcileQueue: Queue | undefined
   if (reconciler) {
-    reconcileQueue = new Queue(queueNames.reconcile, { connection: redis, prefix: BULL_PREFIX })
+    reconcileQueue = new Queue(queueNames.reconcile, { connection: redis, prefix: keys.bullPrefix })
     reconcileQueue.on('error', (err) => log.error({ err }, 'reconcile queue error'))
     await reconcileQueue.upsertJobScheduler(
       RECONCILE_SCHEDULER_ID,

@@ -1,73 +1,12 @@
-import { keys, luaScript, type Redis, runScript } from '@ims-importer/core'
+import { type Keys, loadLua, type Redis, runScript } from '@ims-importer/core'
 
-/**
- * The submit gate: at most `limit` quick-import POSTs per target in ANY sliding window of
- * `windowMs`, across every worker process.
- *
- * Why not BullMQ's limiter: it counts fixed windows (a counter with a TTL that starts at the
- * first job), so a burst at the end of one window and another at the start of the next pass
- * 2x the limit through a sliding window (measured: max 10 / 1000 ms let 19 starts into one
- * sliding second). IMS's gateway counts its own windows, whose phase we do not know, so only a
- * limit that holds in every window is safe. This is a sliding-window log: a sorted set of the
- * admission times ("stamps") of the last window, trimmed and checked in one Lua script, so the
- * check and the admission are atomic across processes. Redis `TIME` is the one clock: worker
- * clocks may drift, the server's does not differ between callers. The log holds at most `limit`
- * entries per target, so memory is bounded. (GCRA would need less memory but spaces admissions
- * evenly and so cannot let a small burst through; the log is exact for both.)
- *
- * Why the stamps hold: a stamp is the Redis time at which the script wrote it, so stamp order is
- * write order, and when the latest stamp of any window of `windowMs + margin` was written, all
- * the others of that window were in the log, which then held at most `limit` entries.
- *
- * Safety margin: the gate stamps at Redis time, IMS counts at arrival. With d = arrival - stamp,
- * R+1 arrivals within `windowMs` would need stamps within `windowMs + (dmax - dmin)`, so the
- * margin added to every window must cover the jitter of d (not d itself) between POSTs about one
- * window apart. d is: the script's reply travelling back (plus this event loop), the caller's few
- * synchronous steps to the socket, and the way to IMS and through its front end (here: the
- * simulator's process waiting for a CPU). Two rules cover it:
- * - A reply that took more than a third of the margin to come back (measured as the round trip)
- *   is not used as it is: the same entry is re-stamped to the current Redis time, atomically,
- *   keeping its slot (no slot is wasted), until a reply comes back in time. So the first part of
- *   d stays under margin / 3.
- * - The rest (the caller's event loop before the socket write, IMS's side) the gate cannot see
- *   per POST. Measured in bench limit-precision (2 processes, 2-core host, load 2-3.5, rank-
- *   matched arrival - stamp): up to 14 ms between the gate's answer and the socket write, up to
- *   17 ms from the write to the simulator's stamp, and a needed margin (the largest d of a POST
- *   minus that of the POST one window later) of 14-25 ms, 30 ms once in the first second (new
- *   connections); and 49 ms or more once in the worker's e2e test at load 4.4 (the simulator in
- *   the busy test process). So the margin has a floor of max(50 ms, 5% of the window), and
- *   widens to 3x the largest round trip of this target's last one to two periods of (window +
- *   ceiling), up to max(100 ms, 10% of the window) (`marginBounds`): a slow round trip is the
- *   gate's sample of the host's scheduling delay, and a POST admitted in it has its partner one
- *   window later. For the first such period of a target, and after a quiet spell, the ceiling is
- *   used (warm-up: nothing recent measured, connections still opening). On a quiet host the
- *   floor holds: best rate W / (W + 50 ms) = 0.952 of the limit at W = 1 s. Not covered: a stall
- *   of IMS's side alone (or of the caller between admission and write) longer than the margin
- *   without a slow round trip in the gate;
- *   at much higher load than measured the floor can be too small (set SUBMIT_GATE_MARGIN_MS).
- * An explicit `marginMs` (SUBMIT_GATE_MARGIN_MS) is used as it is, without adapting. Processes
- * adapt each on its own: the limit then holds for the smallest margin in use, which on one host
- * sees the same load.
- *
- * Waiting: in one process the callers for a target queue in FIFO order and only the first asks
- * Redis, sleeping exactly until the oldest stamp leaves the window (no herd of waiters waking
- * together for one slot); across processes the first waiters race for each slot in the script.
- */
-export const GATE_SCRIPT = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window) + 1000)
-  return {1, 0, math.floor(now)}
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local wait = tonumber(oldest[2]) + window - now
-return {0, math.ceil(wait), math.floor(now)}
-`)
+// The submit gate: at most `limit` quick-import POSTs per target in ANY sliding window of
+// `windowMs`, across every worker process: a sliding-window log in Redis, stamped with Redis time,
+// each window enforced a small margin longer. A process's callers for a target queue FIFO and only
+// the first asks Redis. Why a sliding log, why the stamps hold, and the margin: docs/submit-gate.md
+
+export const GATE_SCRIPT = loadLua(new URL('./lua/', import.meta.url), 'submit-gate')
+const SENT_SCRIPT = loadLua(new URL('./lua/', import.meta.url), 'submit-gate-sent')
 
 export interface GateLimit {
   target: string
@@ -89,12 +28,23 @@ export interface SubmitGate {
    * is short, so waiting is cheap. Send the POST right after it resolves: the margin covers only
    * a small delay.
    */
-  acquire(
-    limit: GateLimit,
-    signal?: AbortSignal,
-  ): Promise<{ at: number; waitedMs: number; restamped: number; marginMs: number }>
+  acquire(limit: GateLimit, signal?: AbortSignal, options?: { untilSent?: boolean }): Promise<Admission>
   /** The least margin (ms) any admission adds to a window of windowMs: the floor, or the fixed one. */
   marginFor(windowMs: number): number
+}
+
+export interface Admission {
+  /** Redis time of the admission (ms). */
+  at: number
+  waitedMs: number
+  /** Times a late reply made it stamp its slot again. */
+  restamped: number
+  marginMs: number
+  /**
+   * With `untilSent`, the slot is held (counted, never trimmed) for up to a window until this is
+   * called right after the POST is written, and stamped then; otherwise a no-op. Returns the stamp.
+   */
+  sent(): Promise<number>
 }
 
 export interface SubmitGateOptions {
@@ -158,7 +108,8 @@ function turnstile() {
 
 let counter = 0
 
-export function createSubmitGate(redis: Redis, options: SubmitGateOptions = {}): SubmitGate {
+/** The submit gates of one namespace (`keys.submitWindow(target)`). */
+export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOptions = {}): SubmitGate {
   /** Per target: round trips of the last one to two periods of (window + ceiling). */
   const rtts = new Map<string, ReturnType<typeof recentMax>>()
   const rttsOf = ({ target, windowMs }: GateLimit) => {
@@ -179,14 +130,14 @@ export function createSubmitGate(redis: Redis, options: SubmitGateOptions = {}):
     `${process.pid}-${Date.now()}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
   const inTurn = turnstile()
 
-  const ask = async (gl: GateLimit, marginMs: number, member: string) => {
+  const ask = async (gl: GateLimit, marginMs: number, member: string, holdMs = 0) => {
     const { target, limit, windowMs } = gl
     const asked = Date.now()
     const [admitted, waitMs, at] = (await runScript(
       redis,
       GATE_SCRIPT,
       [keys.submitWindow(target)],
-      [limit, windowMs + marginMs, member],
+      [limit, windowMs + marginMs, member, holdMs],
     )) as [number, number, number]
     const rttMs = Date.now() - asked
     if (options.marginMs === undefined) rttsOf(gl).add(rttMs)
@@ -198,19 +149,35 @@ export function createSubmitGate(redis: Redis, options: SubmitGateOptions = {}):
   return {
     marginFor,
     tryAcquire: async (limit, member) => (await ask(limit, marginNow(limit), member ?? newMember())).result,
-    acquire: (limit, signal) => {
+    acquire: (limit, signal, acquireOptions = {}) => {
       const started = Date.now()
-      return inTurn(limit.target, signal, async () => {
+      const held = acquireOptions.untilSent === true
+      return inTurn(limit.target, signal, async (): Promise<Admission> => {
         const member = newMember()
         let restamped = 0
         for (;;) {
           signal?.throwIfAborted()
           const marginMs = marginNow(limit)
-          const { result, rttMs } = await ask(limit, marginMs, member)
+          const windowMs = limit.windowMs + marginMs
+          const { result, rttMs } = await ask(limit, marginMs, member, held ? windowMs : 0)
           if (result.admitted) {
-            // margin 0 (explicitly configured) has nothing to keep the reply's delay within.
-            if (marginMs === 0 || rttMs <= marginMs / MARGIN_PER_ROUND_TRIP)
-              return { at: result.at, waitedMs: Date.now() - started, restamped, marginMs }
+            // A held slot is stamped when its POST is out, so the reply's delay does not matter;
+            // margin 0 (explicitly configured) has nothing to keep that delay within.
+            if (held || marginMs === 0 || rttMs <= marginMs / MARGIN_PER_ROUND_TRIP) {
+              const at = result.at
+              const sent = held
+                ? async () =>
+                    Number(
+                      await runScript(
+                        redis,
+                        SENT_SCRIPT,
+                        [keys.submitWindow(limit.target)],
+                        [member, windowMs],
+                      ),
+                    )
+                : async () => at
+              return { at, waitedMs: Date.now() - started, restamped, marginMs, sent }
+            }
             // Late reply: the slot stays ours and is stamped again with a newer time.
             restamped++
             continue

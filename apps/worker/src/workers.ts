@@ -1,4 +1,4 @@
-import { BULL_PREFIX, type Logger, queueNames, type Redis } from '@ims-importer/core'
+import { type Logger, queueNames, type Redis } from '@ims-importer/core'
 import { type Processor, Worker, type WorkerOptions } from 'bullmq'
 import type { WorkerDeps } from './deps.js'
 import { createPlaceWaiter } from './place-waiter.js'
@@ -42,7 +42,7 @@ function watch(worker: Worker, log: Logger): Worker {
 export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker[] {
   const base: WorkerOptions = {
     connection: options.connection,
-    prefix: BULL_PREFIX,
+    prefix: deps.queues.keys.bullPrefix,
     lockDuration: deps.config.lockDurationMs,
     stalledInterval: deps.config.stalledIntervalMs,
     // A job whose worker died is taken over; the processors are built to be re-run.

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { enqueueCallback, enqueueSubmit, type ImportPatch, jobIds, newId, PollJob } from '@ims-importer/core'
+import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { serviceError } from '../src/final-state.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
@@ -16,6 +17,9 @@ import {
   waitAllFinal,
   waitUntil,
 } from './helpers/harness.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('callbacks')
 
 const SECRET = 'callback-secret-for-tests'
 
@@ -59,19 +63,11 @@ describe('callbacks', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     t = await startSimTarget('cb')
-    intake = createIntake(inject('redisUrl'))
-    const config = testConfig(inject('redisUrl'), [t.target])
+    intake = createIntake(inject('redisUrl'), ns)
     runtime = await createWorkerRuntime(
-      {
-        ...config,
-        callback: {
-          ...config.callback,
-          secret: SECRET,
-          allowHttpLoopback: true,
-          retryBaseMs: 100,
-          attempts: 4,
-        },
-      },
+      testConfig(inject('redisUrl'), ns, [t.target], {
+        callback: { secret: SECRET, allowHttpLoopback: true, retryBaseMs: 100, attempts: 4 },
+      }),
       { log: silentLog(), defaultMetrics: false },
     )
   })

@@ -1,4 +1,5 @@
 import { createRedis } from '@ims-importer/core'
+import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createInflight } from '../src/inflight.js'
 import {
@@ -11,6 +12,9 @@ import {
 } from './helpers/harness.js'
 import { FAST_ENV, type SpawnedWorker, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
 import { fullestWindow, maxInSlidingWindow } from './helpers/windows.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('e2e-two')
 
 // 300 imports over two targets with different limits, through a 429 storm and a 30% 5xx phase
 // on target A. Each target has its own simulator (own project, counters and caps), whose gateway
@@ -37,9 +41,9 @@ describe('end to end: two targets, 300 imports, faults', () => {
       maxInFlight: 7,
       sim: { rateLimits: { quickImport: { limit: 10, windowMs: 1000 } } },
     })
-    intake = createIntake(inject('redisUrl'))
+    intake = createIntake(inject('redisUrl'), ns)
     targetsFile = writeTargetsFile([a.target, b.target])
-    worker = await spawnWorker({
+    worker = await spawnWorker(ns, {
       ...FAST_ENV,
       REDIS_URL: inject('redisUrl'),
       IMS_TARGETS_FILE: targetsFile.path,
@@ -111,7 +115,7 @@ describe('end to end: two targets, 300 imports, faults', () => {
 
     // In-flight places all given back; the worker's metrics saw the run.
     const redis = createRedis(inject('redisUrl'))
-    const inflight = createInflight(redis)
+    const inflight = createInflight(redis, ns)
     expect(await inflight.count(a.target.name)).toBe(0)
     expect(await inflight.count(b.target.name)).toBe(0)
     await redis.quit()

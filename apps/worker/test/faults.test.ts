@@ -1,6 +1,7 @@
 import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
+import { testKeys } from '@ims-importer/core/testing'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import type { WorkerConfig } from '../src/config.js'
+import type { DeepPartial, WorkerConfig } from '../src/config.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
 import {
   createIntake,
@@ -14,6 +15,9 @@ import {
   waitAllFinal,
   waitUntil,
 } from './helpers/harness.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('faults')
 
 interface Setup {
   t: SimTarget
@@ -29,14 +33,10 @@ afterEach(async () => {
   }
 })
 
-async function setup(
-  label: string,
-  o: SimTargetOptions = {},
-  config: (c: WorkerConfig) => WorkerConfig = (c) => c,
-) {
+async function setup(label: string, o: SimTargetOptions = {}, config: DeepPartial<WorkerConfig> = {}) {
   const t = await startSimTarget(label, o)
-  const intake = createIntake(inject('redisUrl'))
-  const runtime = await createWorkerRuntime(config(testConfig(inject('redisUrl'), [t.target])), {
+  const intake = createIntake(inject('redisUrl'), ns)
+  const runtime = await createWorkerRuntime(testConfig(inject('redisUrl'), ns, [t.target], config), {
     log: silentLog(),
     defaultMetrics: false,
   })
@@ -75,7 +75,7 @@ describe('submit faults', () => {
   it('does not POST again while IMS may not list the image of an uncertain POST yet (SUBMIT_LOOKUP_SETTLE_MS)', async () => {
     // IMS lists the image of this POST only 1.5 s after it; the answer to the POST is lost.
     const uncertainThenLateListing = async (label: string, lookupSettleMs: number) => {
-      const { t, intake } = await setup(label, {}, (c) => ({ ...c, submit: { ...c.submit, lookupSettleMs } }))
+      const { t, intake } = await setup(label, {}, { submit: { lookupSettleMs } })
       t.sim.control.setSpeed({ listingDelayMs: 1500 })
       t.sim.control.setFaults({ resetAfterRate: 1, operations: ['quickImport'] })
       const id = await intake.create(t.target.name, systemBody(1))
@@ -120,10 +120,13 @@ describe('submit faults', () => {
 
   /** One import submitted while every POST answers 5xx, with 2 attempts and `retryWindowMs`. */
   async function duringOutage(label: string, retryWindowMs: number) {
-    const s = await setup(label, {}, (c) => ({
-      ...c,
-      submit: { ...c.submit, maxAttempts: 2, retryWindowMs, retryBaseMs: 100, retryMaxMs: 300 },
-    }))
+    const s = await setup(
+      label,
+      {},
+      {
+        submit: { maxAttempts: 2, retryWindowMs, retryBaseMs: 100, retryMaxMs: 300 },
+      },
+    )
     s.t.sim.control.setFaults({ errorRate: 1, operations: ['quickImport'] })
     return { ...s, id: await s.intake.create(s.t.target.name, systemBody(1)) }
   }
@@ -179,10 +182,7 @@ describe('submit faults', () => {
   })
 
   it('fails with throttled_too_long when IMS throttles longer than the bound, without counting attempts', async () => {
-    const { t, intake } = await setup('throttled', {}, (c) => ({
-      ...c,
-      submit: { ...c.submit, maxThrottledMs: 1500 },
-    }))
+    const { t, intake } = await setup('throttled', {}, { submit: { maxThrottledMs: 1500 } })
     t.sim.control.setFaults({ throttleRate: 1, operations: ['quickImport'] })
     const id = await intake.create(t.target.name, systemBody(1))
     const [r] = await waitAllFinal(intake, [id], 15_000)
@@ -218,6 +218,7 @@ describe('poll', () => {
       createApiDeps(
         defaultApiConfig({
           redisUrl: inject('redisUrl'),
+          keyPrefix: ns.prefix,
           logLevel: 'silent',
           apiKeys: parseApiKeys('tenant-fail:key-fail', 'API_KEYS'),
           usingDevKey: false,

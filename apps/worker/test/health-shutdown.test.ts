@@ -1,3 +1,4 @@
+import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type StartedWorker, startWorker } from '../src/index.js'
 import {
@@ -12,6 +13,9 @@ import {
 } from './helpers/harness.js'
 import { FAST_ENV, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
 
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('health')
+
 describe('health server and graceful shutdown', () => {
   let t: SimTarget
   let intake: Intake
@@ -25,8 +29,8 @@ describe('health server and graceful shutdown', () => {
   it('serves /livez, /readyz and /metrics, then drains the active job on close', async () => {
     // Slow POST answers: the submit job is still active when the worker is asked to stop.
     t = await startSimTarget('health', { sim: { faults: { latencyMs: 1200, operations: ['quickImport'] } } })
-    intake = createIntake(inject('redisUrl'))
-    worker = await startWorker(testConfig(inject('redisUrl'), [t.target]), {
+    intake = createIntake(inject('redisUrl'), ns)
+    worker = await startWorker(testConfig(inject('redisUrl'), ns, [t.target]), {
       log: silentLog(),
       defaultMetrics: false,
     })
@@ -60,7 +64,7 @@ describe('health server and graceful shutdown', () => {
   it('a worker process exits 0 on SIGTERM', async () => {
     const file = writeTargetsFile([t.target])
     try {
-      const child = await spawnWorker({
+      const child = await spawnWorker(ns, {
         ...FAST_ENV,
         REDIS_URL: inject('redisUrl'),
         IMS_TARGETS_FILE: file.path,

@@ -1,8 +1,11 @@
 import { createRedis } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { createInflight, type Inflight } from '../src/inflight.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('inflight')
 
 const clients: Redis[] = []
 const client = () => {
@@ -17,7 +20,7 @@ afterAll(async () => {
 describe('in-flight set', () => {
   it('grants exactly cap places under concurrent acquire from several clients', async () => {
     const target = uniqueName('inflight')
-    const sets = [client(), client(), client()].map((r) => createInflight(r))
+    const sets = [client(), client(), client()].map((r) => createInflight(r, ns))
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) => (sets[i % 3] as Inflight).acquire(target, `imp_${i}`, 7)),
     )
@@ -27,7 +30,7 @@ describe('in-flight set', () => {
 
   it('lets a holder re-acquire at the cap, frees a place on release', async () => {
     const target = uniqueName('inflight')
-    const set = createInflight(client())
+    const set = createInflight(client(), ns)
     expect(await set.acquire(target, 'a', 2)).toBe(true)
     expect(await set.acquire(target, 'b', 2)).toBe(true)
     expect(await set.acquire(target, 'c', 2)).toBe(false)
@@ -40,7 +43,7 @@ describe('in-flight set', () => {
 
   it('prunes only members not re-acquired since they were read; add ignores the cap', async () => {
     const target = uniqueName('inflight')
-    const set = createInflight(client())
+    const set = createInflight(client(), ns)
     await set.acquire(target, 'a', 5)
     await set.acquire(target, 'b', 5)
     const read = await set.members(target)

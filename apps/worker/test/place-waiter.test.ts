@@ -1,10 +1,13 @@
 import { createLogger, createRedis } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { createInflight, freedChannel } from '../src/inflight.js'
+import { createInflight } from '../src/inflight.js'
 import { createPlaceWaiter, type PlaceWaiter } from '../src/place-waiter.js'
 import { waitUntil } from './helpers/harness.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('place-waiter')
 
 const clients: Redis[] = []
 const client = () => {
@@ -47,13 +50,14 @@ const waitingCount = (w: PlaceWaiter, target: string, n: number) =>
 describe('place waiter', () => {
   it('takes a place freed by another process at once, through its announcement', async () => {
     const target = uniqueName('places')
-    const other = createInflight(client())
-    const ours = createInflight(client())
+    const other = createInflight(client(), ns)
+    const ours = createInflight(client(), ns)
     const w = waiter({ target, inflight: ours, subscriber: client() })
     const probe = client()
     await waitUntil(
       'subscribed',
-      async () => Number(((await probe.pubsub('NUMSUB', freedChannel(target))) as [string, number])[1]) === 1,
+      async () =>
+        Number(((await probe.pubsub('NUMSUB', ns.inflightFreed(target))) as [string, number])[1]) === 1,
       5_000,
       20,
     )
@@ -70,7 +74,7 @@ describe('place waiter', () => {
 
   it('takes a place freed in this process at once, without any subscriber', async () => {
     const target = uniqueName('places')
-    const inflight = createInflight(client())
+    const inflight = createInflight(client(), ns)
     const w = waiter({ target, inflight })
     expect(await inflight.acquire(target, 'held', 1)).toBe(true)
     const taking = w.take(target, 'next', 1, 30_000)
@@ -83,7 +87,7 @@ describe('place waiter', () => {
 
   it('gives one freed place to the oldest waiter, refuses waiters beyond its bound, ends waits on close', async () => {
     const target = uniqueName('places')
-    const inflight = createInflight(client())
+    const inflight = createInflight(client(), ns)
     const w = waiter({ target, inflight, maxWaiters: 3 })
     await inflight.acquire(target, 'x', 2)
     await inflight.acquire(target, 'y', 2)
@@ -115,7 +119,7 @@ describe('place waiter', () => {
 
   it('fills every place freed at once (a reconciler prune), then gives up after its wait', async () => {
     const target = uniqueName('places')
-    const inflight = createInflight(client())
+    const inflight = createInflight(client(), ns)
     const w = waiter({ target, inflight })
     for (const id of ['a', 'b', 'c']) await inflight.acquire(target, id, 3)
     const takes = ['w1', 'w2', 'w3', 'w4'].map((id) => w.take(target, id, 3, id === 'w4' ? 1_500 : 30_000))

@@ -1,4 +1,5 @@
 import { jobIds, newId } from '@ims-importer/core'
+import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
 import {
@@ -13,6 +14,9 @@ import {
   waitUntil,
 } from './helpers/harness.js'
 
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('reconcile')
+
 describe('reconciler', () => {
   let t: SimTarget
   let intake: Intake
@@ -25,8 +29,8 @@ describe('reconciler', () => {
 
   it('re-enqueues lost submit and poll jobs and recomputes the in-flight set', async () => {
     t = await startSimTarget('recon', { sim: { jobDurationMs: { min: 1500, max: 1500 } } })
-    intake = createIntake(inject('redisUrl'))
-    runtime = await createWorkerRuntime(testConfig(inject('redisUrl'), [t.target]), {
+    intake = createIntake(inject('redisUrl'), ns)
+    runtime = await createWorkerRuntime(testConfig(inject('redisUrl'), ns, [t.target]), {
       log: silentLog(),
       defaultMetrics: false,
     })

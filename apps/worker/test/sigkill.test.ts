@@ -1,3 +1,4 @@
+import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   createIntake,
@@ -9,6 +10,9 @@ import {
   waitUntil,
 } from './helpers/harness.js'
 import { FAST_ENV, type SpawnedWorker, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('sigkill')
 
 // A worker process killed with SIGKILL in the middle of a run: a new worker finishes every
 // import, and IMS never sees a second create for one (crashes between the POST and recording
@@ -33,7 +37,7 @@ describe('SIGKILL of a worker mid-run', () => {
       // Slow POST answers widen the window between POST and recording the job id.
       sim: { jobDurationMs: { min: 300, max: 800 }, faults: { latencyMs: 150, operations: ['quickImport'] } },
     })
-    intake = createIntake(inject('redisUrl'))
+    intake = createIntake(inject('redisUrl'), ns)
     targetsFile = writeTargetsFile([t.target])
     const env = {
       ...FAST_ENV,
@@ -44,7 +48,7 @@ describe('SIGKILL of a worker mid-run', () => {
       JOB_LOCK_DURATION_MS: '3000',
       STALLED_INTERVAL_MS: '1000',
     }
-    workers.push(await spawnWorker(env))
+    workers.push(await spawnWorker(ns, env))
 
     const ids: string[] = []
     for (let i = 0; i < 60; i++) ids.push(await intake.create(t.target.name, systemBody(i)))
@@ -57,7 +61,7 @@ describe('SIGKILL of a worker mid-run', () => {
     const killedAt = await intake.records(ids)
     expect(killedAt.some((r) => r.status !== 'succeeded' && r.status !== 'failed')).toBe(true)
 
-    workers.push(await spawnWorker({ ...env, RECONCILE_ENABLED: 'true', RECONCILE_EVERY_MS: '2000' }))
+    workers.push(await spawnWorker(ns, { ...env, RECONCILE_ENABLED: 'true', RECONCILE_EVERY_MS: '2000' }))
     const records = await waitAllFinal(intake, ids, 60_000)
 
     expect(records.filter((r) => r.status !== 'succeeded').map((r) => [r.id, r.status, r.error])).toEqual([])

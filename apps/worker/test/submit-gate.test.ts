@@ -1,9 +1,12 @@
-import { createRedis, keys, runScript } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { createRedis, runScript } from '@ims-importer/core'
+import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { createSubmitGate, GATE_SCRIPT, marginBounds, type SubmitGate } from '../src/submit-gate.js'
 import { maxInSlidingWindow } from './helpers/windows.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('submit-gate')
 
 const clients: Redis[] = []
 const client = () => {
@@ -19,7 +22,7 @@ describe('submit gate', () => {
   it('never admits more than the limit in any sliding window, across clients under concurrency', async () => {
     const target = uniqueName('gate')
     const limit = { target, limit: 8, windowMs: 400 }
-    const gates = [client(), client(), client(), client()].map((r) => createSubmitGate(r))
+    const gates = [client(), client(), client(), client()].map((r) => createSubmitGate(r, ns))
     const total = 64
     const admitted: number[] = []
     let next = 0
@@ -48,7 +51,7 @@ describe('submit gate', () => {
   })
 
   it('says how long to wait when closed, and separates targets', async () => {
-    const gate = createSubmitGate(client(), { marginMs: 0 })
+    const gate = createSubmitGate(client(), ns, { marginMs: 0 })
     const a = { target: uniqueName('gate-a'), limit: 2, windowMs: 10_000 }
     const b = { target: uniqueName('gate-b'), limit: 2, windowMs: 10_000 }
     expect((await gate.tryAcquire(a)).admitted).toBe(true)
@@ -80,7 +83,7 @@ async function lateClient(lateReplies: number, lateMs: number) {
   const c = client()
   // The gate runs its script by EVALSHA: run once first (a throwaway window on the gate's node,
   // also on a cluster), so every later call runs it with no NOSCRIPT retry.
-  await runScript(c, GATE_SCRIPT, [keys.submitWindow(uniqueName('gate-warm'))], [1, 1000, 'warm'])
+  await runScript(c, GATE_SCRIPT, [ns.submitWindow(uniqueName('gate-warm'))], [1, 1000, 'warm'])
   let late = lateReplies
   let evals = 0
   const original = c.evalsha.bind(c)
@@ -96,7 +99,7 @@ async function lateClient(lateReplies: number, lateMs: number) {
 describe('submit gate: slots, waiting and margin', () => {
   it('re-stamps an admission whose reply came back late instead of wasting its slot', async () => {
     const { client: c } = await lateClient(1, 60)
-    const gate = createSubmitGate(c, { marginMs: 30 })
+    const gate = createSubmitGate(c, ns, { marginMs: 30 })
     // One slot per 10 s: a wasted slot would make this acquire wait 10 s.
     const limit = { target: uniqueName('gate-late'), limit: 1, windowMs: 10_000 }
     const started = Date.now()
@@ -104,14 +107,14 @@ describe('submit gate: slots, waiting and margin', () => {
     expect(r.restamped).toBeGreaterThanOrEqual(1)
     expect(Date.now() - started).toBeLessThan(5_000)
     // Still one entry: the late admission's own slot, now carrying the newer stamp.
-    const log = await c.zrange(keys.submitWindow(limit.target), 0, -1, 'WITHSCORES')
+    const log = await c.zrange(ns.submitWindow(limit.target), 0, -1, 'WITHSCORES')
     expect(log.length).toBe(2)
     expect(Math.floor(Number(log[1]))).toBe(r.at)
     expect((await gate.tryAcquire(limit)).admitted).toBe(false)
   })
 
   it('a re-stamp keeps the slot of a full window and moves its stamp, a new member does not get in', async () => {
-    const gate = createSubmitGate(client(), { marginMs: 0 })
+    const gate = createSubmitGate(client(), ns, { marginMs: 0 })
     const limit = { target: uniqueName('gate-restamp'), limit: 2, windowMs: 10_000 }
     const member = uniqueName('m')
     const first = await gate.tryAcquire(limit, member)
@@ -122,11 +125,11 @@ describe('submit gate: slots, waiting and margin', () => {
     expect(again.admitted).toBe(true)
     if (first.admitted && again.admitted) expect(again.at).toBeGreaterThan(first.at)
     expect((await gate.tryAcquire(limit)).admitted).toBe(false)
-    expect(await client().zcard(keys.submitWindow(limit.target))).toBe(2)
+    expect(await client().zcard(ns.submitWindow(limit.target))).toBe(2)
   })
 
   it('admits the callers of one process in the order they asked, and one abort leaves the line', async () => {
-    const gate = createSubmitGate(client(), { marginMs: 20 })
+    const gate = createSubmitGate(client(), ns, { marginMs: 20 })
     const limit = { target: uniqueName('gate-fifo'), limit: 2, windowMs: 300 }
     const order: number[] = []
     const stamps: number[] = []
@@ -147,7 +150,7 @@ describe('submit gate: slots, waiting and margin', () => {
 
   it('only the first waiter of a process asks Redis: a few evals per admission, not one per waiter per slot', async () => {
     const { client: c, evals } = await lateClient(0, 0)
-    const gate = createSubmitGate(c, { marginMs: 20 })
+    const gate = createSubmitGate(c, ns, { marginMs: 20 })
     const limit = { target: uniqueName('gate-herd'), limit: 3, windowMs: 200 }
     const n = 15
     const stamps = (await Promise.all(Array.from({ length: n }, () => gate.acquire(limit)))).map((r) => r.at)
@@ -160,7 +163,7 @@ describe('submit gate: slots, waiting and margin', () => {
   it('adapts the margin between its bounds: the ceiling while nothing is measured, never below the floor', async () => {
     expect(marginBounds(1000)).toEqual({ min: 50, max: 100 })
     expect(marginBounds(60_000)).toEqual({ min: 3000, max: 6000 })
-    const gate = createSubmitGate(client())
+    const gate = createSubmitGate(client(), ns)
     const limit = { target: uniqueName('gate-adapt'), limit: 50, windowMs: 1000 }
     expect(gate.marginFor(limit.windowMs)).toBe(50)
     const first = await gate.acquire(limit)

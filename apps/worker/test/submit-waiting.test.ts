@@ -1,6 +1,7 @@
 import type { ImportRecord } from '@ims-importer/core'
+import { testKeys } from '@ims-importer/core/testing'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import type { WorkerConfig } from '../src/config.js'
+import type { DeepPartial, WorkerConfig } from '../src/config.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
 import {
   createIntake,
@@ -13,6 +14,9 @@ import {
   testConfig,
   waitAllFinal,
 } from './helpers/harness.js'
+
+/** This file's own namespace: keys, queues and channels no other test file sees. */
+const ns = testKeys('submit-waiting')
 
 interface Setup {
   t: SimTarget
@@ -32,19 +36,18 @@ async function setup(
   label: string,
   o: SimTargetOptions,
   workers: number,
-  submit: Partial<WorkerConfig['submit']>,
+  submit: DeepPartial<WorkerConfig['submit']>,
 ) {
   const t = await startSimTarget(label, o)
-  const intake = createIntake(inject('redisUrl'))
+  const intake = createIntake(inject('redisUrl'), ns)
   const s: Setup = { t, intake, runtimes: [] }
   open.push(s)
   for (let i = 0; i < workers; i++) {
-    const base = testConfig(inject('redisUrl'), [t.target])
     s.runtimes.push(
-      await createWorkerRuntime(
-        { ...base, submit: { ...base.submit, ...submit } },
-        { log: silentLog(), defaultMetrics: false },
-      ),
+      await createWorkerRuntime(testConfig(inject('redisUrl'), ns, [t.target], { submit }), {
+        log: silentLog(),
+        defaultMetrics: false,
+      }),
     )
   }
   return s

@@ -6,6 +6,7 @@ import {
   enqueueSubmit,
   type ImportRecord,
   type ImportStore,
+  type Keys,
   newId,
   type Queues,
   TargetConfig,
@@ -13,7 +14,7 @@ import {
 import { uniqueName } from '@ims-importer/core/testing'
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
 import type { Redis } from 'ioredis'
-import { defaultWorkerConfig, type WorkerConfig } from '../../src/config.js'
+import { type DeepPartial, deepMerge, defaultWorkerConfig, type WorkerConfig } from '../../src/config.js'
 
 export interface SimTarget {
   target: TargetConfig
@@ -52,29 +53,32 @@ export async function startSimTarget(label: string, o: SimTargetOptions = {}): P
 }
 
 /** Fast settings for tests: short backoffs and pauses; reconciler off unless asked. */
+const FAST: DeepPartial<WorkerConfig> = {
+  port: 0,
+  host: '127.0.0.1',
+  reconcilerEnabled: false,
+  shutdownDeadlineMs: 5000,
+  submit: {
+    retryBaseMs: 100,
+    retryMaxMs: 1000,
+    lookupSettleMs: 200,
+    inflightWaitMs: 150,
+    throttleBackoffMs: 300,
+    authFailurePauseMs: 2000,
+  },
+}
+
+/**
+ * The fast settings in the namespace `ns` (each test file its own: core testing's testKeys),
+ * `overrides` deep-merged on top.
+ */
 export function testConfig(
   redisUrl: string,
+  ns: Keys,
   targets: TargetConfig[],
-  overrides: Partial<WorkerConfig> = {},
+  overrides: DeepPartial<WorkerConfig> = {},
 ): WorkerConfig {
-  const base = defaultWorkerConfig({ redisUrl, targets })
-  return {
-    ...base,
-    port: 0,
-    host: '127.0.0.1',
-    reconcilerEnabled: false,
-    shutdownDeadlineMs: 5000,
-    submit: {
-      ...base.submit,
-      retryBaseMs: 100,
-      retryMaxMs: 1000,
-      lookupSettleMs: 200,
-      inflightWaitMs: 150,
-      throttleBackoffMs: 300,
-      authFailurePauseMs: 2000,
-    },
-    ...overrides,
-  }
+  return deepMerge(defaultWorkerConfig({ ...FAST, redisUrl, targets, keyPrefix: ns.prefix }), overrides)
 }
 
 export const silentLog = () => createLogger({ name: 'worker-test', level: 'silent' })
@@ -101,10 +105,10 @@ export interface Intake {
   close(): Promise<void>
 }
 
-export function createIntake(redisUrl: string): Intake {
+export function createIntake(redisUrl: string, ns: Keys): Intake {
   const redis = createRedis(redisUrl)
-  const store = createImportStore(redis)
-  const queues = createQueues(redis)
+  const store = createImportStore(redis, { keys: ns })
+  const queues = createQueues(redis, ns)
   return {
     redis,
     store,

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TargetConfig } from '@ims-importer/core'
+import type { Keys, TargetConfig } from '@ims-importer/core'
 import { freePort } from '@ims-importer/core/testing'
 import { waitUntil } from './harness.js'
 
@@ -37,14 +37,23 @@ export function writeTargetsFile(targets: TargetConfig[]): { path: string; remov
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Starts src/main.ts under tsx as its own process (as `pnpm start` does) and waits for /readyz. */
-export async function spawnWorker(env: Record<string, string>): Promise<SpawnedWorker> {
+/**
+ * Starts src/main.ts under tsx as its own process (as `pnpm start` does) in the namespace `ns`
+ * (REDIS_KEY_PREFIX) and waits for /readyz.
+ */
+export async function spawnWorker(ns: Keys, env: Record<string, string>): Promise<SpawnedWorker> {
   const port = await freePort()
   // node itself with tsx's loader (not the tsx CLI, which runs the program in a grandchild that
   // a SIGKILL of the CLI would leave running).
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: PACKAGE_DIR,
-    env: { PATH: process.env.PATH ?? '', WORKER_PORT: String(port), WORKER_HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      WORKER_PORT: String(port),
+      WORKER_HOST: '127.0.0.1',
+      REDIS_KEY_PREFIX: ns.prefix,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

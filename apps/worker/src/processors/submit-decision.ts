@@ -1,0 +1,235 @@
+import {
+  type ImportError,
+  type ImportPatch,
+  type ImportRecord,
+  isFinal,
+  type TargetConfig,
+} from '@ims-importer/core'
+import type { WorkerConfig } from '../config.js'
+import { serviceError } from '../final-state.js'
+import { backoffMs, type ImsFailure } from '../ims-failure.js'
+import type { JobState } from '../payload.js'
+import type { PlaceOutcome } from '../place-waiter.js'
+
+// The submit processor's branching, as a pure function: what it knows (record, job state, now,
+// settings, and what its last action saw) -> the next step. No Redis, no IMS, no clock, no dice.
+// The order of the steps, and why: docs/submit-processor.md
+
+/**
+ * Longest a submission waits in process for an in-flight place before it goes back to the queue
+ * (ms); the import's deadline shortens it.
+ */
+export const PLACE_WAIT_MAX_MS = 30_000
+
+export interface SubmitFacts {
+  /** The record as last read or written by this run. */
+  record: ImportRecord
+  state: JobState
+  now: number
+  target: Pick<TargetConfig, 'deadlineMs' | 'limits'>
+  settings: WorkerConfig['submit']
+  /** Run by a Worker holding the job's lock (a token): without one the job can only be rate limited. */
+  locked: boolean
+  /** In [0, 1): the jitter of backoffs. */
+  random: () => number
+}
+
+/** What the last action saw; `start` before any. */
+export type Seen =
+  | { kind: 'start' }
+  | { kind: 'lookup'; image: { id: string; status: string } | null }
+  | { kind: 'lookup-failed'; failure: ImsFailure }
+  | { kind: 'place'; outcome: PlaceOutcome }
+  | { kind: 'marked' }
+  | { kind: 'posted'; jobId: string }
+  | { kind: 'post-failed'; failure: ImsFailure }
+  | { kind: 'unmarked'; failure: ImsFailure }
+
+/** One action. The executor (submit.ts) maps each to one store write, IMS call or BullMQ outcome. */
+export type SubmitStep =
+  /** Final already: give its place back, queue its callback if pending. */
+  | { kind: 'skip' }
+  /** Submitted already: make sure its poll job exists. */
+  | { kind: 'poll' }
+  /** An earlier POST may have created the image: look for it by marker tag. */
+  | { kind: 'lookup' }
+  /** The image of an earlier POST exists: follow it (record `submitted`, adopted). */
+  | { kind: 'adopt'; imageId: string; imageStatus: string }
+  /** Take an in-flight place, waiting in process up to maxWaitMs. */
+  | { kind: 'take-place'; cap: number; maxWaitMs: number }
+  /** Record `submitting` with the new attempt number, before the POST. */
+  | { kind: 'mark'; attempt: number }
+  /** Through the gate, then the POST. */
+  | { kind: 'post'; attempt: number }
+  /** IMS accepted: record the job id, schedule the first poll. */
+  | { kind: 'record-submitted'; jobId: string; attempt: number }
+  /** A throttled POST never reached IMS: not an attempt; back to `queued`, place given back. */
+  | { kind: 'unmark'; failure: ImsFailure }
+  /** The import fails; `pauseMs` also pauses the target's submit queue (auth). */
+  | { kind: 'fail'; error: ImportError; ims?: ImportPatch['ims']; reason: string; pauseMs?: number }
+  /** This job runs again at `until` (moveToDelayed). */
+  | {
+      kind: 'delay'
+      until: number
+      state?: JobState
+      why: 'settle' | 'lookup-failed' | 'post-failed'
+      failure?: ImsFailure
+    }
+  /** The target's submit queue pauses `ms` (queue.rateLimit); the job waits with it. */
+  | {
+      kind: 'rate-limit'
+      ms: number
+      state?: JobState
+      throttled?: { operation: string; failure: ImsFailure }
+    }
+  /** Cap full: back to the head of the queue, pausing the target's queue first if `pauseMs`. */
+  | { kind: 'requeue'; pauseMs: number | null }
+
+const jittered = (ms: number, random: () => number) => Math.round(ms * (0.75 + random() * 0.5))
+
+export function decideSubmit(f: SubmitFacts, seen: Seen): SubmitStep {
+  const { record, state, now, settings } = f
+  switch (seen.kind) {
+    case 'start':
+      if (isFinal(record.status)) return { kind: 'skip' }
+      if (record.status === 'submitted' || record.status === 'running') return { kind: 'poll' }
+      // An earlier POST may have created the image: look before any resubmission.
+      if (record.status === 'submitting') return { kind: 'lookup' }
+      return beforePlace(f)
+
+    case 'lookup': {
+      if (seen.image) return { kind: 'adopt', imageId: seen.image.id, imageStatus: seen.image.status }
+      // Not listed: only a look SUBMIT_LOOKUP_SETTLE_MS after that POST may lead to a new one.
+      const attempt = record.attempts.submit
+      const lastPost = state.lastPost?.attempt === attempt ? state.lastPost : { attempt, at: now }
+      const settledAt = lastPost.at + settings.lookupSettleMs
+      if (now < settledAt)
+        return { kind: 'delay', until: settledAt, state: { ...state, lastPost }, why: 'settle' }
+      return beforePlace(f)
+    }
+
+    case 'lookup-failed': {
+      const failure = seen.failure
+      if (failure.kind === 'throttled') return throttled(f, 'listImages', failure)
+      if (now - Date.parse(record.created_at) > f.target.deadlineMs)
+        return giveUp(
+          'deadline_exceeded',
+          `the image could not be looked up before the deadline (${failure.message})`,
+        )
+      const delayMs = backoffMs(
+        Math.max(1, record.attempts.submit),
+        settings.retryBaseMs,
+        settings.retryMaxMs,
+        f.random,
+      )
+      return { kind: 'delay', until: now + delayMs, why: 'lookup-failed', failure }
+    }
+
+    case 'place':
+      if (seen.outcome === 'taken') return { kind: 'mark', attempt: record.attempts.submit + 1 }
+      if (!f.locked) return { kind: 'rate-limit', ms: settings.inflightWaitMs }
+      // The cap holds for the whole target: pause its queue rather than cycling every job (not
+      // when the worker is closing: the job only goes back for another worker).
+      return { kind: 'requeue', pauseMs: seen.outcome === 'full' ? settings.inflightWaitMs : null }
+
+    case 'marked':
+      return { kind: 'post', attempt: record.attempts.submit }
+
+    case 'posted':
+      return { kind: 'record-submitted', jobId: seen.jobId, attempt: record.attempts.submit }
+
+    case 'post-failed':
+      return afterPostFailure(f, seen.failure)
+
+    case 'unmarked':
+      return throttled(f, 'quickImport', seen.failure)
+  }
+}
+
+/** After a POST without an answer of IMS accepting it. */
+function afterPostFailure(f: SubmitFacts, failure: ImsFailure): SubmitStep {
+  const { record, state, now, settings } = f
+  const attempt = record.attempts.submit
+  switch (failure.kind) {
+    case 'throttled':
+      return { kind: 'unmark', failure }
+    case 'transient':
+    case 'uncertain':
+      // The POST may have created the image: the record stays `submitting` with its place, so
+      // the next attempt looks first. IMS answered something other than "throttled": a
+      // throttling streak is over (throttledSince dropped); the retry window starts now.
+      return {
+        kind: 'delay',
+        until: now + backoffMs(attempt, settings.retryBaseMs, settings.retryMaxMs, f.random),
+        state: { transientSince: state.transientSince ?? now, lastPost: { attempt, at: now } },
+        why: 'post-failed',
+        failure,
+      }
+    case 'permanent':
+      return {
+        kind: 'fail',
+        error: {
+          source: 'ims',
+          code: failure.code ?? `HTTP ${failure.status}`,
+          message: failure.message,
+        },
+        ims: { error_code: failure.code, fail_reason: failure.message },
+        reason: 'IMS refused the import',
+      }
+    case 'auth':
+      // No tight loop: AK/SK locks after 5 failures in a row. Hold the whole target.
+      return {
+        kind: 'fail',
+        error: {
+          source: 'ims',
+          code: failure.code ?? 'auth_failed',
+          message: `authentication with IMS/IAM failed; check the target's credentials (${failure.message})`,
+        },
+        reason: 'authentication failed',
+        pauseMs: settings.authFailurePauseMs,
+      }
+  }
+}
+
+/** The bounds an import must be within to go on, then a place. */
+function beforePlace(f: SubmitFacts): SubmitStep {
+  const { record, state, now, settings, target } = f
+  const ageMs = now - Date.parse(record.created_at)
+  if (ageMs > target.deadlineMs)
+    return giveUp(
+      'deadline_exceeded',
+      `not submitted within the target's deadline of ${target.deadlineMs} ms`,
+    )
+  if (state.throttledSince !== undefined && now - state.throttledSince > settings.maxThrottledMs)
+    return giveUp(
+      'throttled_too_long',
+      `IMS kept throttling the submission for more than ${settings.maxThrottledMs} ms`,
+    )
+  // Enough POSTs without a definite answer, and the retry window since the first of them failed
+  // is spent. A job that does not know when they began (a crash, a re-enqueue) starts it now.
+  const retryingMs = now - (state.transientSince ?? now)
+  if (record.attempts.submit >= settings.maxAttempts && retryingMs >= settings.retryWindowMs)
+    return giveUp(
+      'submit_retries_exhausted',
+      `${record.attempts.submit} submit attempts over ${Math.round(retryingMs / 1000)} s ended without a definite answer and no image carries the marker tag`,
+    )
+  return {
+    kind: 'take-place',
+    cap: target.limits.maxInFlight,
+    maxWaitMs: Math.min(PLACE_WAIT_MAX_MS, target.deadlineMs - ageMs),
+  }
+}
+
+/** Throttled: pause the target's queue (no attempt burnt); the streak's start is kept. */
+function throttled(f: SubmitFacts, operation: string, failure: ImsFailure): SubmitStep {
+  return {
+    kind: 'rate-limit',
+    ms: failure.retryAfterMs ?? jittered(f.settings.throttleBackoffMs, f.random),
+    ...(f.state.throttledSince === undefined ? { state: { ...f.state, throttledSince: f.now } } : {}),
+    throttled: { operation, failure },
+  }
+}
+
+function giveUp(code: string, message: string): SubmitStep {
+  return { kind: 'fail', error: serviceError(code, message), reason: code }
+}
