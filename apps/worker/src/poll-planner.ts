@@ -364,7 +364,11 @@ export function planNextPoll(policy: PollPolicy, input: PlanInput): PollPlan {
     delayMs = pollDelayMs(policy, input.polls + 1, () => random)
     reason = 'schedule'
   } else {
-    const cost = input.demand ? policy.pollCostBusy : policy.pollCostIdle
+    // A poll costs more as the target's window of GETs fills: below the reserve, the price of a
+    // poll rises as 1 / (share left), so spacings stretch by its square root.
+    const left = input.budget ? input.budget.available / Math.max(1, input.budget.capacity) : 1
+    const scarcity = left >= policy.budgetReserve ? 1 : policy.budgetReserve / Math.max(0.01, left)
+    const cost = (input.demand ? policy.pollCostBusy : policy.pollCostIdle) * scarcity
     const spacing = (t: number) => Math.sqrt((2 * cost * t) / hazard(b, t))
     const { minDelayMs: lo, maxDelayMs: hi } = policy
     const ratio = (hi / lo) ** (1 / GRID_STEPS)

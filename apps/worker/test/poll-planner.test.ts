@@ -151,6 +151,9 @@ describe('planNextPoll', () => {
     const input = base({ now: 19.5 * MIN, progress: linear(20 * MIN, [10 * MIN, 19.5 * MIN]) })
     const free = planNextPoll(DEFAULT, { ...input, budget: { available: 5, capacity: 20, windowMs: 1000 } })
     expect(free.reason).not.toBe('budget')
+    // A window nearly full stretches the spacing before it runs out.
+    const scarce = planNextPoll(DEFAULT, { ...input, budget: { available: 1, capacity: 20, windowMs: 1000 } })
+    expect(scarce.delayMs).toBeGreaterThan(free.delayMs)
     const policy = { ...DEFAULT, minDelayMs: 100 }
     const spent = planNextPoll(policy, { ...input, budget: { available: 0, capacity: 20, windowMs: MIN } })
     expect(spent.reason).toBe('budget')
