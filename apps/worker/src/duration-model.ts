@@ -153,21 +153,14 @@ export function createDurationModel(
     },
     async estimate(target, size) {
       const s = sizeBytes(size)
-      const replies = await redis
-        .pipeline()
-        .lrange(key(target, 'any'), 0, -1)
-        .lrange(key(target, s ? sizeBucket(size) : 'any'), 0, -1)
-        .lrange(key(target, s ? `${s.kind}-per-byte` : 'any'), 0, -1)
-        .exec()
-      const [any, bucket, perByte] = (replies ?? []).map(([err, value]) => {
+      const buckets = s ? ['any', sizeBucket(size), `${s.kind}-per-byte`] : ['any']
+      const pipeline = redis.pipeline()
+      for (const b of buckets) pipeline.lrange(key(target, b), 0, -1)
+      const [any = [], bucket = [], perByte = []] = ((await pipeline.exec()) ?? []).map(([err, value]) => {
         if (err) throw err
         return numbers(value)
       })
-      return estimateFrom(
-        { any: any ?? [], bucket: s ? (bucket ?? []) : [], perByte: s ? (perByte ?? []) : [] },
-        size,
-        minSamples,
-      )
+      return estimateFrom({ any, bucket, perByte }, size, minSamples)
     },
   }
 }
