@@ -43,10 +43,10 @@ export const PollSchedule = z.object({
   /**
    * What one job-status GET is worth, in detection latency as a share of the import's duration,
    * while imports wait for a place on the target (a second of latency is a second of IMS
-   * capacity). Smaller: tighter polls near the expected end. Default 0.0005.
+   * capacity). Smaller: tighter polls near the expected end. Default 0.003.
    */
   pollCostBusy: z.number().positive().max(1).optional(),
-  /** The same while no import waits for a place (latency only delays the user). Default 0.004. */
+  /** The same while no import waits for a place (latency only delays the user). Default 0.015. */
   pollCostIdle: z.number().positive().max(1).optional(),
   /**
    * Share of the poll budget (limits.pollRate) kept for polls likely to find their import
