@@ -4,16 +4,38 @@ import { gatewayBody } from './error-bodies.js'
 import { createGateway } from './gateway.js'
 import { createImageStore, jobStatus } from './image-store.js'
 import { resolveSettings, type SimulatorControl, type SimulatorOptions } from './options.js'
+import type { AcceptedQuickImport } from './quick-import-validation.js'
 import { createRng } from './rng.js'
 import { registerControlRoutes } from './routes/control.js'
 import { registerIamRoutes } from './routes/iam.js'
 import { registerImageRoutes } from './routes/images.js'
 import { registerJobRoutes } from './routes/jobs.js'
 import { registerQuickImportRoute } from './routes/quick-import.js'
+import { registerQuotaRoutes } from './routes/quota.js'
 import { createRateLimiter, createTraffic } from './traffic.js'
 
 /** The gateway accepts AK/SK bodies up to 12 MB (APIG.0201 413 beyond). */
 const BODY_LIMIT_BYTES = 12 * 1024 * 1024
+
+/** A private image the project held before the simulator saw any request (see setImageCount). */
+function existingImage(n: number): AcceptedQuickImport {
+  return {
+    variant: 'system',
+    name: `sim-existing-${n}`,
+    description: '',
+    type: 'ECS',
+    osVersion: 'CentOS 7.0 64bit',
+    osType: 'Linux',
+    bucket: 'sim-existing',
+    objectKey: `image-${n}.zvhd2`,
+    diskFormat: 'zvhd2',
+    minDisk: 40,
+    tags: [],
+    enterpriseProjectId: '0',
+    architecture: 'x86',
+    firmware: 'bios',
+  }
+}
 
 /** Builds the simulator (IAM + API gateway + IMS) as one Fastify app, without opening a port. */
 export function buildSimulator(options: SimulatorOptions = {}): {
@@ -32,11 +54,15 @@ export function buildSimulator(options: SimulatorOptions = {}): {
     byName: {} as Record<string, number>,
     total: 0,
     peak: 0,
+    refusedForQuota: 0,
   }
+  let existingSeq = 0
 
   const control: SimulatorControl = {
     reset() {
       store.clear()
+      existingSeq = 0
+      control.setImageCount(options.existingImages ?? 0)
       traffic.clear()
       limiter.clear()
       auth.clearLockouts()
@@ -44,6 +70,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       creates.byName = {}
       creates.total = 0
       creates.peak = 0
+      creates.refusedForQuota = 0
     },
     setFaults(faults) {
       settings.faults = { ...faults }
@@ -61,6 +88,20 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       if (limits.maxConcurrentImports !== undefined)
         settings.maxConcurrentImports = limits.maxConcurrentImports
     },
+    setImageCount(count) {
+      const now = Date.now()
+      while (store.imageCount() < count) {
+        // Images the project held before (created by hand, by other tools): finished, no marker.
+        const n = ++existingSeq
+        store.create(existingImage(n), { initMs: 0, durationMs: 0 }, now - 1000)
+      }
+      for (const image of [...store.images()].sort((a, b) => a.seq - b.seq)) {
+        if (store.imageCount() <= count) break
+        store.delete(image.id, now)
+      }
+      return store.imageCount()
+    },
+    deleteImage: (imageId) => store.delete(imageId, Date.now()),
     counters: () => ({
       createsByMarker: { ...creates.byMarker },
       createsByName: { ...creates.byName },
@@ -69,6 +110,11 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       peakConcurrentImports: creates.peak,
       requests: traffic.requests(),
       responses: traffic.responses(),
+    }),
+    quota: () => ({
+      quota: settings.imageQuota,
+      used: store.imageCount(),
+      refusedForQuota: creates.refusedForQuota,
     }),
     requestLog: (op) => traffic.log(op),
     jobs: () => {
@@ -81,6 +127,8 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       }))
     },
   }
+
+  if (options.existingImages) control.setImageCount(options.existingImages)
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -131,9 +179,13 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       if (marker !== undefined) creates.byMarker[marker] = (creates.byMarker[marker] ?? 0) + 1
       creates.peak = Math.max(creates.peak, concurrent)
     },
+    onQuotaRefusal() {
+      creates.refusedForQuota += 1
+    },
   })
   registerJobRoutes(app, { store, gateway })
   registerImageRoutes(app, { settings, store, gateway })
+  registerQuotaRoutes(app, { settings, store, gateway })
   registerControlRoutes(app, control)
 
   return { app, control }

@@ -33,11 +33,13 @@ const SimulatorEnv = z
     SIM_JOB_MIN_MS: int.optional(),
     SIM_JOB_MAX_MS: int.optional(),
     SIM_IMAGE_QUOTA: int.optional(),
+    SIM_EXISTING_IMAGES: int.optional(),
     SIM_MAX_CONCURRENT_IMPORTS: int.optional(),
     SIM_RATE_QUICK_IMPORT: rateLimit.optional(),
     SIM_RATE_GET_JOB: rateLimit.optional(),
     SIM_RATE_LIST_IMAGES: rateLimit.optional(),
     SIM_RATE_AUTH: rateLimit.optional(),
+    SIM_RATE_GET_QUOTA: rateLimit.optional(),
     SIM_RETRY_AFTER_SECONDS: int.optional(),
     SIM_ERROR_RATE: rate.optional(),
     SIM_THROTTLE_RATE: rate.optional(),
@@ -95,6 +97,7 @@ export function loadSimulatorConfig(
     options.jobDurationMs = { min: e.SIM_JOB_MIN_MS, max: e.SIM_JOB_MAX_MS }
   }
   if (e.SIM_IMAGE_QUOTA !== undefined) options.imageQuota = e.SIM_IMAGE_QUOTA
+  if (e.SIM_EXISTING_IMAGES !== undefined) options.existingImages = e.SIM_EXISTING_IMAGES
   if (e.SIM_MAX_CONCURRENT_IMPORTS !== undefined) options.maxConcurrentImports = e.SIM_MAX_CONCURRENT_IMPORTS
   const rateLimits = Object.fromEntries(
     (
@@ -103,6 +106,7 @@ export function loadSimulatorConfig(
         ['getJob', e.SIM_RATE_GET_JOB],
         ['listImages', e.SIM_RATE_LIST_IMAGES],
         ['auth', e.SIM_RATE_AUTH],
+        ['getQuota', e.SIM_RATE_GET_QUOTA],
       ] as const
     ).filter(([, limit]) => limit !== undefined),
   )

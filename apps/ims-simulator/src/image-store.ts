@@ -50,6 +50,11 @@ export interface ImageStore {
   jobs(): SimJob[]
   imageCount(): number
   activeImports(now: number): number
+  /**
+   * Deletes an image (IMS frees its quota place). An image whose job has not ended cannot be deleted
+   * (IMG.0090 "The image being created cannot be deleted."). Its job stays queryable.
+   */
+  delete(imageId: string, now: number): 'deleted' | 'not-found' | 'busy'
   clear(): void
 }
 
@@ -121,6 +126,7 @@ export function createImageStore(rng: Rng): ImageStore {
       return image
     },
     images: () => images,
+    // Deleted images stay here, so their job still answers with its image name.
     image: (imageId) => imagesById.get(imageId),
     job: (jobId) => jobsById.get(jobId),
     jobs: () => [...jobsById.values()],
@@ -128,6 +134,14 @@ export function createImageStore(rng: Rng): ImageStore {
     activeImports(now) {
       active = active.filter((job) => now < job.endAt)
       return active.length
+    },
+    delete(imageId, now) {
+      const index = images.findIndex((image) => image.id === imageId)
+      const image = images[index]
+      if (image === undefined) return 'not-found'
+      if (now < image.job.endAt) return 'busy'
+      images.splice(index, 1)
+      return 'deleted'
     },
     clear() {
       images.length = 0

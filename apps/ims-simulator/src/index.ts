@@ -12,6 +12,7 @@ export type {
   SimulatorControl,
   SimulatorCounters,
   SimulatorOptions,
+  SimulatorQuota,
 } from './options.js'
 export { validateQuickImport } from './quick-import-validation.js'
 

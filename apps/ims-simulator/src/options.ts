@@ -1,9 +1,15 @@
 /** The operations the gateway tells apart: rate limits, faults, counters and the request log use these names. */
-export const OPERATIONS = ['quickImport', 'getJob', 'listImages', 'auth'] as const
+export const OPERATIONS = ['quickImport', 'getJob', 'listImages', 'auth', 'getQuota', 'deleteImage'] as const
 export type Operation = (typeof OPERATIONS)[number]
 
 /** The IMS operations: faults apply to these unless `Faults.operations` says otherwise. */
-export const IMS_OPERATIONS: readonly Operation[] = ['quickImport', 'getJob', 'listImages']
+export const IMS_OPERATIONS: readonly Operation[] = [
+  'quickImport',
+  'getJob',
+  'listImages',
+  'getQuota',
+  'deleteImage',
+]
 
 export interface RateLimit {
   limit: number
@@ -55,8 +61,16 @@ export interface SimulatorOptions {
    * marker tag right after an uncertain POST would miss.
    */
   listingDelayMs?: number
-  /** Private images allowed (IMG.0015 beyond); default 10000. */
+  /**
+   * Private images allowed: the quick-import POST answers IMG.0015 once the project holds this many
+   * images, and `GET /v1/cloudimages/quota` reports it; default 10000.
+   */
   imageQuota?: number
+  /**
+   * Private images the project already holds at start (and again after `reset()`): finished images
+   * named `sim-existing-N`, counted by the quota and listed; default 0.
+   */
+  existingImages?: number
   /** Jobs INIT/RUNNING allowed at once (IMG.0194 beyond); default 40. */
   maxConcurrentImports?: number
   /** Gateway sliding-window limits per operation -> 429 APIG.0308; default none. */
@@ -85,10 +99,20 @@ export interface SimulatorCounters {
   totalCreates: number
   currentConcurrentImports: number
   peakConcurrentImports: number
-  /** Per operation: quickImport, getJob, listImages, auth. */
+  /** Per operation: quickImport, getJob, listImages, auth, getQuota, deleteImage. */
   requests: Record<string, number>
   /** Per operation, per HTTP status ('0' = connection destroyed without an answer). */
   responses: Record<string, Record<string, number>>
+}
+
+/** The private-image quota as the simulator sees it (kept out of SimulatorCounters, whose shape callers compare whole). */
+export interface SimulatorQuota {
+  /** Private images allowed (`imageQuota`). */
+  quota: number
+  /** Private images the project holds now (the quota's `used`). */
+  used: number
+  /** Quick-import POSTs refused with IMG.0015 since start or the last reset. */
+  refusedForQuota: number
 }
 
 export interface RequestLogEntry {
@@ -108,7 +132,10 @@ export interface SimulatorJobView {
 }
 
 export interface SimulatorControl {
-  /** Forget images, jobs, counters, request log, rate windows and AK lockouts; keep options and tokens. */
+  /**
+   * Forget images, jobs, counters, request log, rate windows and AK lockouts; keep options and
+   * tokens. The `existingImages` of the options are there again afterwards.
+   */
   reset(): void
   /** Replaces faults; {} clears. */
   setFaults(faults: Faults): void
@@ -120,7 +147,16 @@ export interface SimulatorControl {
   }): void
   setRateLimits(limits: SimulatorOptions['rateLimits']): void
   setLimits(limits: { imageQuota?: number; maxConcurrentImports?: number }): void
+  /**
+   * Makes the project hold `count` private images: adds active images named `sim-existing-N` (no
+   * marker tag), or deletes the oldest finished images. Returns the count reached (images whose job
+   * is still running are not deleted).
+   */
+  setImageCount(count: number): number
+  /** Deletes one image, as `DELETE /v2/images/{image_id}` does; 'busy' while its job runs. */
+  deleteImage(imageId: string): 'deleted' | 'not-found' | 'busy'
   counters(): SimulatorCounters
+  quota(): SimulatorQuota
   /** Every request received (accepted or not), oldest first. */
   requestLog(op?: string): RequestLogEntry[]
   jobs(): SimulatorJobView[]

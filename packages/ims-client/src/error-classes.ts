@@ -215,6 +215,24 @@ const GATEWAY_CODES: Readonly<Record<string, Rule>> = {
 /** Every classified code, for tests and documentation. */
 export const ERROR_CODE_TABLE: Readonly<Record<string, Rule>> = { ...IMG_CODES, ...GATEWAY_CODES }
 
+/**
+ * Why a failure happened, where a caller acts on it beyond its kind. `quota`: IMG.0015, the
+ * private-image quota is reached (kind `permanent` for this request: it will not pass until images
+ * are deleted or the quota is raised, but nothing is wrong with the import itself, so a caller can
+ * hold its imports instead of failing them). A reason, not a new kind, so that every switch over
+ * ImsErrorKind stays exhaustive.
+ */
+export type ImsErrorReason = 'quota'
+
+const REASON_CODES: Readonly<Record<string, ImsErrorReason>> = {
+  'IMG.0015': 'quota', // The number of private images has reached the maximum allowed.
+}
+
+/** The reason of an error code (see ImsErrorReason), or null. */
+export function errorReason(code: string | null): ImsErrorReason | null {
+  return code === null ? null : (REASON_CODES[normalizeErrorCode(code)] ?? null)
+}
+
 /** HTTP status fallbacks, used when the body carries no known code. */
 const STATUS_FALLBACK: Readonly<Record<number, TableKind>> = {
   401: 'auth',

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { classifyError, isTokenRefreshAnswer, isUncertainSubmitAnswer } from './error-classes.js'
+import { classifyError, errorReason, isTokenRefreshAnswer, isUncertainSubmitAnswer } from './error-classes.js'
 import { parseErrorBody, parseRetryAfter } from './error-response.js'
 import { ImsError } from './ims-error.js'
 import { createRedactor } from './redaction.js'
@@ -7,8 +7,10 @@ import {
   JobResponse,
   ListImagesResponse,
   QuickImportResponse,
+  QuotaResponse,
   TokenResponse,
   toImsImage,
+  toImsImageQuota,
   toImsJob,
 } from './responses.js'
 import { encodeRfc3986, signRequest } from './signer.js'
@@ -102,6 +104,7 @@ export function createImsClient(options: ImsClientOptions): ImsClient {
     throw new RejectedCall(
       new ImsError({
         kind: uncertain ? 'uncertain' : classifyError(res.status, details.code),
+        reason: errorReason(details.code),
         operation: call.operation,
         status: res.status,
         code: details.code,
@@ -268,6 +271,16 @@ export function createImsClient(options: ImsClientOptions): ImsClient {
       }
       const parsed = await callIms(call, ListImagesResponse)
       return { images: parsed.images.map(toImsImage) }
+    },
+
+    async getImageQuota(opts?: RequestOptions) {
+      const call: Call = {
+        operation: 'getQuota',
+        method: 'GET',
+        url: new URL(`${imsBase}/v1/cloudimages/quota`),
+        signal: opts?.signal,
+      }
+      return toImsImageQuota(await callIms(call, QuotaResponse))
     },
 
     close: () => transport.close(),

@@ -1,9 +1,11 @@
-import type { ImsErrorKind } from './error-classes.js'
+import type { ImsErrorKind, ImsErrorReason } from './error-classes.js'
 
-export type { ImsErrorKind } from './error-classes.js'
+export type { ImsErrorKind, ImsErrorReason } from './error-classes.js'
 
 export interface ImsErrorInit {
   kind: ImsErrorKind
+  /** Why, where a caller acts on it beyond the kind (see ImsErrorReason); default null. */
+  reason?: ImsErrorReason | null
   operation: string
   message: string
   status?: number | null
@@ -19,6 +21,8 @@ export interface ImsErrorInit {
  */
 export class ImsError extends Error {
   readonly kind: ImsErrorKind
+  /** `quota` for IMG.0015 (private-image quota reached; kind permanent); null otherwise. */
+  readonly reason: ImsErrorReason | null
   /** HTTP status, or null when no response arrived. */
   readonly status: number | null
   /** IMS/gateway/IAM error code (`IMG.0060`, `APIG.0308`, ...), or null. */
@@ -34,6 +38,7 @@ export class ImsError extends Error {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
     this.name = 'ImsError'
     this.kind = init.kind
+    this.reason = init.reason ?? null
     this.operation = init.operation
     this.status = init.status ?? null
     this.code = init.code ?? null
@@ -44,4 +49,9 @@ export class ImsError extends Error {
 
 export function isImsError(err: unknown): err is ImsError {
   return err instanceof ImsError
+}
+
+/** True for IMG.0015: the project's private-image quota is reached (the import itself is fine). */
+export function isImageQuotaError(err: unknown): boolean {
+  return err instanceof ImsError && err.reason === 'quota'
 }

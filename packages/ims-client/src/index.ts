@@ -1,12 +1,20 @@
-export { classifyError, ERROR_CODE_TABLE, type ImsErrorKind, normalizeErrorCode } from './error-classes.js'
+export {
+  classifyError,
+  ERROR_CODE_TABLE,
+  errorReason,
+  type ImsErrorKind,
+  type ImsErrorReason,
+  normalizeErrorCode,
+} from './error-classes.js'
 export { createImsClient } from './ims-client.js'
-export { ImsError, isImsError } from './ims-error.js'
+export { ImsError, isImageQuotaError, isImsError } from './ims-error.js'
 export { canonicalQueryString, canonicalUri, encodeRfc3986, formatSdkDate, signRequest } from './signer.js'
 export type {
   ImsAuth,
   ImsClient,
   ImsClientOptions,
   ImsImage,
+  ImsImageQuota,
   ImsJob,
   ImsOperation,
   ListImagesQuery,

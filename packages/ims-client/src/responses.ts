@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ImsImage, ImsJob } from './types.js'
+import type { ImsImage, ImsImageQuota, ImsJob } from './types.js'
 
 // Shapes of the successful answers (ims-api.md §1, §4a, §7 and the quick-import API page).
 // Loose where IMS may add fields; strict only on what the client relies on.
@@ -28,6 +28,23 @@ const Image = z.looseObject({
 })
 
 export const ListImagesResponse = z.object({ images: z.array(Image) })
+
+const QuotaResource = z.object({
+  type: z.string(),
+  used: z.number().int().min(0),
+  quota: z.number().int().min(0),
+  min: z.number().int().nullish(),
+  max: z.number().int().nullish(),
+})
+
+/** "Querying the Image Quota": `{"quotas":{"resources":[{"type":"image","used":0,"quota":20,"min":1,"max":1000}]}}`. */
+export const QuotaResponse = z.object({
+  quotas: z.object({
+    resources: z
+      .array(QuotaResource.loose())
+      .refine((resources) => resources.some((r) => r.type === 'image'), 'no resource of type image'),
+  }),
+})
 
 export const TokenResponse = z.object({
   token: z.object({ expires_at: z.string(), issued_at: z.string().optional() }),
@@ -69,4 +86,10 @@ export function toImsJob(requestedId: string, body: z.output<typeof JobResponse>
 
 export function toImsImage(image: z.output<typeof Image>): ImsImage {
   return { ...image, created_at: image.created_at ?? null }
+}
+
+export function toImsImageQuota(body: z.output<typeof QuotaResponse>): ImsImageQuota {
+  const image = body.quotas.resources.find((r) => r.type === 'image')
+  if (image === undefined) throw new Error('unreachable: QuotaResponse requires an image resource')
+  return { used: image.used, quota: image.quota, min: image.min ?? null, max: image.max ?? null }
 }

@@ -3,7 +3,7 @@ export type ImsAuth =
   | { type: 'token'; username: string; password: string; domainName: string }
   | { type: 'aksk'; ak: string; sk: string; securityToken?: string }
 
-export type ImsOperation = 'quickImport' | 'getJob' | 'listImages' | 'auth'
+export type ImsOperation = 'quickImport' | 'getJob' | 'listImages' | 'getQuota' | 'auth'
 
 export interface ImsClientOptions {
   /** e.g. https://ims.eu-de.otc.t-systems.com */
@@ -14,7 +14,7 @@ export interface ImsClientOptions {
   auth: ImsAuth
   /** Defaults: connect 5 s, whole request (headers and body) 30 s. */
   timeouts?: { connectMs?: number; requestMs?: number }
-  /** Called after every HTTP exchange, for metrics: operation = 'quickImport'|'getJob'|'listImages'|'auth'. */
+  /** Called after every HTTP exchange, for metrics: operation = 'quickImport'|'getJob'|'listImages'|'getQuota'|'auth'. */
   onResponse?: (info: {
     operation: string
     status: number | null
@@ -69,11 +69,24 @@ export interface ListImagesQuery {
   id?: string
 }
 
+/** The private-image quota of the project in the region (`GET /v1/cloudimages/quota`, resource `image`). */
+export interface ImsImageQuota {
+  /** Private images the project holds. */
+  used: number
+  /** Private images allowed; the quick-import POST answers IMG.0015 once `used` reaches it. */
+  quota: number
+  /** The bounds the quota can be set within, when IMS gives them. */
+  min: number | null
+  max: number | null
+}
+
 export interface ImsClient {
   /** `POST /v2/cloudimages/quickimport/action` with the body as given. */
   quickImport(body: Record<string, unknown>, opts?: RequestOptions): Promise<{ jobId: string }>
   getJob(jobId: string, opts?: RequestOptions): Promise<ImsJob>
   listImages(query: ListImagesQuery, opts?: RequestOptions): Promise<{ images: ImsImage[] }>
+  /** `GET /v1/cloudimages/quota`: the `image` resource (private images used and allowed). */
+  getImageQuota(opts?: RequestOptions): Promise<ImsImageQuota>
   /** Closes the connection pool. */
   close(): Promise<void>
 }

@@ -68,7 +68,19 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     '/__sim/limits',
     withBody(LimitsBody, (limits) => control.setLimits(limits)),
   )
+  app.put(
+    '/__sim/images/count',
+    withBody(z.strictObject({ count: z.number().int().min(0) }), ({ count }) => {
+      control.setImageCount(count)
+    }),
+  )
+  app.delete<{ Params: { id: string } }>('/__sim/images/:id', async (request, reply) => {
+    const outcome = control.deleteImage(request.params.id)
+    if (outcome === 'deleted') return reply.code(204).send()
+    return reply.code(outcome === 'busy' ? 409 : 404).send({ error: `image ${outcome}` })
+  })
   app.get('/__sim/counters', async () => control.counters())
+  app.get('/__sim/quota', async () => control.quota())
   app.get<{ Querystring: { op?: string } }>('/__sim/requests', async (request) => ({
     requests: control.requestLog(request.query.op),
   }))

@@ -13,6 +13,8 @@ export interface QuickImportRouteDeps {
   rng: Rng
   /** Called after each create, with the concurrency it left, for the peak counter. */
   onCreate: (input: { name: string; marker: string | undefined; concurrent: number }) => void
+  /** Called for each POST refused with IMG.0015, for the counters. */
+  onQuotaRefusal: () => void
 }
 
 /** A bucket named `reject-img-NNNN` makes IMS refuse the POST with IMG.NNNN at once. */
@@ -40,7 +42,7 @@ function peekMarker(raw: Buffer | undefined): string | undefined {
 }
 
 export function registerQuickImportRoute(app: FastifyInstance, deps: QuickImportRouteDeps): void {
-  const { settings, store, gateway, rng, onCreate } = deps
+  const { settings, store, gateway, rng, onCreate, onQuotaRefusal } = deps
   app.post(
     '/v2/cloudimages/quickimport/action',
     gateway.forOperation('quickImport'),
@@ -59,7 +61,10 @@ export function registerQuickImportRoute(app: FastifyInstance, deps: QuickImport
       if (rejectCode) return fail(rejectCode)
 
       const now = Date.now()
-      if (store.imageCount() >= settings.imageQuota) return fail('IMG.0015')
+      if (store.imageCount() >= settings.imageQuota) {
+        onQuotaRefusal()
+        return fail('IMG.0015')
+      }
       if (store.activeImports(now) >= settings.maxConcurrentImports) return fail('IMG.0194')
 
       const { min, max } = settings.jobDurationMs
