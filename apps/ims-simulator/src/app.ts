@@ -3,6 +3,7 @@ import { createAuthenticator } from './auth.js'
 import { gatewayBody } from './error-bodies.js'
 import { createGateway } from './gateway.js'
 import { createImageStore, jobStatus } from './image-store.js'
+import { createObsStore } from './obs/obs-store.js'
 import { resolveSettings, type SimulatorControl, type SimulatorOptions } from './options.js'
 import type { AcceptedQuickImport } from './quick-import-validation.js'
 import { createRng } from './rng.js'
@@ -10,6 +11,7 @@ import { registerControlRoutes } from './routes/control.js'
 import { registerIamRoutes } from './routes/iam.js'
 import { registerImageRoutes } from './routes/images.js'
 import { registerJobRoutes } from './routes/jobs.js'
+import { registerObsRoutes } from './routes/obs.js'
 import { registerQuickImportRoute } from './routes/quick-import.js'
 import { registerQuotaRoutes } from './routes/quota.js'
 import { createRateLimiter, createTraffic } from './traffic.js'
@@ -45,6 +47,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
   const settings = resolveSettings(options)
   const rng = createRng(options.seed)
   const store = createImageStore(rng)
+  const obs = createObsStore(options.obs, settings.region)
   const traffic = createTraffic()
   const limiter = createRateLimiter()
   const auth = createAuthenticator(settings)
@@ -62,6 +65,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
     reset() {
       store.clear()
       existingSeq = 0
+      obs.reset()
       control.setImageCount(options.existingImages ?? 0)
       traffic.clear()
       limiter.clear()
@@ -117,6 +121,18 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       refusedForQuota: creates.refusedForQuota,
     }),
     requestLog: (op) => traffic.log(op),
+    obs: {
+      putBucket: (bucket) => obs.putBucket(bucket),
+      putObject: (bucket, object) => obs.putObject(bucket, object),
+      deleteObject: (bucket, key) => obs.deleteObject(bucket, key),
+      deleteBucket: (name) => obs.deleteBucket(name),
+      snapshot: () => obs.snapshot(),
+      setJudging(judging) {
+        if (judging.obsJudging !== undefined) settings.obsJudging = judging.obsJudging
+        if (judging.importBytesPerSecond !== undefined)
+          settings.importBytesPerSecond = judging.importBytesPerSecond
+      },
+    },
     jobs: () => {
       const now = Date.now()
       return store.jobs().map((job) => ({
@@ -171,6 +187,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
   registerQuickImportRoute(app, {
     settings,
     store,
+    obs,
     gateway,
     rng,
     onCreate({ name, marker, concurrent }) {
@@ -187,6 +204,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
   registerImageRoutes(app, { settings, store, gateway })
   registerQuotaRoutes(app, { settings, store, gateway })
   registerControlRoutes(app, control)
+  registerObsRoutes(app, { settings, obs, traffic })
 
   return { app, control }
 }

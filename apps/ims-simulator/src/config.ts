@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { OPERATIONS, type SimulatorOptions } from './options.js'
+import { ObsSeedBody } from './routes/control.js'
 
 const int = z.coerce.number().int().min(0)
 const rate = z.coerce.number().min(0).max(1)
@@ -55,6 +57,10 @@ const SimulatorEnv = z
       .optional(),
     SIM_SEED: z.coerce.number().int().optional(),
     SIM_REGION: z.string().min(1).optional(),
+    /** A JSON file `{ "buckets": [{ "name", "region"?, "storageClass"?, "objects"?: [{ "key", "size" }] }] }`. */
+    SIM_OBS_SEED_FILE: z.string().min(1).optional(),
+    SIM_OBS_JUDGING: bool.optional(),
+    SIM_IMPORT_BYTES_PER_SECOND: z.coerce.number().positive().optional(),
     SIM_IAM_CATALOG: z.enum(['empty', 'faithful']).optional(),
     SIM_LOG: bool.default(true),
   })
@@ -125,6 +131,24 @@ export function loadSimulatorConfig(
   if (Object.keys(setFaults).length > 0) options.faults = setFaults
   if (e.SIM_SEED !== undefined) options.seed = e.SIM_SEED
   if (e.SIM_REGION !== undefined) options.region = e.SIM_REGION
+  if (e.SIM_OBS_SEED_FILE !== undefined) options.obs = readObsSeed(e.SIM_OBS_SEED_FILE)
+  if (e.SIM_OBS_JUDGING !== undefined) options.obsJudging = e.SIM_OBS_JUDGING
+  if (e.SIM_IMPORT_BYTES_PER_SECOND !== undefined)
+    options.importBytesPerSecond = e.SIM_IMPORT_BYTES_PER_SECOND
   if (e.SIM_IAM_CATALOG !== undefined) options.iamCatalog = e.SIM_IAM_CATALOG
   return options
+}
+
+function readObsSeed(path: string): z.output<typeof ObsSeedBody> {
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new Error(`invalid simulator environment: SIM_OBS_SEED_FILE unreadable (${(err as Error).message})`)
+  }
+  const parsed = ObsSeedBody.safeParse(json)
+  if (!parsed.success) {
+    throw new Error(`invalid simulator environment: SIM_OBS_SEED_FILE: ${z.prettifyError(parsed.error)}`)
+  }
+  return parsed.data
 }

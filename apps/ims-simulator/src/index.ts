@@ -4,6 +4,9 @@ import type { SimulatorControl, SimulatorOptions } from './options.js'
 export { buildSimulator } from './app.js'
 export { IMS_ERROR_CODES } from './data/ims-error-codes.js'
 export { OS_VERSIONS } from './data/os-versions.js'
+export { bitmapKeyFor, judgeImageFile, MAX_QUICK_IMPORT_BYTES } from './obs/file-verdict.js'
+export { obsSignature, obsStringToSign } from './obs/obs-signature.js'
+export type { ObsBucketSeed, ObsObjectSeed, ObsSeed, StorageClass } from './obs/obs-store.js'
 export type {
   Faults,
   Operation,

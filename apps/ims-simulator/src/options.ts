@@ -35,6 +35,8 @@ export interface Faults {
   operations?: Operation[]
 }
 
+import type { ObsBucketSeed, ObsObjectSeed, ObsSeed } from './obs/obs-store.js'
+
 export interface SimulatorOptions {
   /** 0 (default) = a free port. */
   port?: number
@@ -90,6 +92,23 @@ export interface SimulatorOptions {
    * catalog naming this simulator's IMS and IAM endpoints.
    */
   iamCatalog?: 'empty' | 'faithful'
+  /**
+   * The simulator's OBS: buckets (name, region, storage class) and objects (key, size in bytes),
+   * served on the same port (`HEAD /<key>`, `GET /?location`, virtual-host or path style) with
+   * OBS's AK/SK signature checked against `credentials`. Default: no buckets.
+   */
+  obs?: ObsSeed
+  /**
+   * When true, a quick-import job judges its image file through the simulator's OBS as IMS would
+   * (a missing file, another region, over 1 TB, not Standard, min_disk below the size, RAW without
+   * `.mf` end the job FAIL with IMS's code). Default false: jobs ignore OBS, as before.
+   */
+  obsJudging?: boolean
+  /**
+   * Import throughput in bytes per second: when set and the file's size is known (OBS), a job's
+   * RUNNING time grows by size / throughput on top of the drawn duration. Default: off.
+   */
+  importBytesPerSecond?: number
 }
 
 export interface SimulatorCounters {
@@ -160,6 +179,17 @@ export interface SimulatorControl {
   /** Every request received (accepted or not), oldest first. */
   requestLog(op?: string): RequestLogEntry[]
   jobs(): SimulatorJobView[]
+  /** The simulator's OBS: buckets and objects (metadata only), and whether jobs judge their file by it. */
+  obs: {
+    /** Creates or updates a bucket (its objects are added to those it has). */
+    putBucket(bucket: ObsBucketSeed): void
+    /** False when the bucket does not exist. */
+    putObject(bucket: string, object: ObsObjectSeed): boolean
+    deleteObject(bucket: string, key: string): boolean
+    deleteBucket(name: string): boolean
+    snapshot(): ObsSeed
+    setJudging(settings: { obsJudging?: boolean; importBytesPerSecond?: number | null }): void
+  }
 }
 
 /** Options with defaults applied; the mutable parts change through the control API. */
@@ -179,6 +209,8 @@ export interface SimulatorSettings {
   faults: Faults
   region: string
   iamCatalog: 'empty' | 'faithful'
+  obsJudging: boolean
+  importBytesPerSecond: number | null
 }
 
 export const DEFAULT_USER = { name: 'sim-user', password: 'sim-password', domain: 'sim-domain' }
@@ -202,5 +234,7 @@ export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
     faults: { ...options.faults },
     region: options.region ?? 'eu-de',
     iamCatalog: options.iamCatalog ?? 'empty',
+    obsJudging: options.obsJudging ?? false,
+    importBytesPerSecond: options.importBytesPerSecond ?? null,
   }
 }

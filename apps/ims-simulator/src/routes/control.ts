@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { STORAGE_CLASSES } from '../obs/obs-store.js'
 import { OPERATIONS, type SimulatorControl } from '../options.js'
 
 const Rate = z.number().min(0).max(1)
@@ -26,6 +27,24 @@ export const RateLimitsBody = z.partialRecord(z.enum(OPERATIONS), RateLimit)
 export const LimitsBody = z.strictObject({
   imageQuota: z.number().int().min(0).optional(),
   maxConcurrentImports: z.number().int().min(0).optional(),
+})
+
+const StorageClass = z.enum(STORAGE_CLASSES)
+export const ObsObjectBody = z.strictObject({
+  key: z.string().min(1),
+  size: z.number().int().min(0),
+  storageClass: StorageClass.optional(),
+})
+export const ObsBucketBody = z.strictObject({
+  name: z.string().min(3).max(63),
+  region: z.string().min(1).optional(),
+  storageClass: StorageClass.optional(),
+  objects: z.array(ObsObjectBody).optional(),
+})
+export const ObsSeedBody = z.strictObject({ buckets: z.array(ObsBucketBody) })
+export const ObsJudgingBody = z.strictObject({
+  obsJudging: z.boolean().optional(),
+  importBytesPerSecond: z.number().positive().nullable().optional(),
 })
 
 /**
@@ -79,6 +98,41 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     if (outcome === 'deleted') return reply.code(204).send()
     return reply.code(outcome === 'busy' ? 409 : 404).send({ error: `image ${outcome}` })
   })
+  app.put(
+    '/__sim/obs/buckets',
+    withBody(ObsBucketBody, (bucket) => control.obs.putBucket(bucket)),
+  )
+  app.put<{ Params: { bucket: string } }>('/__sim/obs/buckets/:bucket/objects', async (request, reply) => {
+    let json: unknown
+    try {
+      json = JSON.parse(Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '')
+    } catch {
+      return reply.code(400).send({ error: 'body must be JSON' })
+    }
+    const parsed = ObsObjectBody.safeParse(json)
+    if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
+    if (!control.obs.putObject(request.params.bucket, parsed.data)) {
+      return reply.code(404).send({ error: 'no such bucket' })
+    }
+    return reply.code(204).send()
+  })
+  app.delete<{ Params: { bucket: string; '*': string } }>(
+    '/__sim/obs/buckets/:bucket/objects/*',
+    async (request, reply) =>
+      control.obs.deleteObject(request.params.bucket, request.params['*'])
+        ? reply.code(204).send()
+        : reply.code(404).send({ error: 'no such object' }),
+  )
+  app.delete<{ Params: { bucket: string } }>('/__sim/obs/buckets/:bucket', async (request, reply) =>
+    control.obs.deleteBucket(request.params.bucket)
+      ? reply.code(204).send()
+      : reply.code(404).send({ error: 'no such bucket' }),
+  )
+  app.get('/__sim/obs', async () => control.obs.snapshot())
+  app.put(
+    '/__sim/obs/judging',
+    withBody(ObsJudgingBody, (judging) => control.obs.setJudging(judging)),
+  )
   app.get('/__sim/counters', async () => control.counters())
   app.get('/__sim/quota', async () => control.quota())
   app.get<{ Querystring: { op?: string } }>('/__sim/requests', async (request) => ({

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { imsFailure } from '../error-bodies.js'
 import { type Gateway, rawBody } from '../gateway.js'
 import { type ImageStore, markerOf } from '../image-store.js'
+import { judgeImageFile } from '../obs/file-verdict.js'
+import type { ObsStore } from '../obs/obs-store.js'
 import type { SimulatorSettings } from '../options.js'
 import { validateQuickImportBytes } from '../quick-import-validation.js'
 import type { Rng } from '../rng.js'
@@ -9,6 +11,7 @@ import type { Rng } from '../rng.js'
 export interface QuickImportRouteDeps {
   settings: SimulatorSettings
   store: ImageStore
+  obs: ObsStore
   gateway: Gateway
   rng: Rng
   /** Called after each create, with the concurrency it left, for the peak counter. */
@@ -42,7 +45,7 @@ function peekMarker(raw: Buffer | undefined): string | undefined {
 }
 
 export function registerQuickImportRoute(app: FastifyInstance, deps: QuickImportRouteDeps): void {
-  const { settings, store, gateway, rng, onCreate, onQuotaRefusal } = deps
+  const { settings, store, obs, gateway, rng, onCreate, onQuotaRefusal } = deps
   app.post(
     '/v2/cloudimages/quickimport/action',
     gateway.forOperation('quickImport'),
@@ -68,7 +71,24 @@ export function registerQuickImportRoute(app: FastifyInstance, deps: QuickImport
       if (store.activeImports(now) >= settings.maxConcurrentImports) return fail('IMG.0194')
 
       const { min, max } = settings.jobDurationMs
-      const image = store.create(accepted, { initMs: settings.initMs, durationMs: rng.int(min, max) }, now)
+      let durationMs = rng.int(min, max)
+      // IMS accepts the POST and judges the file while the job runs (so it ends FAIL, minutes later).
+      const verdict = settings.obsJudging ? judgeImageFile(obs, accepted, settings.region) : null
+      const sizeBytes =
+        verdict?.sizeBytes ?? obs.bucket(accepted.bucket)?.objects.get(accepted.objectKey)?.size ?? null
+      if (settings.importBytesPerSecond !== null && settings.importBytesPerSecond > 0 && sizeBytes !== null) {
+        durationMs += Math.round((sizeBytes / settings.importBytesPerSecond) * 1000)
+      }
+      const image = store.create(
+        accepted,
+        {
+          initMs: settings.initMs,
+          durationMs,
+          failCode: verdict && !verdict.ok ? verdict.code : null,
+          fileSizeBytes: sizeBytes,
+        },
+        now,
+      )
       onCreate({ name: accepted.name, marker: markerOf(accepted.tags), concurrent: store.activeImports(now) })
       return gateway.respond(request, reply, 200, { job_id: image.job.id })
     },
