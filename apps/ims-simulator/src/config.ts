@@ -57,6 +57,7 @@ const SimulatorEnv = z
       .optional(),
     SIM_SEED: z.coerce.number().int().optional(),
     SIM_REGION: z.string().min(1).optional(),
+    SIM_CLOUD: z.enum(['otc', 'hwc']).optional(),
     /** A JSON file `{ "buckets": [{ "name", "region"?, "storageClass"?, "objects"?: [{ "key", "size" }] }] }`. */
     SIM_OBS_SEED_FILE: z.string().min(1).optional(),
     SIM_OBS_JUDGING: bool.optional(),
@@ -131,6 +132,7 @@ export function loadSimulatorConfig(
   if (Object.keys(setFaults).length > 0) options.faults = setFaults
   if (e.SIM_SEED !== undefined) options.seed = e.SIM_SEED
   if (e.SIM_REGION !== undefined) options.region = e.SIM_REGION
+  if (e.SIM_CLOUD !== undefined) options.cloud = e.SIM_CLOUD
   if (e.SIM_OBS_SEED_FILE !== undefined) options.obs = readObsSeed(e.SIM_OBS_SEED_FILE)
   if (e.SIM_OBS_JUDGING !== undefined) options.obsJudging = e.SIM_OBS_JUDGING
   if (e.SIM_IMPORT_BYTES_PER_SECOND !== undefined)

@@ -84,6 +84,12 @@ export interface SimulatorOptions {
   seed?: number
   /** Fastify logging; default false. */
   logger?: boolean
+  /**
+   * Which cloud the simulator plays: 'otc' (default) or 'hwc' (Huawei Cloud), whose quick-import
+   * body also takes `license_type`. Both serve the job at `/v1/{project_id}/jobs/{job_id}` and at
+   * HWC's `/v1/cloudimages/job/{job_id}` (served for either cloud, as before).
+   */
+  cloud?: 'otc' | 'hwc'
   /** The region this simulator serves (IAM catalog, OBS bucket-region check); default 'eu-de'. */
   region?: string
   /**
@@ -207,6 +213,7 @@ export interface SimulatorSettings {
   rateLimits: RateLimits
   retryAfterSeconds: number | null
   faults: Faults
+  cloud: 'otc' | 'hwc'
   region: string
   iamCatalog: 'empty' | 'faithful'
   obsJudging: boolean
@@ -232,6 +239,7 @@ export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
     rateLimits: { ...options.rateLimits },
     retryAfterSeconds: options.retryAfterSeconds ?? null,
     faults: { ...options.faults },
+    cloud: options.cloud ?? 'otc',
     region: options.region ?? 'eu-de',
     iamCatalog: options.iamCatalog ?? 'empty',
     obsJudging: options.obsJudging ?? false,

@@ -31,6 +31,16 @@ export interface AcceptedQuickImport {
   enterpriseProjectId: string
   architecture: 'x86' | 'arm'
   firmware: 'bios' | 'uefi'
+  /** HWC only: 'platform' or 'byol' when given. */
+  licenseType?: 'platform' | 'byol'
+}
+
+/** Which cloud's API page the body is judged by: OTC's (default) or Huawei Cloud's, which adds `license_type`. */
+export type Cloud = 'otc' | 'hwc'
+
+export interface ValidationOptions {
+  /** Default 'otc'. */
+  cloud?: Cloud
 }
 
 export type ValidationResult = { ok: true; value: AcceptedQuickImport } | { ok: false; code: string }
@@ -79,7 +89,10 @@ const reject = (code: string): never => {
 }
 
 /** Parses and validates the exact request bytes as IMS would. */
-export function validateQuickImportBytes(raw: Buffer | undefined): ValidationResult {
+export function validateQuickImportBytes(
+  raw: Buffer | undefined,
+  options: ValidationOptions = {},
+): ValidationResult {
   const text = raw === undefined ? '' : raw.toString('utf8')
   if (text.trim() === '') return { ok: false, code: 'IMG.0007' }
   let parsed: unknown
@@ -88,19 +101,26 @@ export function validateQuickImportBytes(raw: Buffer | undefined): ValidationRes
   } catch {
     return { ok: false, code: 'IMG.0001' }
   }
-  return validateQuickImport(parsed)
+  return validateQuickImport(parsed, options)
 }
 
-export function validateQuickImport(body: unknown): ValidationResult {
+export function validateQuickImport(body: unknown, options: ValidationOptions = {}): ValidationResult {
   try {
-    return { ok: true, value: check(body) }
+    return { ok: true, value: check(body, options.cloud ?? 'otc') }
   } catch (err) {
     if (err instanceof Rejected) return { ok: false, code: err.code }
     throw err
   }
 }
 
-function check(body: unknown): AcceptedQuickImport {
+/**
+ * HWC's page adds `license_type` to the system-image body: "platform" or "byol", for Windows
+ * images (ims-api.md §3). The data-image table does not list it. A value outside the two answers
+ * IMG.0001 (no code is documented); on a Linux image it is accepted and has no effect.
+ */
+const HWC_SYSTEM_FIELDS = new Set([...SYSTEM_FIELDS, 'license_type'])
+
+function check(body: unknown, cloud: Cloud): AcceptedQuickImport {
   if (!isRecord(body)) return reject('IMG.0001')
   if (Object.keys(body).length === 0) reject('IMG.0007')
 
@@ -108,7 +128,7 @@ function check(body: unknown): AcceptedQuickImport {
   if (type !== 'ECS' && type !== 'BMS' && type !== 'DataImage') reject('IMG.0024')
   const variant: ImageVariant = type === 'DataImage' ? 'data' : 'system'
 
-  const allowed = variant === 'data' ? DATA_FIELDS : SYSTEM_FIELDS
+  const allowed = variant === 'data' ? DATA_FIELDS : cloud === 'hwc' ? HWC_SYSTEM_FIELDS : SYSTEM_FIELDS
   for (const field of Object.keys(body)) if (!allowed.has(field)) reject('IMG.0001')
 
   const name = checkName(body.name)
@@ -150,7 +170,14 @@ function check(body: unknown): AcceptedQuickImport {
     firmware = body.hw_firmware_type as 'bios' | 'uefi'
   }
 
+  let licenseType: 'platform' | 'byol' | undefined
+  if (body.license_type !== undefined) {
+    if (body.license_type !== 'platform' && body.license_type !== 'byol') reject('IMG.0001')
+    licenseType = body.license_type as 'platform' | 'byol'
+  }
+
   return {
+    ...(licenseType === undefined ? {} : { licenseType }),
     variant,
     name,
     description,

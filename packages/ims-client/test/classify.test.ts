@@ -93,6 +93,22 @@ describe('gateway codes', () => {
   })
 })
 
+describe("Huawei Cloud's APIGW.xxxx gateway codes (issue 17 item 4)", () => {
+  it('classifies every APIG code of the table the same under its APIGW. prefix, status rules included', () => {
+    for (const code of Object.keys(ERROR_CODE_TABLE).filter((c) => c.startsWith('APIG.'))) {
+      const hwc = `APIGW.${code.slice('APIG.'.length)}`
+      for (const status of [400, 401, 403, 413, 414, 429, 494, 500, 502, 503, 504]) {
+        expect(classifyError(status, hwc), `${status} ${hwc}`).toBe(classifyError(status, code))
+      }
+    }
+  })
+
+  it('treats APIGW.0307 as "refresh the token" and APIGW.0303 as not', () => {
+    expect(isTokenRefreshAnswer(401, 'APIGW.0307', null)).toBe(true)
+    expect(isTokenRefreshAnswer(401, 'APIGW.0303', null)).toBe(false)
+  })
+})
+
 describe('HTTP fallbacks when no known code is given', () => {
   it.each<[number | null, string | null, ImsErrorKind]>([
     [408, null, 'transient'],

@@ -61,6 +61,7 @@ export function imageView(image: SimImage, projectId: string, now: number) {
     schema: '/v2/schemas/image',
   }
   if (r.osVersion !== null) view.__os_version = r.osVersion
+  if (r.licenseType !== undefined) view.__license_type = r.licenseType
   // The attributes the official SDK's ImageInfo model requires (huaweicloud-sdk-nodejs-v3
   // services/ims/v2/model/ImageInfo.ts): a strict client of that model reads them from every entry.
   const active = view.status === 'active'

@@ -57,7 +57,7 @@ export function registerQuickImportRoute(app: FastifyInstance, deps: QuickImport
         return gateway.respond(request, reply, status, body)
       }
 
-      const result = validateQuickImportBytes(raw)
+      const result = validateQuickImportBytes(raw, { cloud: settings.cloud })
       if (!result.ok) return fail(result.code)
       const accepted = result.value
       const rejectCode = rejectCodeFor(accepted.bucket)

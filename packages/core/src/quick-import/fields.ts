@@ -170,3 +170,9 @@ export const FirmwareType = enumOf('hw_firmware_type', ['bios', 'uefi']).meta({
   description: 'Boot firmware of the image: bios or uefi (arm images: uefi only).',
   example: 'bios',
 })
+
+export const LicenseType = enumOf('license_type', ['platform', 'byol']).meta({
+  description:
+    'Huawei Cloud only: licence of a Windows image, platform (licensed by the cloud) or byol (bring your own licence).',
+  example: 'byol',
+})

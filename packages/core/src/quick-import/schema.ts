@@ -6,6 +6,7 @@ import {
   EnterpriseProjectId,
   FirmwareType,
   ImageUrl,
+  LicenseType,
   MinDisk,
   Name,
   OsType,
@@ -25,6 +26,12 @@ import { quote } from './text.js'
  */
 
 type Variant = 'system' | 'data'
+
+/**
+ * Which cloud's quick-import page a body is judged by: Open Telekom Cloud's (the default) or Huawei
+ * Cloud's, whose system-image body also takes `license_type` (ims-api.md §3).
+ */
+export type Cloud = 'otc' | 'hwc'
 
 const SYSTEM_FIELDS = [
   'name',
@@ -53,11 +60,18 @@ const DATA_FIELDS = [
 
 /** Every field either variant takes. */
 export const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...SYSTEM_FIELDS, ...DATA_FIELDS])
+/** Every field either variant takes on Huawei Cloud. */
+export const HWC_KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...KNOWN_FIELDS, 'license_type'])
 
 const DATA_DISK = 'a data disk image (type "DataImage")'
 
 /** Why a body field is refused, in words that point to the fix. */
-export function unknownFieldMessage(variant: Variant, field: string): string {
+export function unknownFieldMessage(variant: Variant, field: string, cloud: Cloud = 'otc'): string {
+  if (field === 'license_type' && (variant === 'data' || cloud === 'otc')) {
+    return variant === 'data'
+      ? `license_type is not accepted for ${DATA_DISK}: the Huawei Cloud API lists it for system disk images only`
+      : 'license_type is a Huawei Cloud field: Open Telekom Cloud does not take it (leave it out, or send to a target with cloud "hwc")'
+  }
   if (variant === 'system' && field === 'os_type') {
     return `os_type is only for ${DATA_DISK}; a system disk image takes os_version instead`
   }
@@ -77,10 +91,12 @@ export function unknownFieldMessage(variant: Variant, field: string): string {
   return `unknown field ${quote(field)}: quick import does not take it${hint}`
 }
 
-const unknownFieldsError = (variant: Variant) => (iss: { code: string; keys?: string[] }) =>
-  iss.code === 'unrecognized_keys' && iss.keys !== undefined
-    ? iss.keys.map((k) => unknownFieldMessage(variant, k)).join('; ')
-    : undefined
+const unknownFieldsError =
+  (variant: Variant, cloud: Cloud = 'otc') =>
+  (iss: { code: string; keys?: string[] }) =>
+    iss.code === 'unrecognized_keys' && iss.keys !== undefined
+      ? iss.keys.map((k) => unknownFieldMessage(variant, k, cloud)).join('; ')
+      : undefined
 
 type Fields = Record<string, unknown>
 
@@ -117,23 +133,22 @@ function firmwareCheck(body: unknown, ctx: z.RefinementCtx<unknown>): void {
 
 const always = { when: () => true }
 
+const SYSTEM_SHAPE = {
+  name: Name,
+  description: Description.optional(),
+  os_version: OsVersion,
+  image_url: ImageUrl,
+  min_disk: MinDisk,
+  tags: Tags.optional(),
+  image_tags: ImageTags.optional(),
+  type: SystemDiskType.optional(),
+  enterprise_project_id: EnterpriseProjectId.optional(),
+  architecture: Architecture.optional(),
+  hw_firmware_type: FirmwareType.optional(),
+}
+
 export const SystemDiskImport = z
-  .strictObject(
-    {
-      name: Name,
-      description: Description.optional(),
-      os_version: OsVersion,
-      image_url: ImageUrl,
-      min_disk: MinDisk,
-      tags: Tags.optional(),
-      image_tags: ImageTags.optional(),
-      type: SystemDiskType.optional(),
-      enterprise_project_id: EnterpriseProjectId.optional(),
-      architecture: Architecture.optional(),
-      hw_firmware_type: FirmwareType.optional(),
-    },
-    { error: unknownFieldsError('system') },
-  )
+  .strictObject(SYSTEM_SHAPE, { error: unknownFieldsError('system') })
   .superRefine(tagFormsCheck, always)
   .superRefine(firmwareCheck, always)
   .meta({
@@ -193,6 +208,36 @@ export const QuickImportRequest = z
       'The body of IMS POST /v2/cloudimages/quickimport/action, sent to IMS as given (the service adds only its marker tag).',
   })
 export type QuickImportRequest = z.infer<typeof QuickImportRequest>
+
+/**
+ * A system disk image as Huawei Cloud's page has it: OTC's fields plus `license_type` ("platform"
+ * or "byol"; the page says it applies to Windows images, so on another OS it is accepted and has
+ * no effect, as the simulator does).
+ */
+export const HwcSystemDiskImport = z
+  .strictObject(
+    { ...SYSTEM_SHAPE, license_type: LicenseType.optional() },
+    { error: unknownFieldsError('system', 'hwc') },
+  )
+  .superRefine(tagFormsCheck, always)
+  .superRefine(firmwareCheck, always)
+  .meta({
+    title: 'System disk image (Huawei Cloud)',
+    description:
+      'Quick import of a system disk image on Huawei Cloud: the OTC fields plus license_type (platform or byol, for Windows images).',
+    example: PAGE_EXAMPLES.systemWithTags,
+  })
+export type HwcSystemDiskImport = z.infer<typeof HwcSystemDiskImport>
+
+/** The quick-import body as Huawei Cloud judges it (`cloud: 'hwc'`); data disk images as on OTC. */
+export const HwcQuickImportRequest = z
+  .discriminatedUnion('type', [HwcSystemDiskImport, DataDiskImport], { error: typeError })
+  .meta({
+    title: 'IMS quick-import request (Huawei Cloud)',
+    description:
+      'The body of IMS POST /v2/cloudimages/quickimport/action on Huawei Cloud, sent to IMS as given (the service adds only its marker tag).',
+  })
+export type HwcQuickImportRequest = z.infer<typeof HwcQuickImportRequest>
 
 /** The fields both variants share, to judge them when `type` names neither variant. */
 export const CommonFields = z

@@ -1,6 +1,14 @@
 import type { z } from 'zod'
 import type { ImsBodyErrorCode } from './ims-codes.js'
-import { CommonFields, KNOWN_FIELDS, QuickImportRequest, unknownFieldMessage } from './schema.js'
+import {
+  type Cloud,
+  CommonFields,
+  HWC_KNOWN_FIELDS,
+  HwcQuickImportRequest,
+  KNOWN_FIELDS,
+  QuickImportRequest,
+  unknownFieldMessage,
+} from './schema.js'
 import { describeType, quote } from './text.js'
 
 /** One thing wrong with a quick-import body. */
@@ -13,9 +21,14 @@ export interface ValidationIssue {
   ims_code?: string
 }
 
-export type QuickImportValidation =
-  | { success: true; data: QuickImportRequest }
+export type QuickImportValidation<T = QuickImportRequest> =
+  | { success: true; data: T }
   | { success: false; issues: ValidationIssue[] }
+
+export interface QuickImportValidationOptions {
+  /** Whose page to judge by: 'otc' (default) or 'hwc' (adds `license_type`). */
+  cloud?: Cloud
+}
 
 type Path = readonly PropertyKey[]
 
@@ -67,6 +80,9 @@ function imsCodeFor(issue: z.core.$ZodIssue, input: unknown): ImsBodyErrorCode |
       return 'IMG.0212'
     case 'hw_firmware_type':
       return 'IMG.0141'
+    case 'license_type':
+      // No code is documented for it; the IMS simulator answers the general format code.
+      return 'IMG.0001'
     default:
       return undefined
   }
@@ -79,6 +95,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 function toValidationIssues(
   issues: readonly z.core.$ZodIssue[],
   body: Record<string, unknown>,
+  cloud: Cloud,
 ): ValidationIssue[] {
   const variant = body.type === 'DataImage' ? 'data' : 'system'
   return issues.flatMap((issue): ValidationIssue[] => {
@@ -93,7 +110,7 @@ function toValidationIssues(
         withCode(
           [...issue.path, key],
           issue.path.length === 0
-            ? unknownFieldMessage(variant, key)
+            ? unknownFieldMessage(variant, key, cloud)
             : `${formatPath(issue.path)} takes only "key" and "value"; ${quote(key)} is not accepted`,
         ),
       )
@@ -110,7 +127,16 @@ const isTypeMismatch = (issue: z.core.$ZodIssue) =>
  * path, a plain-language reason and the IMS error code where IMS documents one. On success
  * the body comes back as given: no defaults are filled in (IMS applies its own).
  */
-export function validateQuickImport(body: unknown): QuickImportValidation {
+export function validateQuickImport(body: unknown, options?: { cloud?: 'otc' }): QuickImportValidation
+export function validateQuickImport(
+  body: unknown,
+  options: QuickImportValidationOptions,
+): QuickImportValidation<QuickImportRequest | HwcQuickImportRequest>
+export function validateQuickImport(
+  body: unknown,
+  options: QuickImportValidationOptions = {},
+): QuickImportValidation<QuickImportRequest | HwcQuickImportRequest> {
+  const cloud = options.cloud ?? 'otc'
   if (!isObject(body)) {
     return {
       success: false,
@@ -136,17 +162,19 @@ export function validateQuickImport(body: unknown): QuickImportValidation {
       ],
     }
   }
-  const parsed = QuickImportRequest.safeParse(body, { reportInput: true })
+  const schema = cloud === 'hwc' ? HwcQuickImportRequest : QuickImportRequest
+  const parsed = schema.safeParse(body, { reportInput: true })
   // The schema transforms nothing, so the body itself is the request: same keys, same order.
-  if (parsed.success) return { success: true, data: body as QuickImportRequest }
-  const issues = toValidationIssues(parsed.error.issues, body)
+  if (parsed.success) return { success: true, data: body as QuickImportRequest | HwcQuickImportRequest }
+  const issues = toValidationIssues(parsed.error.issues, body, cloud)
   if (parsed.error.issues.some(isTypeMismatch)) {
     // The type names neither variant: still judge what both variants share, and unknown fields.
     const common = CommonFields.safeParse(body, { reportInput: true })
-    if (!common.success) issues.push(...toValidationIssues(common.error.issues, body))
+    if (!common.success) issues.push(...toValidationIssues(common.error.issues, body, cloud))
+    const known = cloud === 'hwc' ? HWC_KNOWN_FIELDS : KNOWN_FIELDS
     for (const key of Object.keys(body)) {
-      if (!KNOWN_FIELDS.has(key))
-        issues.push({ path: formatPath([key]), message: unknownFieldMessage('system', key) })
+      if (!known.has(key))
+        issues.push({ path: formatPath([key]), message: unknownFieldMessage('system', key, cloud) })
     }
   }
   return { success: false, issues }
