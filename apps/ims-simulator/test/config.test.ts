@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadSimulatorConfig } from '../src/config.js'
 
@@ -29,6 +32,43 @@ describe('loadSimulatorConfig', () => {
       seed: 3,
       logger: false,
     })
+  })
+
+  it('reads the cloud, region, IAM catalog, quota, OBS seed file and judging settings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-config-'))
+    const seedFile = join(dir, 'obs.json')
+    writeFileSync(
+      seedFile,
+      JSON.stringify({ buckets: [{ name: 'demo-images', objects: [{ key: 'a.zvhd2', size: 5 }] }] }),
+    )
+    const options = loadSimulatorConfig({
+      SIM_CLOUD: 'hwc',
+      SIM_REGION: 'eu-nl',
+      SIM_IAM_CATALOG: 'faithful',
+      SIM_IMAGE_QUOTA: '50',
+      SIM_EXISTING_IMAGES: '3',
+      SIM_RATE_GET_QUOTA: '2/1000',
+      SIM_OBS_SEED_FILE: seedFile,
+      SIM_OBS_JUDGING: 'true',
+      SIM_IMPORT_BYTES_PER_SECOND: '1048576',
+    })
+    expect(options).toMatchObject({
+      cloud: 'hwc',
+      region: 'eu-nl',
+      iamCatalog: 'faithful',
+      imageQuota: 50,
+      existingImages: 3,
+      rateLimits: { getQuota: { limit: 2, windowMs: 1000 } },
+      obs: { buckets: [{ name: 'demo-images', objects: [{ key: 'a.zvhd2', size: 5 }] }] },
+      obsJudging: true,
+      importBytesPerSecond: 1048576,
+    })
+    writeFileSync(seedFile, JSON.stringify({ buckets: [{ name: 'x' }] }))
+    expect(() => loadSimulatorConfig({ SIM_OBS_SEED_FILE: seedFile })).toThrow(/SIM_OBS_SEED_FILE/)
+    expect(() => loadSimulatorConfig({ SIM_OBS_SEED_FILE: join(dir, 'missing.json') })).toThrow(
+      /SIM_OBS_SEED_FILE unreadable/,
+    )
+    expect(() => loadSimulatorConfig({ SIM_CLOUD: 'aws' })).toThrow(/SIM_CLOUD/)
   })
 
   it('names the variable, never the value, when something is wrong', () => {

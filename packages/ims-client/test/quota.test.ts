@@ -30,7 +30,14 @@ describe.each(AUTHS)('image quota with %s auth', (_label, auth) => {
   let sim: RunningSimulator
   let client: ImsClient
   beforeAll(async () => {
-    sim = await startSimulator({ credentials: [AKSK], imageQuota: 2, existingImages: 1, initMs: 0 })
+    // iamCatalog 'faithful': the token answer has no catalog for ?nocatalog=true, as IAM's.
+    sim = await startSimulator({
+      credentials: [AKSK],
+      imageQuota: 2,
+      existingImages: 1,
+      initMs: 0,
+      iamCatalog: 'faithful',
+    })
     client = createImsClient({
       imsEndpoint: sim.url,
       iamEndpoint: `${sim.url}/v3`,
