@@ -38,7 +38,7 @@ function obsHeaders(
 }
 
 describe('OBS in the simulator', () => {
-  const { app } = buildSimulator({ obs: SEED })
+  const { app, control } = buildSimulator({ obs: SEED })
   afterAll(() => app.close())
 
   it('answers HEAD of an object, path style, with its size and no class header for Standard', async () => {
@@ -137,6 +137,18 @@ describe('OBS in the simulator', () => {
       headers: { date: old, authorization: `OBS ${AKSK.ak}:${signature}` },
     })
     expect(skewed.body).toContain('<Code>RequestTimeTooSkewed</Code>')
+  })
+
+  it('counts OBS requests, and only those, as op obs', async () => {
+    const before = control.counters().requests.obs ?? 0
+    await app.inject({
+      method: 'HEAD',
+      url: '/images-eu-de/disks/web01.zvhd2',
+      headers: obsHeaders('HEAD', '/images-eu-de/disks/web01.zvhd2'),
+    })
+    await app.inject({ method: 'GET', url: '/v2/nothing' })
+    expect(control.counters().requests.obs).toBe(before + 1)
+    expect(control.requestLog('obs').at(-1)).toMatchObject({ op: 'obs', status: 200 })
   })
 
   it("leaves IMS's own 404 for paths that are not OBS", async () => {

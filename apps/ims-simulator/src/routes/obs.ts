@@ -107,7 +107,7 @@ export function registerObsRoutes(app: FastifyInstance, deps: ObsRouteDeps): voi
       )
   }
 
-  /** null when the signature holds; otherwise the 403 already sent. */
+  /** The signature's form when it holds; otherwise the reply with the 403 already sent. */
   const authenticate = (
     request: FastifyRequest,
     reply: FastifyReply,
