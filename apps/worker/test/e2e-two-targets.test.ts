@@ -4,13 +4,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createInflight } from '../src/inflight.js'
 import {
   createIntake,
+  FAST_ENV,
   type Intake,
-  type SimTarget,
-  startSimTarget,
+  type ServiceProcess,
+  spawnSimTarget,
+  spawnWorker,
   systemBody,
   waitAllFinal,
+  writeTargetsFile,
 } from './helpers/harness.js'
-import { FAST_ENV, type SpawnedWorker, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
 import { fullestWindow, maxInSlidingWindow } from './helpers/windows.js'
 
 /** This file's own namespace: keys, queues and channels no other test file sees. */
@@ -18,36 +20,42 @@ const ns = testKeys('e2e-two')
 
 // 300 imports over two targets with different limits, through a 429 storm and a 30% 5xx phase
 // on target A. Each target has its own simulator (own project, counters and caps), whose gateway
-// enforces the same sliding-window limit as the target, as IMS would. The worker runs as its own
-// process (`tsx src/main.ts`), as deployed: IMS is not on the worker's event loop.
+// enforces the same sliding-window limit as the target, as IMS would. The worker and each
+// simulator run as their own processes, as deployed: IMS stamps each POST's arrival on an event
+// loop that neither the worker's nor this test's work holds up.
 describe('end to end: two targets, 300 imports, faults', () => {
-  let a: SimTarget
-  let b: SimTarget
+  let a: Awaited<ReturnType<typeof spawnSimTarget>>
+  let b: Awaited<ReturnType<typeof spawnSimTarget>>
   let intake: Intake
-  let worker: SpawnedWorker
+  let worker: ServiceProcess
   let targetsFile: { path: string; remove(): void }
   const FAILING = new Set([7, 77, 133])
 
   beforeAll(async () => {
-    a = await startSimTarget('e2e-a', {
-      submitRate: 25,
-      submitWindowMs: 1000,
-      maxInFlight: 12,
-      sim: { rateLimits: { quickImport: { limit: 25, windowMs: 1000 } } },
-    })
-    b = await startSimTarget('e2e-b', {
-      submitRate: 10,
-      submitWindowMs: 1000,
-      maxInFlight: 7,
-      sim: { rateLimits: { quickImport: { limit: 10, windowMs: 1000 } } },
-    })
+    ;[a, b] = await Promise.all([
+      spawnSimTarget('e2e-a', {
+        submitRate: 25,
+        submitWindowMs: 1000,
+        maxInFlight: 12,
+        simEnv: { SIM_RATE_QUICK_IMPORT: '25/1000' },
+      }),
+      spawnSimTarget('e2e-b', {
+        submitRate: 10,
+        submitWindowMs: 1000,
+        maxInFlight: 7,
+        simEnv: { SIM_RATE_QUICK_IMPORT: '10/1000' },
+      }),
+    ])
     intake = createIntake(inject('redisUrl'), ns)
     targetsFile = writeTargetsFile([a.target, b.target])
-    worker = await spawnWorker(ns, {
-      ...FAST_ENV,
-      REDIS_URL: inject('redisUrl'),
-      IMS_TARGETS_FILE: targetsFile.path,
-    })
+    worker = await spawnWorker(
+      {
+        ...FAST_ENV,
+        REDIS_URL: inject('redisUrl'),
+        IMS_TARGETS_FILE: targetsFile.path,
+      },
+      { namespace: ns },
+    )
   })
   afterAll(async () => {
     await worker?.kill('SIGTERM')
@@ -68,11 +76,11 @@ describe('end to end: two targets, 300 imports, faults', () => {
 
     // Faults on target A while the run is under way: a 429 storm, then a 30% 5xx phase.
     await new Promise((r) => setTimeout(r, 500))
-    a.sim.control.setFaults({ throttleRate: 1 })
+    await a.sim.control.setFaults({ throttleRate: 1 })
     await new Promise((r) => setTimeout(r, 1500))
-    a.sim.control.setFaults({ errorRate: 0.3 })
+    await a.sim.control.setFaults({ errorRate: 0.3 })
     await new Promise((r) => setTimeout(r, 3000))
-    a.sim.control.setFaults({})
+    await a.sim.control.setFaults({})
 
     const records = await waitAllFinal(intake, [...idsA, ...idsB], 60_000)
 
@@ -91,23 +99,23 @@ describe('end to end: two targets, 300 imports, faults', () => {
       [a, idsA],
       [b, idsB],
     ] as const) {
-      const counters = t.sim.control.counters()
+      const counters = await t.sim.control.counters()
       // Exactly one create per import, and nothing else created.
       for (const id of ids) expect(counters.createsByMarker[id], id).toBe(1)
       expect(counters.totalCreates).toBe(ids.length)
       // Never more imports at once in IMS than the target's cap.
       expect(counters.peakConcurrentImports).toBeLessThanOrEqual(t.target.limits.maxInFlight)
       // The submit rate holds in every sliding window (all POSTs, throttled ones included).
-      const posts = t.sim.control.requestLog('quickImport').map((e) => e.at)
+      const posts = (await t.sim.control.requestLog('quickImport')).map((e) => e.at)
       expect(
         maxInSlidingWindow(posts, t.target.limits.submitWindowMs),
         `fullest window: ${fullestWindow(posts, t.target.limits.submitWindowMs).join(',')}`,
       ).toBeLessThanOrEqual(t.target.limits.submitRate)
     }
     // B had no injected faults: its gateway (same limit as ours) never had to say 429.
-    expect(b.sim.control.counters().responses.quickImport?.['429'] ?? 0).toBe(0)
+    expect((await b.sim.control.counters()).responses.quickImport?.['429'] ?? 0).toBe(0)
     // The faults really happened on A (on submits, polls or both, as the timing fell).
-    const respA = a.sim.control.counters().responses
+    const respA = (await a.sim.control.counters()).responses
     const answered = (status: string) =>
       Object.values(respA).reduce((sum, byStatus) => sum + (byStatus[status] ?? 0), 0)
     expect(answered('429')).toBeGreaterThan(0)

@@ -3,15 +3,17 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type StartedWorker, startWorker } from '../src/index.js'
 import {
   createIntake,
+  FAST_ENV,
   type Intake,
   type SimTarget,
   silentLog,
+  spawnWorker,
   startSimTarget,
   systemBody,
   testConfig,
   waitUntil,
+  writeTargetsFile,
 } from './helpers/harness.js'
-import { FAST_ENV, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
 
 /** This file's own namespace: keys, queues and channels no other test file sees. */
 const ns = testKeys('health')
@@ -64,11 +66,14 @@ describe('health server and graceful shutdown', () => {
   it('a worker process exits 0 on SIGTERM', async () => {
     const file = writeTargetsFile([t.target])
     try {
-      const child = await spawnWorker(ns, {
-        ...FAST_ENV,
-        REDIS_URL: inject('redisUrl'),
-        IMS_TARGETS_FILE: file.path,
-      })
+      const child = await spawnWorker(
+        {
+          ...FAST_ENV,
+          REDIS_URL: inject('redisUrl'),
+          IMS_TARGETS_FILE: file.path,
+        },
+        { namespace: ns },
+      )
       expect(await child.kill('SIGTERM')).toBe(0)
     } finally {
       file.remove()

@@ -2,14 +2,17 @@ import { testKeys } from '@ims-importer/core/testing'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   createIntake,
+  FAST_ENV,
   type Intake,
+  type ServiceProcess,
   type SimTarget,
+  spawnWorker,
   startSimTarget,
   systemBody,
   waitAllFinal,
   waitUntil,
+  writeTargetsFile,
 } from './helpers/harness.js'
-import { FAST_ENV, type SpawnedWorker, spawnWorker, writeTargetsFile } from './helpers/spawn-worker.js'
 
 /** This file's own namespace: keys, queues and channels no other test file sees. */
 const ns = testKeys('sigkill')
@@ -20,7 +23,7 @@ const ns = testKeys('sigkill')
 describe('SIGKILL of a worker mid-run', () => {
   let t: SimTarget
   let intake: Intake
-  const workers: SpawnedWorker[] = []
+  const workers: ServiceProcess[] = []
   let targetsFile: { path: string; remove(): void }
 
   afterAll(async () => {
@@ -48,7 +51,7 @@ describe('SIGKILL of a worker mid-run', () => {
       JOB_LOCK_DURATION_MS: '3000',
       STALLED_INTERVAL_MS: '1000',
     }
-    workers.push(await spawnWorker(ns, env))
+    workers.push(await spawnWorker(env, { namespace: ns }))
 
     const ids: string[] = []
     for (let i = 0; i < 60; i++) ids.push(await intake.create(t.target.name, systemBody(i)))
@@ -61,7 +64,9 @@ describe('SIGKILL of a worker mid-run', () => {
     const killedAt = await intake.records(ids)
     expect(killedAt.some((r) => r.status !== 'succeeded' && r.status !== 'failed')).toBe(true)
 
-    workers.push(await spawnWorker(ns, { ...env, RECONCILE_ENABLED: 'true', RECONCILE_EVERY_MS: '2000' }))
+    workers.push(
+      await spawnWorker({ ...env, RECONCILE_ENABLED: 'true', RECONCILE_EVERY_MS: '2000' }, { namespace: ns }),
+    )
     const records = await waitAllFinal(intake, ids, 60_000)
 
     expect(records.filter((r) => r.status !== 'succeeded').map((r) => [r.id, r.status, r.error])).toEqual([])

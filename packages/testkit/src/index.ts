@@ -1,4 +1,5 @@
 export * from './processes.js'
+export * from './sim-process.js'
 export * from './sim-target.js'
 export * from './targets-file.js'
 export * from './wait.js'

@@ -9,48 +9,24 @@ import {
   type Keys,
   newId,
   type Queues,
-  TargetConfig,
+  type TargetConfig,
 } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
-import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
+import { waitUntil } from '@ims-importer/testkit'
 import type { Redis } from 'ioredis'
 import { type DeepPartial, deepMerge, defaultWorkerConfig, type WorkerConfig } from '../../src/config.js'
 
-export interface SimTarget {
-  target: TargetConfig
-  sim: RunningSimulator
-}
-
-export interface SimTargetOptions {
-  submitRate?: number
-  submitWindowMs?: number
-  maxInFlight?: number
-  pollRate?: number
-  deadlineMs?: number
-  poll?: Partial<TargetConfig['poll']>
-  sim?: SimulatorOptions
-}
-
-/** One simulator (its own project, counters and caps) and the target pointing at it. */
-export async function startSimTarget(label: string, o: SimTargetOptions = {}): Promise<SimTarget> {
-  const sim = await startSimulator({ initMs: 50, jobDurationMs: { min: 150, max: 400 }, seed: 7, ...o.sim })
-  const target = TargetConfig.parse({
-    name: uniqueName(label),
-    imsEndpoint: sim.url,
-    iamEndpoint: `${sim.url}/v3`,
-    projectId: 'sim-project',
-    auth: { type: 'token', username: 'sim-user', password: 'sim-password', domainName: 'sim-domain' },
-    limits: {
-      submitRate: o.submitRate ?? 20,
-      submitWindowMs: o.submitWindowMs ?? 1000,
-      pollRate: o.pollRate ?? 200,
-      maxInFlight: o.maxInFlight ?? 40,
-    },
-    poll: { initialDelayMs: 200, factor: 1.5, maxDelayMs: 800, jitter: 0.1, ...o.poll },
-    ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
-  })
-  return { target, sim }
-}
+// A simulator per target, the targets file and worker processes: the shared test kit.
+export {
+  FAST_ENV,
+  type ServiceProcess,
+  type SimTarget,
+  type SimTargetOptions,
+  spawnSimTarget,
+  spawnWorker,
+  startSimTarget,
+  waitUntil,
+  writeTargetsFile,
+} from '@ims-importer/testkit'
 
 /** Fast settings for tests: short backoffs and pauses; reconciler off unless asked. */
 const FAST: DeepPartial<WorkerConfig> = {
@@ -127,20 +103,6 @@ export function createIntake(redisUrl: string, ns: Keys): Intake {
       await redis.quit()
     },
   }
-}
-
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 100,
-) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
 export const FINAL = new Set(['succeeded', 'failed', 'cancelled'])
