@@ -207,7 +207,10 @@ describe('GET /v2/cloudimages', () => {
     })
     try {
       const auth = { 'x-auth-token': await getToken(delayed.url) }
+      // Returns when the POST was sent: the simulator made the image after that, so an image
+      // held back listingDelayMs from its creation is listed at least that long after it.
       const post = async (marker: string) => {
+        const sentAt = Date.now()
         const res = await fetch(`${delayed.url}/v2/cloudimages/quickimport/action`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...auth },
@@ -217,7 +220,7 @@ describe('GET /v2/cloudimages', () => {
           }),
         })
         expect(res.status).toBe(200)
-        return Date.now()
+        return sentAt
       }
       const byMarker = async (marker: string) => {
         const res = await fetch(`${delayed.url}/v2/cloudimages?tag=ims_importer_id=${marker}`, {

@@ -10,6 +10,7 @@ const ALLOWED = [
   /\/src\/testing\/global-setup\.ts$/, // vitest's entry point for the test Redis
   /^scripts\//, // developer scripts are entry points too
   /^bench\//,
+  /^packages\/testkit\//, // test support: the environment of the processes it spawns
 ]
 
 function sourceFiles(dir: string): string[] {
