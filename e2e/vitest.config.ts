@@ -11,6 +11,6 @@ export default defineConfig({
     // Two at a time on this 2-core machine: a chaos file's stack (API + 2 to 4 workers) keeps a
     // core busy, and a third one slows every stack enough to stretch the timing-bound checks.
     maxWorkers: 2,
-    minWorkers: 1,
+    minWorkers: 2,
   },
 })
