@@ -24,7 +24,7 @@ export async function startWorkerProcess(ctx: BenchContext, o: WorkerProcessOpti
         LOG_LEVEL: o.logLevel ?? 'warn',
         ...o.env,
       }),
-      { name: o.name, keepStdout: o.keepStdout ?? false },
+      { name: o.name, keepStdout: o.keepStdout ?? false, from: 'source' },
     )
     void worker.exited.then(() => file.remove())
     return worker

@@ -1,3 +1,4 @@
+export * from './bundle.js'
 export * from './processes.js'
 export * from './sim-process.js'
 export * from './sim-target.js'

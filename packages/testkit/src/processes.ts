@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { freePort } from '@ims-importer/core/testing'
+import { appBundle } from './bundle.js'
 import { sleep } from './wait.js'
 
 const REPO = join(import.meta.dirname, '..', '..', '..')
@@ -22,7 +23,7 @@ process.once('exit', () => {
 export interface SpawnTsOptions {
   /** For messages (default: the entry's file name). */
   name?: string
-  /** Absolute path of the .ts entry point. */
+  /** Absolute path of the .ts entry point (run under tsx), or of a built .mjs/.js (run as is). */
   entry: string
   /** Default: the entry's package (the directory above its src/). */
   cwd?: string
@@ -64,7 +65,8 @@ export interface TsProcess {
  * grandchild that a SIGKILL of the CLI leaves running.
  */
 export function spawnTs(o: SpawnTsOptions): TsProcess {
-  const child = spawn(process.execPath, [...(o.nodeFlags ?? []), '--import', TSX_LOADER, o.entry], {
+  const loader = o.entry.endsWith('.ts') ? ['--import', TSX_LOADER] : []
+  const child = spawn(process.execPath, [...(o.nodeFlags ?? []), ...loader, o.entry], {
     cwd: o.cwd ?? join(o.entry, '..', '..'),
     env: { PATH: process.env.PATH ?? '', ...o.env } as NodeJS.ProcessEnv,
     stdio: ['ignore', o.discardStdout ? 'ignore' : 'pipe', 'pipe'],
@@ -183,6 +185,11 @@ export interface ServiceOptions {
    * `Keys` of core testing's testKeys). Default: whatever `env` says, else the service's `{ims}`.
    */
   namespace?: string | { prefix: string }
+  /**
+   * 'bundle' (default): the app bundled with its dependencies, as production runs it (see
+   * bundle.ts); 'source': src/main.ts under tsx.
+   */
+  from?: 'bundle' | 'source'
   /** How long /readyz may take to answer 200 (default 60 s; a loaded machine boots slowly). */
   readyTimeoutMs?: number
   name?: string
@@ -191,13 +198,13 @@ export interface ServiceOptions {
   discardStdout?: boolean
 }
 
-const MAIN: Record<ServiceKind, string> = {
-  api: join(REPO, 'apps', 'api', 'src', 'main.ts'),
-  worker: join(REPO, 'apps', 'worker', 'src', 'main.ts'),
+const APP_DIR: Record<ServiceKind, string> = {
+  api: join(REPO, 'apps', 'api'),
+  worker: join(REPO, 'apps', 'worker'),
 }
 
 /**
- * Starts `apps/<kind>/src/main.ts` as its own process, with `env` (and PATH; nothing else from
+ * Starts the app `apps/<kind>` as its own process (its bundle, or its sources: `from`), with `env` (and PATH; nothing else from
  * this process), on a free port of 127.0.0.1, and waits until its /readyz answers 200.
  */
 export async function spawnService(
@@ -211,9 +218,11 @@ export async function spawnService(
       ? { PORT: String(port), HOST: '127.0.0.1' }
       : { WORKER_PORT: String(port), WORKER_HOST: '127.0.0.1' }
   const namespace = typeof o.namespace === 'string' ? o.namespace : o.namespace?.prefix
+  const entry = o.from === 'source' ? join(APP_DIR[kind], 'src', 'main.ts') : await appBundle(APP_DIR[kind])
   const p = spawnTs({
     name: o.name ?? kind,
-    entry: MAIN[kind],
+    entry,
+    cwd: APP_DIR[kind],
     env: { ...env, ...portEnv, ...(namespace ? { REDIS_KEY_PREFIX: namespace } : {}) },
     ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}),
     ...(o.keepStdout ? { keepStdout: o.keepStdout } : {}),

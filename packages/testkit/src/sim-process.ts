@@ -1,10 +1,11 @@
 import { join } from 'node:path'
 import { freePort, uniqueName } from '@ims-importer/core/testing'
 import type { Faults, RequestLogEntry, SimulatorCounters } from 'ims-simulator'
+import { appBundle } from './bundle.js'
 import { spawnTs, type TsProcess, waitForHttp } from './processes.js'
 import { type SimTarget, type SimTargetConfigOptions, simTargetConfig } from './sim-target.js'
 
-const SIM_MAIN = join(import.meta.dirname, '..', '..', '..', 'apps', 'ims-simulator', 'src', 'main.ts')
+const SIM_APP = join(import.meta.dirname, '..', '..', '..', 'apps', 'ims-simulator')
 
 /** The control API of a simulator in another process (`/__sim/`), as promises. */
 export interface RemoteSimulatorControl {
@@ -39,7 +40,8 @@ export async function spawnSimulator(env: Record<string, string> = {}): Promise<
   const url = `http://127.0.0.1:${port}`
   const p = spawnTs({
     name: 'ims-simulator',
-    entry: SIM_MAIN,
+    entry: await appBundle(SIM_APP),
+    cwd: SIM_APP,
     env: { ...FAST_SIMULATOR_ENV, SIM_HOST: '127.0.0.1', SIM_PORT: String(port), ...env },
   })
   try {
