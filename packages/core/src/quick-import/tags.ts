@@ -12,21 +12,26 @@ const TAG_KEY_MAX = 36
 const TAG_VALUE_MAX = 43
 const TAG_CHAR = /[A-Za-z0-9_-]/
 
+/** What is wrong with the length (over `max`) and the characters of a tag key or value. */
+function lengthAndCharProblems(what: 'key' | 'value', text: string, max: number): string[] {
+  const problems: string[] = []
+  if (text.length > max) {
+    problems.push(`tag ${what} ${quote(text)} is ${text.length} characters long; at most ${max} are allowed`)
+  }
+  const bad = [...text].filter((c) => !TAG_CHAR.test(c))
+  if (bad.length > 0) {
+    problems.push(
+      `tag ${what} ${quote(text)} contains ${listChars(bad)}; tags take only letters, digits, "_" and "-"`,
+    )
+  }
+  return problems
+}
+
 /** What is wrong with a tag key (already trimmed where IMS trims); empty when nothing is. */
 function tagKeyProblems(key: string): string[] {
   const problems: string[] = []
   if (key.length === 0) problems.push(`tag key is empty; it needs 1 to ${TAG_KEY_MAX} characters`)
-  if (key.length > TAG_KEY_MAX) {
-    problems.push(
-      `tag key ${quote(key)} is ${key.length} characters long; at most ${TAG_KEY_MAX} are allowed`,
-    )
-  }
-  const bad = [...key].filter((c) => !TAG_CHAR.test(c))
-  if (bad.length > 0) {
-    problems.push(
-      `tag key ${quote(key)} contains ${listChars(bad)}; tags take only letters, digits, "_" and "-"`,
-    )
-  }
+  problems.push(...lengthAndCharProblems('key', key, TAG_KEY_MAX))
   if (key === MARKER_TAG_KEY) {
     problems.push(
       `tag key "${MARKER_TAG_KEY}" is reserved: the service adds it to find the image by import id`,
@@ -36,19 +41,7 @@ function tagKeyProblems(key: string): string[] {
 }
 
 function tagValueProblems(value: string): string[] {
-  const problems: string[] = []
-  if (value.length > TAG_VALUE_MAX) {
-    problems.push(
-      `tag value ${quote(value)} is ${value.length} characters long; at most ${TAG_VALUE_MAX} are allowed`,
-    )
-  }
-  const bad = [...value].filter((c) => !TAG_CHAR.test(c))
-  if (bad.length > 0) {
-    problems.push(
-      `tag value ${quote(value)} contains ${listChars(bad)}; tags take only letters, digits, "_" and "-"`,
-    )
-  }
-  return problems
+  return lengthAndCharProblems('value', value, TAG_VALUE_MAX)
 }
 
 /** A "key.value" tag split at the first "."; undefined without a ".". */

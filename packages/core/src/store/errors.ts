@@ -1,38 +1,47 @@
+/** An error about one stored import: its message starts with the import id, its name is its class's. */
+abstract class StoredImportError extends Error {
+  constructor(
+    readonly importId: string,
+    name: string,
+    problem: string,
+  ) {
+    super(`import ${importId}${problem}`)
+    this.name = name
+  }
+}
+
 /** Thrown by create/createMany when an import id is already taken. */
-export class ImportExistsError extends Error {
-  constructor(readonly importId: string) {
-    super(`import ${importId} already exists`)
-    this.name = 'ImportExistsError'
+export class ImportExistsError extends StoredImportError {
+  constructor(importId: string) {
+    super(importId, 'ImportExistsError', ' already exists')
   }
 }
 
 /** Thrown when a write was based on a version that is no longer current (optimistic concurrency). */
-export class VersionConflictError extends Error {
+export class VersionConflictError extends StoredImportError {
   constructor(
-    readonly importId: string,
+    importId: string,
     readonly expected: number,
     readonly actual: number | null,
   ) {
-    super(`import ${importId}: version conflict (expected ${expected}, found ${actual ?? 'none'})`)
-    this.name = 'VersionConflictError'
+    super(
+      importId,
+      'VersionConflictError',
+      `: version conflict (expected ${expected}, found ${actual ?? 'none'})`,
+    )
   }
 }
 
-export class ImportNotFoundError extends Error {
-  constructor(readonly importId: string) {
-    super(`import ${importId} not found`)
-    this.name = 'ImportNotFoundError'
+export class ImportNotFoundError extends StoredImportError {
+  constructor(importId: string) {
+    super(importId, 'ImportNotFoundError', ' not found')
   }
 }
 
 /** A stored record that is not valid JSON or does not match the ImportRecord schema. */
-export class CorruptImportRecordError extends Error {
-  constructor(
-    readonly importId: string,
-    detail: string,
-  ) {
-    super(`import ${importId}: stored record is corrupt: ${detail}`)
-    this.name = 'CorruptImportRecordError'
+export class CorruptImportRecordError extends StoredImportError {
+  constructor(importId: string, detail: string) {
+    super(importId, 'CorruptImportRecordError', `: stored record is corrupt: ${detail}`)
   }
 }
 
