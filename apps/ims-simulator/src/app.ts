@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createAuthenticator } from './auth.js'
-import { gatewayBody } from './error-bodies.js'
+import { gatewayBody, sendApiNotFound } from './error-bodies.js'
 import { createGateway } from './gateway.js'
 import { createImageStore, jobStatus } from './image-store.js'
 import { createObsStore } from './obs/obs-store.js'
@@ -171,17 +171,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
     request.log.error({ err }, 'simulator error')
     return reply.code(500).send(gatewayBody('APIG.0601', 'Internal server error', request.id))
   })
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send(
-        gatewayBody(
-          'APIG.0101',
-          'The API does not exist or has not been published in the environment',
-          request.id,
-        ),
-      ),
-  )
+  app.setNotFoundHandler(sendApiNotFound)
 
   registerIamRoutes(app, { settings, auth, gateway })
   registerQuickImportRoute(app, {

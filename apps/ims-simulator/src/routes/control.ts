@@ -71,28 +71,17 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     control.reset()
     return reply.code(204).send()
   })
-  app.put(
-    '/__sim/faults',
-    withBody(FaultsBody, (faults) => control.setFaults(faults)),
-  )
-  app.put(
-    '/__sim/speed',
-    withBody(SpeedBody, (speed) => control.setSpeed(speed)),
-  )
-  app.put(
-    '/__sim/rate-limits',
-    withBody(RateLimitsBody, (limits) => control.setRateLimits(limits)),
-  )
-  app.put(
-    '/__sim/limits',
-    withBody(LimitsBody, (limits) => control.setLimits(limits)),
-  )
-  app.put(
-    '/__sim/images/count',
-    withBody(z.strictObject({ count: z.number().int().min(0) }), ({ count }) => {
-      control.setImageCount(count)
-    }),
-  )
+  /** A PUT whose JSON body, valid against `schema`, is given to `apply` (204; 400 when invalid). */
+  const putBody = <T>(path: string, schema: z.ZodType<T>, apply: (value: T) => void) =>
+    app.put(path, withBody(schema, apply))
+
+  putBody('/__sim/faults', FaultsBody, (faults) => control.setFaults(faults))
+  putBody('/__sim/speed', SpeedBody, (speed) => control.setSpeed(speed))
+  putBody('/__sim/rate-limits', RateLimitsBody, (limits) => control.setRateLimits(limits))
+  putBody('/__sim/limits', LimitsBody, (limits) => control.setLimits(limits))
+  putBody('/__sim/images/count', z.strictObject({ count: z.number().int().min(0) }), ({ count }) => {
+    control.setImageCount(count)
+  })
   app.delete<{ Params: { id: string } }>('/__sim/images/:id', async (request, reply) => {
     const outcome = control.deleteImage(request.params.id)
     if (outcome === 'deleted') return reply.code(204).send()

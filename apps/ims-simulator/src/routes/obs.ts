@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { gatewayBody } from '../error-bodies.js'
+import { gatewayBody, sendApiNotFound } from '../error-bodies.js'
 import {
   headerPrefix,
   type ObsSignatureForm,
@@ -77,17 +77,6 @@ function resolveTarget(request: FastifyRequest, obs: ObsStore): Target | null {
 /** `GET /?location` and `HEAD /<key>` (plus `GET /?storageClass` / `?storagePolicy`), as OBS answers them. */
 export function registerObsRoutes(app: FastifyInstance, deps: ObsRouteDeps): void {
   const { settings, obs, traffic } = deps
-
-  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
-    reply
-      .code(404)
-      .send(
-        gatewayBody(
-          'APIG.0101',
-          'The API does not exist or has not been published in the environment',
-          request.id,
-        ),
-      )
 
   const fail = (
     request: FastifyRequest,
@@ -196,7 +185,7 @@ export function registerObsRoutes(app: FastifyInstance, deps: ObsRouteDeps): voi
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const target = resolveTarget(request, obs)
-    if (target === null) return notFound(request, reply)
+    if (target === null) return sendApiNotFound(request, reply)
     const entry: RequestLogEntry = { op: 'obs', at: Date.now(), status: 0 }
     traffic.received(entry)
     reply.raw.once('finish', () => traffic.answered(entry, reply.statusCode))
