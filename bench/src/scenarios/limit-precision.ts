@@ -85,27 +85,24 @@ async function waitForPosts(
   }
 }
 
-async function runOurs(ctx: BenchContext): Promise<Precision> {
+/**
+ * One side's run on its own rig (a private Redis, a simulator, the worker processes `run` starts
+ * into `workers`): the precision of the POSTs the simulator saw once `run` is done; all stopped.
+ */
+async function measure(
+  run: (rig: {
+    redisUrl: string
+    sim: RunningSimulator
+    conn: ReturnType<typeof createRedis>
+    workers: TsProcess[]
+  }) => Promise<void>,
+): Promise<Precision> {
   const redis = await privateRedis()
   const sim = await startSimulator(simOptions())
   const conn = createRedis(redis.url)
   const workers: TsProcess[] = []
   try {
-    const target = simTargetConfig(sim.url, TARGET, {
-      submitRate: R,
-      submitWindowMs: W,
-      pollRate: 1000,
-      maxInFlight: 1_000_000,
-      poll: { initialDelayMs: 500, factor: 1.5, maxDelayMs: 2000, jitter: 0.1 },
-    })
-    for (let i = 0; i < WORKERS; i++)
-      workers.push(
-        await startWorkerProcess(ctx, { name: `worker-${i + 1}`, redisUrl: redis.url, targets: [target] }),
-      )
-    sim.control.reset()
-    await createImports(conn, TARGET, N)
-    ctx.progress(`ours: ${N} imports queued for ${WORKERS} worker processes`)
-    await waitForPosts(ctx, sim, N, 'ours', workers)
+    await run({ redisUrl: redis.url, sim, conn, workers })
     return precisionOf(sim)
   } finally {
     await stopAll(workers)
@@ -115,12 +112,26 @@ async function runOurs(ctx: BenchContext): Promise<Precision> {
   }
 }
 
-async function runBaseline(ctx: BenchContext): Promise<Precision> {
-  const redis = await privateRedis()
-  const sim = await startSimulator(simOptions())
-  const conn = createRedis(redis.url)
-  const workers: TsProcess[] = []
-  try {
+function runOurs(ctx: BenchContext): Promise<Precision> {
+  return measure(async ({ redisUrl, sim, conn, workers }) => {
+    const target = simTargetConfig(sim.url, TARGET, {
+      submitRate: R,
+      submitWindowMs: W,
+      pollRate: 1000,
+      maxInFlight: 1_000_000,
+      poll: { initialDelayMs: 500, factor: 1.5, maxDelayMs: 2000, jitter: 0.1 },
+    })
+    for (let i = 0; i < WORKERS; i++)
+      workers.push(await startWorkerProcess(ctx, { name: `worker-${i + 1}`, redisUrl, targets: [target] }))
+    sim.control.reset()
+    await createImports(conn, TARGET, N)
+    ctx.progress(`ours: ${N} imports queued for ${WORKERS} worker processes`)
+    await waitForPosts(ctx, sim, N, 'ours', workers)
+  })
+}
+
+function runBaseline(ctx: BenchContext): Promise<Precision> {
+  return measure(async ({ redisUrl, sim, conn, workers }) => {
     for (let i = 0; i < WORKERS; i++) {
       const child = spawnTs({
         name: `baseline-${i + 1}`,
@@ -128,7 +139,7 @@ async function runBaseline(ctx: BenchContext): Promise<Precision> {
         cwd: join(ctx.root, 'bench'),
         keepStdout: true,
         env: childEnv(ctx, {
-          REDIS_URL: redis.url,
+          REDIS_URL: redisUrl,
           SIM_URL: sim.url,
           RATE: String(R),
           WINDOW_MS: String(W),
@@ -160,13 +171,7 @@ async function runBaseline(ctx: BenchContext): Promise<Precision> {
       if (Date.now() > deadline) throw new Error('baseline: POSTs did not arrive within 120 s')
       await sleep(200)
     }
-    return precisionOf(sim)
-  } finally {
-    await stopAll(workers)
-    conn.disconnect()
-    await sim.close()
-    await redis.stop()
-  }
+  })
 }
 
 async function run(ctx: BenchContext): Promise<ScenarioResult> {
