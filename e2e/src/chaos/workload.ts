@@ -11,6 +11,11 @@ export const EXPECTED_CODE: Record<Exclude<ImportKind, 'ok'>, string> = {
   reject: 'IMG.0058',
 }
 
+/** Index `i` of a workload where one import in `n` ends FAIL in IMS (IMG.0057) and one in `n` is refused at the POST (IMG.0058). */
+export function oneInEach(n: number): (i: number) => ImportKind {
+  return (i) => (i % n === 3 ? 'fail' : i % n === 7 ? 'reject' : 'ok')
+}
+
 /** A valid system-disk quick-import body; `kind` picks the simulator's outcome. */
 export function importBody(i: number, kind: ImportKind = 'ok', target?: string): Record<string, unknown> {
   const n = String(i).padStart(5, '0')

@@ -1,16 +1,17 @@
-import type { ImportRecord } from '@ims-importer/core'
 import { sleep } from '@ims-importer/testkit'
 import type { Faults } from 'ims-simulator'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import {
   type Accepted,
+  chaosScenario,
   duplicateMarkers,
   EXPECTED_CODE,
-  explainDuplicates,
+  expectFinalByKind,
   type ImportKind,
   importBody,
   loadChaosConfig,
   lostWithStatus,
+  oneInEach,
   postImports,
   reportRow,
   started,
@@ -21,7 +22,7 @@ import {
 const cfg = loadChaosConfig(process.env).imsFaults
 
 /** One import in ten ends FAIL in IMS (IMG.0057), one in ten is refused at the POST (IMG.0058). */
-const kindOf = (i: number): ImportKind => (i % 10 === 3 ? 'fail' : i % 10 === 7 ? 'reject' : 'ok')
+const kindOf = oneInEach(10)
 
 /**
  * IMS lists a new image this long after its POST, throughout: a marker lookup right after an
@@ -48,15 +49,13 @@ const PHASES: { name: string; faults: Faults; ms?: number }[] = [
 // A 5xx period fails an import only after SUBMIT_MAX_ATTEMPTS POSTs and SUBMIT_RETRY_WINDOW_MS
 // (30 min) since the first failed: far longer than any phase here.
 describe('chaos: IMS fault phases', () => {
-  const running = started()
-  afterAll(() => running.close())
+  const scenario = chaosScenario()
 
   it(
     `${cfg.imports} imports through ${PHASES.map((p) => p.name).join(', ')}: right final states, one create each`,
     async () => {
       const startedAt = Date.now()
-      const { sim, stack: s } = await startSimStack(
-        running,
+      const { sim, stack: s } = await scenario.startSimStack(
         'chaos-ims',
         { submitRate: 20, maxInFlight: 30 },
         { redisUrl: inject('redisUrl'), workers: 2 },
@@ -87,7 +86,7 @@ describe('chaos: IMS fault phases', () => {
       const byKind = (k: ImportKind) => accepted.filter((a) => kindOf(a.index) === k)
       const adopted = [...records.values()].filter((r) => r.ims.adopted).length
       const killed = [...records.values()].filter((r) => r.error?.code === 'image_killed').length
-      const row = summarize(
+      scenario.report(
         'IMS faults: 429 storm, 50% 5xx, 5 s latency, resets before/after, malformed JSON',
         ids,
         records,
@@ -95,32 +94,18 @@ describe('chaos: IMS fault phases', () => {
         `${PHASES.length} phases of ${cfg.phaseMs / 1000} s (latency 7 s), images listed ${LISTING_DELAY_MS} ms after their POST; expected: ${byKind('ok').length} succeeded, ${byKind('fail').length} failed IMG.0057 (job FAIL; ${killed} of them adopted, so seen as image_killed), ${byKind('reject').length} failed IMG.0058 (POST refused); ${adopted} adopted by marker after an uncertain answer`,
         startedAt,
       )
-      reportRow(row, inject('chaosResultsFile'))
 
-      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
-      expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
-
-      const wrong: [string, string, string, string | undefined][] = []
-      const counters = sim.control.counters()
-      for (const a of accepted) {
-        const kind = kindOf(a.index)
-        const r = records.get(a.id) as ImportRecord
+      expectFinalByKind(accepted, records, sim, s.logs(), kindOf, (kind, r) => {
+        if (kind === 'ok') return r.status === 'succeeded' && r.ims.image_id !== null
         // An import adopted after an uncertain POST answer has no job id (IMS returns it only in
         // that answer, and lists no jobs): it is followed by its image, so a FAIL shows as the
         // image `killed`, the IMS code being unknowable.
-        const code = kind === 'fail' && r.ims.adopted ? 'image_killed' : EXPECTED_CODE[kind as 'fail']
-        const ok =
-          kind === 'ok'
-            ? r.status === 'succeeded' && r.ims.image_id !== null
-            : r.status === 'failed' && r.error?.source === 'ims' && r.error.code === code
-        if (!ok)
-          wrong.push([a.id, kind, r.status, r.error ? `${r.error.code}: ${r.error.message}` : undefined])
-        // One create for each import that reached IMS; none for the ones IMS refused.
-        expect(counters.createsByMarker[a.id] ?? 0, `${a.id} (${kind})`).toBe(kind === 'reject' ? 0 : 1)
-      }
-      expect(wrong).toEqual([])
+        const code = kind === 'fail' && r.ims.adopted ? 'image_killed' : EXPECTED_CODE[kind]
+        return r.status === 'failed' && r.error?.source === 'ims' && r.error.code === code
+      })
 
       // Every phase really happened on the wire.
+      const counters = sim.control.counters()
       const answered = (status: string) =>
         Object.values(counters.responses).reduce((sum, byStatus) => sum + (byStatus[status] ?? 0), 0)
       expect(answered('429')).toBeGreaterThan(0)

@@ -1,25 +1,18 @@
-import { createRedis, type ImportRecord, isCluster, parseClusterUrl } from '@ims-importer/core'
+import { createRedis, isCluster, parseClusterUrl } from '@ims-importer/core'
 import { startRedisCluster } from '@ims-importer/core/testing'
 import { request } from 'undici'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
-  type Accepted,
-  duplicateMarkers,
-  EXPECTED_CODE,
-  explainDuplicates,
-  type ImportKind,
+  chaosScenario,
+  expectFinalByKind,
   importBody,
   loadChaosConfig,
-  lostWithStatus,
+  oneInEach,
   postImports,
-  reportRow,
-  started,
-  startSimStack,
-  summarize,
 } from '../../src/chaos/index.js'
 
 const cfg = loadChaosConfig(process.env).cluster
-const kindOf = (i: number): ImportKind => (i % 25 === 3 ? 'fail' : i % 25 === 7 ? 'reject' : 'ok')
+const kindOf = oneInEach(25)
 const BATCH = 50
 
 describe('redis+cluster:// URLs', () => {
@@ -54,21 +47,19 @@ describe('redis+cluster:// URLs', () => {
 // simulator. Every key carries the namespace's hash tag ({ims} in production, the stack's own
 // here), so Lua scripts and MULTI stay in one slot.
 describe('chaos: end to end on a Redis Cluster', () => {
-  const running = started()
-  afterAll(() => running.close())
+  const scenario = chaosScenario()
 
   it(
     `${cfg.imports} imports through API, workers and simulator on 3 masters: all final, one create each`,
     async () => {
       const startedAt = Date.now()
-      const cluster = running.add(await startRedisCluster(), (c) => c.stop())
+      const cluster = scenario.add(await startRedisCluster(), (c) => c.stop())
       expect(cluster.ports).toHaveLength(3)
       const probe = createRedis(cluster.url)
       expect(isCluster(probe)).toBe(true)
       await probe.quit()
 
-      const { sim, stack: s } = await startSimStack(
-        running,
+      const { sim, stack: s } = await scenario.startSimStack(
         'chaos-cluster',
         { submitRate: 50, maxInFlight: 40 },
         { redisUrl: cluster.url, workers: 2 },
@@ -78,7 +69,7 @@ describe('chaos: end to end on a Redis Cluster', () => {
       const bodies = Array.from({ length: singles }, (_, i) => importBody(i, kindOf(i)))
       const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12 })
       expect(intake.refused).toEqual({})
-      const accepted: Accepted[] = [...intake.accepted]
+      const accepted = [...intake.accepted]
       // A batch: one Lua script over many keys and a MULTI, all in the namespace's slot.
       const batch = await request(`${s.api.url}/v1/batches`, {
         method: 'POST',
@@ -94,7 +85,7 @@ describe('chaos: end to end on a Redis Cluster', () => {
       expect(ids).toHaveLength(cfg.imports)
 
       const records = await s.waitFinal(ids, cfg.timeoutMs)
-      const row = summarize(
+      scenario.report(
         'end to end on a 3-master Redis Cluster',
         ids,
         records,
@@ -102,23 +93,8 @@ describe('chaos: end to end on a Redis Cluster', () => {
         `redis-cli --cluster create, 3 masters; ${singles} single POSTs + a batch of ${BATCH}; 2 workers; ${accepted.filter((a) => kindOf(a.index) !== 'ok').length} meant to fail (IMG.0057 job FAIL, IMG.0058 POST refused)`,
         startedAt,
       )
-      reportRow(row, inject('chaosResultsFile'))
 
-      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
-      expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
-      const counters = sim.control.counters()
-      const wrong: [string, string, string, string | undefined][] = []
-      for (const a of accepted) {
-        const kind = kindOf(a.index)
-        const r = records.get(a.id) as ImportRecord
-        const ok =
-          kind === 'ok'
-            ? r.status === 'succeeded'
-            : r.status === 'failed' && r.error?.code === EXPECTED_CODE[kind]
-        if (!ok) wrong.push([a.id, kind, r.status, r.error?.code])
-        expect(counters.createsByMarker[a.id] ?? 0, `${a.id} (${kind})`).toBe(kind === 'reject' ? 0 : 1)
-      }
-      expect(wrong).toEqual([])
+      expectFinalByKind(accepted, records, sim, s.logs(), kindOf)
 
       // Listing (a cursor over the tenant's index, a Lua script) sees every import once.
       const listed: string[] = []

@@ -1,17 +1,12 @@
 import { startRedisServer } from '@ims-importer/core/testing'
 import { sleep } from '@ims-importer/testkit'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
-  duplicateMarkers,
-  explainDuplicates,
+  chaosScenario,
+  expectAllSucceededOnce,
   importBody,
   loadChaosConfig,
-  lostWithStatus,
   postImports,
-  reportRow,
-  started,
-  startSimStack,
-  summarize,
 } from '../../src/chaos/index.js'
 
 const cfg = loadChaosConfig(process.env).redisCrash
@@ -22,19 +17,17 @@ const DOWN_MS = 1500
 // full speed, then restarted on the same directory: every import that got a 202 is still there
 // afterwards (fsync before the reply), and every one reaches a final state with one create.
 describe('chaos: Redis SIGKILL during intake (AOF, fsync always)', () => {
-  const running = started()
-  afterAll(() => running.close())
+  const scenario = chaosScenario()
 
   it(
     `${cfg.imports} POSTs, Redis killed ${cfg.crashes}x under load: every 202 present and final`,
     async () => {
       const startedAt = Date.now()
-      const r = running.add(
+      const r = scenario.add(
         await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
         (x) => x.stop(),
       )
-      const { t, stack: s } = await startSimStack(
-        running,
+      const { t, stack: s } = await scenario.startSimStack(
         'chaos-redis-kill',
         { submitRate: 50, maxInFlight: 40 },
         { redisUrl: r.url, workers: 2 },
@@ -76,7 +69,7 @@ describe('chaos: Redis SIGKILL during intake (AOF, fsync always)', () => {
       expect(ids.filter((id) => !present.has(id))).toEqual([])
 
       const records = await s.waitFinal(ids, cfg.timeoutMs)
-      const row = summarize(
+      scenario.report(
         `Redis SIGKILL during intake (appendfsync always), restarted`,
         ids,
         records,
@@ -84,17 +77,8 @@ describe('chaos: Redis SIGKILL during intake (AOF, fsync always)', () => {
         `${cfg.crashes} Redis kill(s), ${DOWN_MS / 1000} s down each, during intake at 16 concurrent POSTs; ${intake.retried} POSTs answered 503 while down and retried`,
         startedAt,
       )
-      reportRow(row, inject('chaosResultsFile'))
 
-      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
-      expect(
-        duplicateMarkers([t.sim]),
-        explainDuplicates(duplicateMarkers([t.sim]), records, [t.sim]),
-      ).toEqual([])
-      const notSucceeded = [...records.values()].filter((x) => x.status !== 'succeeded')
-      expect(notSucceeded.map((x) => [x.id, x.status, x.error?.code])).toEqual([])
-      const counters = t.sim.control.counters()
-      for (const id of ids) expect(counters.createsByMarker[id], id).toBe(1)
+      expectAllSucceededOnce(ids, records, t.sim, s.logs())
     },
     cfg.timeoutMs + 60_000,
   )

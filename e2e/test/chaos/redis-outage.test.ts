@@ -1,18 +1,13 @@
 import { startRedisServer } from '@ims-importer/core/testing'
 import { readyz, sleep, waitUntil } from '@ims-importer/testkit'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
-  duplicateMarkers,
-  explainDuplicates,
+  chaosScenario,
+  expectAllSucceededOnce,
   importBody,
   loadChaosConfig,
-  lostWithStatus,
   postImports,
-  reportRow,
-  started,
-  startSimStack,
   startTcpProxy,
-  summarize,
   timedPost,
 } from '../../src/chaos/index.js'
 
@@ -23,23 +18,21 @@ const cfg = loadChaosConfig(process.env).outage
 // fails, the workers pause (no IMS create while Redis is away) and their /readyz answers 503; when Redis
 // is reachable again everything recovers by itself, the same processes, and the backlog completes.
 describe('chaos: Redis unreachable for 10 s', () => {
-  const running = started()
-  afterAll(() => running.close())
+  const scenario = chaosScenario()
 
   it(
     `${cfg.imports} imports in the backlog, ${cfg.outageMs / 1000} s outage: 503 fast, pause, recovery, all final`,
     async () => {
       const startedAt = Date.now()
-      const redis = running.add(
+      const redis = scenario.add(
         await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
         (x) => x.stop(),
       )
-      const p = running.add(await startTcpProxy('127.0.0.1', Number(new URL(redis.url).port)), (x) =>
+      const p = scenario.add(await startTcpProxy('127.0.0.1', Number(new URL(redis.url).port)), (x) =>
         x.close(),
       )
       // A slow target, so that a backlog is still waiting when Redis goes away.
-      const { sim, stack: s } = await startSimStack(
-        running,
+      const { sim, stack: s } = await scenario.startSimStack(
         'chaos-outage',
         { submitRate: 10, maxInFlight: 20 },
         { redisUrl: p.url, observeUrl: redis.url, workers: 2 },
@@ -82,7 +75,7 @@ describe('chaos: Redis unreachable for 10 s', () => {
 
       const records = await s.waitFinal(allIds, cfg.timeoutMs)
       const slowest = Math.max(...during.map((d) => d.ms))
-      const row = summarize(
+      scenario.report(
         `Redis unreachable ${cfg.outageMs / 1000} s (connections reset)`,
         allIds,
         records,
@@ -90,7 +83,6 @@ describe('chaos: Redis unreachable for 10 s', () => {
         `POST during outage: ${during.length}x ${[...new Set(during.map((d) => d.status))].join('/')}, slowest ${Math.round(slowest)} ms; API /readyz ${[...new Set(apiReady)].join('/')}, worker /readyz ${[...new Set(workerReady)].map((x) => (x === 0 ? 'no answer in 1 s' : x)).join('/')}; ${createsDuringPause} IMS creates from 1.5 s after the cut on; API ready ${(apiBackMs / 1000).toFixed(1)} s after; same processes`,
         startedAt,
       )
-      reportRow(row, inject('chaosResultsFile'))
 
       expect(during.length).toBeGreaterThanOrEqual(3)
       for (const d of during) {
@@ -105,12 +97,7 @@ describe('chaos: Redis unreachable for 10 s', () => {
       for (const w of workers) expect(w.alive()).toBe(true)
       expect(s.workers()).toHaveLength(workers.length)
 
-      expect(lostWithStatus(allIds, records), s.logs()).toEqual([])
-      expect(duplicateMarkers([sim]), explainDuplicates(duplicateMarkers([sim]), records, [sim])).toEqual([])
-      const notSucceeded = [...records.values()].filter((r) => r.status !== 'succeeded')
-      expect(notSucceeded.map((r) => [r.id, r.status, r.error?.code])).toEqual([])
-      const counters = sim.control.counters()
-      for (const id of allIds) expect(counters.createsByMarker[id], id).toBe(1)
+      expectAllSucceededOnce(allIds, records, sim, s.logs())
     },
     cfg.timeoutMs + 90_000,
   )

@@ -1,17 +1,12 @@
 import type { ImportRecord } from '@ims-importer/core'
 import { type ServiceProcess, sleep } from '@ims-importer/testkit'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import {
-  duplicateMarkers,
-  explainDuplicates,
+  chaosScenario,
+  expectAllSucceededOnce,
   importBody,
   loadChaosConfig,
-  lostWithStatus,
   postImports,
-  reportRow,
-  started,
-  startSimStack,
-  summarize,
 } from '../../src/chaos/index.js'
 
 const cfg = loadChaosConfig(process.env).workerKill
@@ -24,15 +19,13 @@ const adopted = (records: Map<string, ImportRecord>) =>
 // recording its job id, mid-poll) and restarted, over the whole run: every import accepted by
 // the API reaches a final state, none is lost, and IMS sees exactly one create per import.
 describe('chaos: worker SIGKILLs', () => {
-  const running = started()
-  afterAll(() => running.close())
+  const scenario = chaosScenario()
 
   it(
     `${cfg.imports} imports, workers killed at random and restarted: none lost, one create each`,
     async () => {
       const startedAt = Date.now()
-      const { t, stack: s } = await startSimStack(
-        running,
+      const { t, stack: s } = await scenario.startSimStack(
         'chaos-kill',
         {
           submitRate: 50,
@@ -78,7 +71,7 @@ describe('chaos: worker SIGKILLs', () => {
       stopping = true
       await chaos
       await Promise.all([...restarts])
-      const row = summarize(
+      scenario.report(
         'worker SIGKILL at random moments, restarted',
         ids,
         records,
@@ -86,17 +79,8 @@ describe('chaos: worker SIGKILLs', () => {
         `${kills} worker SIGKILLs among ${cfg.workers} workers; ${adopted(records)} imports found by marker after a crash between POST and recording; images listed 0.5 s after their POST`,
         startedAt,
       )
-      reportRow(row, inject('chaosResultsFile'))
 
-      expect(lostWithStatus(ids, records), s.logs()).toEqual([])
-      expect(
-        duplicateMarkers([t.sim]),
-        explainDuplicates(duplicateMarkers([t.sim]), records, [t.sim]),
-      ).toEqual([])
-      const failed = [...records.values()].filter((r) => r.status !== 'succeeded')
-      expect(failed.map((r) => [r.id, r.status, r.error?.code])).toEqual([])
-      const counters = t.sim.control.counters()
-      for (const id of ids) expect(counters.createsByMarker[id], id).toBe(1)
+      const counters = expectAllSucceededOnce(ids, records, t.sim, s.logs())
       expect(counters.totalCreates).toBe(ids.length)
       expect(counters.peakConcurrentImports).toBeLessThanOrEqual(t.target.limits.maxInFlight)
       expect(kills).toBeGreaterThanOrEqual(cfg.minKills)
