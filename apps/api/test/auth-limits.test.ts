@@ -71,12 +71,7 @@ describe('rate limit', () => {
       for (let i = 0; i < 4; i++)
         codes.push((await api.app.inject({ url: '/v1/imports', headers: api.auth(A) })).statusCode)
       expect(codes).toEqual([200, 200, 200, 429])
-      const limited = await api.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: api.auth(A),
-        payload: PAGE_EXAMPLE,
-      })
+      const limited = await api.post('/v1/imports', A, PAGE_EXAMPLE)
       expect(limited.statusCode).toBe(429)
       expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1)
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(20)
@@ -137,24 +132,9 @@ describe('health and metrics', () => {
       const ready = await api.app.inject({ url: '/readyz' })
       expect(ready.statusCode).toBe(200)
       expect(ready.json()).toEqual({ status: 'ready', redis: 'up' })
-      await api.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: api.auth(api.tenants[0]),
-        payload: PAGE_EXAMPLE,
-      })
-      await api.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: api.auth(api.tenants[0]),
-        payload: {},
-      })
-      await api.app.inject({
-        method: 'POST',
-        url: '/v1/batches',
-        headers: api.auth(api.tenants[0]),
-        payload: { items: [PAGE_EXAMPLE, PAGE_EXAMPLE] },
-      })
+      await api.post('/v1/imports', api.tenants[0], PAGE_EXAMPLE)
+      await api.post('/v1/imports', api.tenants[0], {})
+      await api.post('/v1/batches', api.tenants[0], { items: [PAGE_EXAMPLE, PAGE_EXAMPLE] })
       await api.app.inject({
         url: '/v1/imports/imp_00000000000000000000000000',
         headers: api.auth(api.tenants[0]),

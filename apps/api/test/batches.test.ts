@@ -1,25 +1,11 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { DATA_DISK_EXAMPLE, PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
+import { describe, expect, inject, it } from 'vitest'
+import { DATA_DISK_EXAMPLE, PAGE_EXAMPLE, startTestApi, useTestApi } from './helpers.js'
 
-let api: TestApi
-let A: string
-let B: string
-
-beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'))
-  ;[A, B] = api.tenants
-})
-afterAll(async () => {
-  await api?.close()
-})
+const api = useTestApi()
+const [A, B] = api.tenants
 
 const postBatch = (tenant: string, body: unknown, headers: Record<string, string> = {}) =>
-  api.app.inject({
-    method: 'POST',
-    url: '/v1/batches',
-    headers: { ...api.auth(tenant), ...headers },
-    payload: body as object,
-  })
+  api.post('/v1/batches', tenant, body, headers)
 
 describe('POST /v1/batches', () => {
   it('accepts the valid items, lists the invalid ones by index, and queues one job per accepted item', async () => {
@@ -106,13 +92,7 @@ describe('POST /v1/batches', () => {
     try {
       const [T] = fresh.tenants
       const items = Array.from({ length: 1000 }, (_, i) => ({ ...PAGE_EXAMPLE, external_id: `k-${i}` }))
-      const send = () =>
-        fresh.app.inject({
-          method: 'POST',
-          url: '/v1/batches',
-          headers: { ...fresh.auth(T), 'idempotency-key': 'big-batch' },
-          payload: { items },
-        })
+      const send = () => fresh.post('/v1/batches', T, { items }, { 'idempotency-key': 'big-batch' })
       const res = await send()
       expect(res.statusCode).toBe(202)
       expect(res.json().accepted).toBe(1000)
@@ -135,12 +115,7 @@ describe('POST /v1/batches', () => {
     const small = await startTestApi(inject('redisUrl'), { batchBodyLimitBytes: 2048 })
     try {
       const items = Array.from({ length: 20 }, () => PAGE_EXAMPLE)
-      const res = await small.app.inject({
-        method: 'POST',
-        url: '/v1/batches',
-        headers: small.auth(small.tenants[0]),
-        payload: { items },
-      })
+      const res = await small.post('/v1/batches', small.tenants[0], { items })
       expect(res.statusCode).toBe(413)
       expect(res.json()).toMatchObject({ status: 413 })
     } finally {

@@ -17,13 +17,7 @@ describe('enqueue failure after the record is written', () => {
     try {
       const [A] = api.tenants
       queueRedis.disconnect()
-      const send = () =>
-        api.app.inject({
-          method: 'POST',
-          url: '/v1/imports',
-          headers: { ...api.auth(A), 'idempotency-key': 'enqueue-fails' },
-          payload: PAGE_EXAMPLE,
-        })
+      const send = () => api.post('/v1/imports', A, PAGE_EXAMPLE, { 'idempotency-key': 'enqueue-fails' })
       const res = await send()
       expect(res.statusCode).toBe(503)
       expect(res.headers['content-type']).toContain('application/problem+json')
@@ -31,12 +25,7 @@ describe('enqueue failure after the record is written', () => {
       expect((await api.deps.store.list({ tenant: A })).items).toEqual([])
       // The key was released: a retry runs again (503 again here), it is not "in progress" (409).
       expect((await send()).statusCode).toBe(503)
-      const batch = await api.app.inject({
-        method: 'POST',
-        url: '/v1/batches',
-        headers: api.auth(A),
-        payload: { items: [PAGE_EXAMPLE, PAGE_EXAMPLE] },
-      })
+      const batch = await api.post('/v1/batches', A, { items: [PAGE_EXAMPLE, PAGE_EXAMPLE] })
       expect(batch.statusCode).toBe(503)
       expect((await api.deps.store.list({ tenant: A })).items).toEqual([])
       // The batch itself, written while its jobs failed, is undone too.
@@ -66,12 +55,7 @@ describe('enqueue failure after the record is written', () => {
     try {
       const [A] = api.tenants
       queueRedis.disconnect()
-      const res = await api.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: api.auth(A),
-        payload: PAGE_EXAMPLE,
-      })
+      const res = await api.post('/v1/imports', A, PAGE_EXAMPLE)
       expect(res.statusCode).toBe(503)
       const left = (await api.deps.store.list({ tenant: A })).items
       expect(left).toHaveLength(1)

@@ -1,5 +1,7 @@
 import { createLogger, type ImportStatus, jobIds } from '@ims-importer/core'
 import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import type { LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { buildApp } from '../src/app.js'
 import { parseApiKeys } from '../src/auth.js'
 import { type ApiConfig, type ApiConfigOverrides, defaultApiConfig } from '../src/config.js'
@@ -40,6 +42,13 @@ export interface TestApi {
   targets: [string, string]
   /** `Authorization` header value for a tenant. */
   auth(tenant: string): { authorization: string }
+  /** POSTs `body` (an object as JSON, a string as is) to `url` as `tenant`, with `headers`. */
+  post(
+    url: string,
+    tenant: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>
   /** Number of submit jobs of an import in its target's queue (0 or 1). */
   submitJobs(target: string): Promise<number>
   hasSubmitJob(target: string, importId: string): Promise<boolean>
@@ -66,14 +75,34 @@ export function testConfig(redisUrl: string, overrides: ApiConfigOverrides = {})
   })
 }
 
+const freshNames = () => ({
+  tenants: [uniqueName('ta'), uniqueName('tb')] as [string, string],
+  targets: [uniqueName('t1'), uniqueName('t2')] as [string, string],
+})
+
+/**
+ * The test file's app (see startTestApi): started before its tests and closed after them. Its
+ * tenants and targets are there at once; the rest once the file's tests run.
+ */
+export function useTestApi(overrides: ApiConfigOverrides = {}): TestApi {
+  const names = freshNames()
+  const api = { ...names } as TestApi
+  beforeAll(async () => {
+    Object.assign(api, await startTestApi(inject('redisUrl'), overrides, undefined, names))
+  })
+  afterAll(async () => {
+    await api.close?.()
+  })
+  return api
+}
+
 /** An app on the real Redis with fresh tenants (`<tenant>:key-<tenant>`) and fresh targets. */
 export async function startTestApi(
   redisUrl: string,
   overrides: ApiConfigOverrides = {},
   adjust: (deps: ApiDeps) => ApiDeps = (d) => d,
+  { tenants, targets } = freshNames(),
 ): Promise<TestApi> {
-  const tenants: [string, string] = [uniqueName('ta'), uniqueName('tb')]
-  const targets: [string, string] = [uniqueName('t1'), uniqueName('t2')]
   const config = testConfig(redisUrl, {
     apiKeys: parseApiKeys(tenants.map((t) => `${t}:key-${t}`).join(','), 'API_KEYS'),
     targets,
@@ -82,12 +111,20 @@ export async function startTestApi(
   const deps = adjust(createApiDeps(config, { log: createLogger({ name: 'api-test', level: 'silent' }) }))
   const app = buildApp(deps)
   await app.ready()
+  const auth = (tenant: string) => ({ authorization: `Bearer key-${tenant}` })
   return {
     app,
     deps,
     tenants,
     targets,
-    auth: (tenant) => ({ authorization: `Bearer key-${tenant}` }),
+    auth,
+    post: (url, tenant, body, headers = {}) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { ...auth(tenant), ...headers },
+        payload: body as string | object,
+      }),
     submitJobs: async (target) => {
       const counts = await deps.queues
         .submit(target)

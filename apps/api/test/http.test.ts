@@ -1,19 +1,15 @@
 import { request } from 'undici'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { PAGE_EXAMPLE, useTestApi } from './helpers.js'
 
 /** The same contract through a real listening port (undici), not only app.inject(). */
-let api: TestApi
+const api = useTestApi({ bodyLimitBytes: 8 * 1024 })
 let base: string
 
 beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'), { bodyLimitBytes: 8 * 1024 })
   await api.app.listen({ port: 0, host: '127.0.0.1' })
   const address = api.app.server.address()
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-})
-afterAll(async () => {
-  await api?.close()
 })
 
 const json = { 'content-type': 'application/json' }

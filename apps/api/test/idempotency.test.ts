@@ -1,27 +1,13 @@
 import { createHash } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { canonicalIterative, canonicalJson, requestHash } from '../src/idempotency.js'
-import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
+import { PAGE_EXAMPLE, startTestApi, useTestApi } from './helpers.js'
 
-let api: TestApi
-let A: string
-let B: string
-
-beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'))
-  ;[A, B] = api.tenants
-})
-afterAll(async () => {
-  await api?.close()
-})
+const api = useTestApi()
+const [A, B] = api.tenants
 
 const post = (tenant: string, body: unknown, key?: string) =>
-  api.app.inject({
-    method: 'POST',
-    url: '/v1/imports',
-    headers: { ...api.auth(tenant), ...(key ? { 'idempotency-key': key } : {}) },
-    payload: body as object,
-  })
+  api.post('/v1/imports', tenant, body, key ? { 'idempotency-key': key } : {})
 
 const tenantImports = async (tenant: string) => (await api.deps.store.list({ tenant, limit: 500 })).items
 
@@ -100,12 +86,7 @@ describe('Idempotency-Key on POST /v1/imports', () => {
       const body = { ...PAGE_EXAMPLE, external_id: 'burst' }
       const answers = await Promise.all(
         Array.from({ length: 20 }, () =>
-          fresh.app.inject({
-            method: 'POST',
-            url: '/v1/imports',
-            headers: { ...fresh.auth(T), 'idempotency-key': 'burst-key' },
-            payload: body,
-          }),
+          fresh.post('/v1/imports', T, body, { 'idempotency-key': 'burst-key' }),
         ),
       )
       const codes = answers.map((a) => a.statusCode)
@@ -123,12 +104,7 @@ describe('Idempotency-Key on POST /v1/imports', () => {
       expect(await fresh.hasSubmitJob(target, id)).toBe(true)
 
       // After the burst, the same request replays.
-      const later = await fresh.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: { ...fresh.auth(T), 'idempotency-key': 'burst-key' },
-        payload: body,
-      })
+      const later = await fresh.post('/v1/imports', T, body, { 'idempotency-key': 'burst-key' })
       expect(later.statusCode).toBe(202)
       expect(later.headers['idempotent-replayed']).toBe('true')
       expect(later.json().id).toBe(id)

@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { DATA_DISK_EXAMPLE, PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
+import { describe, expect, inject, it } from 'vitest'
+import { DATA_DISK_EXAMPLE, PAGE_EXAMPLE, startTestApi, useTestApi } from './helpers.js'
 
-let api: TestApi
-let A: string
-let B: string
-
-beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'))
-  ;[A, B] = api.tenants
-})
-afterAll(async () => {
-  await api?.close()
-})
+const api = useTestApi()
+const [A, B] = api.tenants
 
 const post = (tenant: string, body: unknown, headers: Record<string, string> = {}) =>
-  api.app.inject({
-    method: 'POST',
-    url: '/v1/imports',
-    headers: { ...api.auth(tenant), ...headers },
-    payload: body as object,
-  })
+  api.post('/v1/imports', tenant, body, headers)
+const cancel = (id: string, tenant: string, body?: unknown, headers: Record<string, string> = {}) =>
+  api.post(`/v1/imports/${id}/cancel`, tenant, body, headers)
 
 describe('POST /v1/imports', () => {
   it('answers 202 with Location once the record and its submit job exist; service fields never reach the request', async () => {
@@ -100,12 +88,7 @@ describe('POST /v1/imports', () => {
     const arr = await post(A, [1, 2])
     expect(arr.statusCode).toBe(400)
     expect(arr.json().errors[0]).toMatchObject({ path: '', ims_code: 'IMG.0001' })
-    const broken = await api.app.inject({
-      method: 'POST',
-      url: '/v1/imports',
-      headers: { ...api.auth(A), 'content-type': 'application/json' },
-      payload: '{"name": ',
-    })
+    const broken = await post(A, '{"name": ', { 'content-type': 'application/json' })
     expect(broken.statusCode).toBe(400)
     expect(broken.headers['content-type']).toContain('application/problem+json')
     const empty = await api.app.inject({ method: 'POST', url: '/v1/imports', headers: api.auth(A) })
@@ -113,20 +96,10 @@ describe('POST /v1/imports', () => {
   })
 
   it('answers 415 for a non-JSON body and 413 for a body over the limit', async () => {
-    const text = await api.app.inject({
-      method: 'POST',
-      url: '/v1/imports',
-      headers: { ...api.auth(A), 'content-type': 'text/plain' },
-      payload: 'name=x',
-    })
+    const text = await post(A, 'name=x', { 'content-type': 'text/plain' })
     expect(text.statusCode).toBe(415)
     expect(text.json()).toMatchObject({ status: 415, detail: expect.stringContaining('application/json') })
-    const form = await api.app.inject({
-      method: 'POST',
-      url: '/v1/imports',
-      headers: { ...api.auth(A), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'a=b',
-    })
+    const form = await post(A, 'a=b', { 'content-type': 'application/x-www-form-urlencoded' })
     expect(form.statusCode).toBe(415)
     const big = await post(A, { ...PAGE_EXAMPLE, description: 'x'.repeat(70 * 1024) })
     expect(big.statusCode).toBe(413)
@@ -189,12 +162,7 @@ describe('GET /v1/imports', () => {
         })
         ids.push(res.json().id)
       }
-      await fresh.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: fresh.auth(D),
-        payload: PAGE_EXAMPLE,
-      })
+      await fresh.post('/v1/imports', D, PAGE_EXAMPLE)
 
       const page1 = await fresh.app.inject({ url: '/v1/imports?limit=3', headers: fresh.auth(C) })
       expect(page1.statusCode).toBe(200)
@@ -238,21 +206,12 @@ describe('POST /v1/imports/{id}/cancel', () => {
   it('cancels a queued import (never submitted: its job is gone), and a second cancel is harmless', async () => {
     const created = (await post(A, PAGE_EXAMPLE)).json()
     expect(await api.hasSubmitJob(api.targets[0], created.id)).toBe(true)
-    const res = await api.app.inject({
-      method: 'POST',
-      url: `/v1/imports/${created.id}/cancel`,
-      headers: api.auth(A),
-    })
+    const res = await cancel(created.id, A)
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ status: 'cancelled', finished_at: expect.any(String) })
     expect((await api.deps.store.get(created.id))?.status).toBe('cancelled')
     expect(await api.hasSubmitJob(api.targets[0], created.id)).toBe(false)
-    const again = await api.app.inject({
-      method: 'POST',
-      url: `/v1/imports/${created.id}/cancel`,
-      headers: { ...api.auth(A), 'content-type': 'application/json' },
-      payload: '',
-    })
+    const again = await cancel(created.id, A, '', { 'content-type': 'application/json' })
     expect(again.statusCode).toBe(200)
   })
 
@@ -261,11 +220,7 @@ describe('POST /v1/imports/{id}/cancel', () => {
     const plain = (await post(A, PAGE_EXAMPLE)).json()
     const callbacks = api.deps.queues.callback()
     for (const id of [created.id, plain.id]) {
-      const res = await api.app.inject({
-        method: 'POST',
-        url: `/v1/imports/${id}/cancel`,
-        headers: api.auth(A),
-      })
+      const res = await cancel(id, A)
       expect(res.statusCode).toBe(200)
       expect(await api.hasSubmitJob(api.targets[0], id)).toBe(false)
     }
@@ -285,11 +240,7 @@ describe('POST /v1/imports/{id}/cancel', () => {
   it('answers 409 once the import is submitted (IMS has no cancel)', async () => {
     const created = (await post(A, PAGE_EXAMPLE)).json()
     await api.deps.store.transition(created.id, 'submitting')
-    const res = await api.app.inject({
-      method: 'POST',
-      url: `/v1/imports/${created.id}/cancel`,
-      headers: api.auth(A),
-    })
+    const res = await cancel(created.id, A)
     expect(res.statusCode).toBe(409)
     expect(res.json()).toMatchObject({ status: 409, detail: expect.stringContaining('submitting') })
     expect((await api.deps.store.get(created.id))?.status).toBe('submitting')
@@ -297,11 +248,7 @@ describe('POST /v1/imports/{id}/cancel', () => {
 
   it("answers 404 for another tenant's import and leaves it alone", async () => {
     const created = (await post(A, PAGE_EXAMPLE)).json()
-    const res = await api.app.inject({
-      method: 'POST',
-      url: `/v1/imports/${created.id}/cancel`,
-      headers: api.auth(B),
-    })
+    const res = await cancel(created.id, B)
     expect(res.statusCode).toBe(404)
     expect((await api.deps.store.get(created.id))?.status).toBe('queued')
   })

@@ -18,19 +18,15 @@ describe('request logs', () => {
     }))
     try {
       const [A] = api.tenants
-      const res = await api.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: { ...api.auth(A), 'x-request-id': 'log-req-1', 'idempotency-key': 'log-key-1' },
-        payload: PAGE_EXAMPLE,
+      const res = await api.post('/v1/imports', A, PAGE_EXAMPLE, {
+        'x-request-id': 'log-req-1',
+        'idempotency-key': 'log-key-1',
       })
       expect(res.statusCode).toBe(202)
       const id = res.json().id
-      const replay = await api.app.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers: { ...api.auth(A), 'x-request-id': 'log-req-2', 'idempotency-key': 'log-key-1' },
-        payload: PAGE_EXAMPLE,
+      const replay = await api.post('/v1/imports', A, PAGE_EXAMPLE, {
+        'x-request-id': 'log-req-2',
+        'idempotency-key': 'log-key-1',
       })
       expect(replay.json().id).toBe(id)
       await api.app.inject({

@@ -1,14 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { startTestApi, type TestApi } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { useTestApi } from './helpers.js'
 
-let api: TestApi
-beforeAll(async () => {
-  api = await startTestApi(inject('redisUrl'))
-})
-afterAll(async () => {
-  await api?.close()
-})
+const api = useTestApi()
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document with every route, its request and response schemas', async () => {
