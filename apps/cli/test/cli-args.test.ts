@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { runCli } from '../src/cli.js'
 import { ExitCode } from '../src/exit-codes.js'
-
-async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = ''
-  let stderr = ''
-  const code = await runCli(argv, env, {
-    stdout: {
-      write: (s: string) => {
-        stdout += s
-      },
-    },
-    stderr: {
-      write: (s: string) => {
-        stderr += s
-      },
-    },
-  })
-  return { code, stdout, stderr }
-}
+import { cli as run } from './helpers.js'
 
 const KEY = { IMS_IMPORTER_API_KEY: 'sk-secret-for-args-test' }
 

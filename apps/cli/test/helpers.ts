@@ -68,7 +68,7 @@ export async function tempFile(name: string, text: string): Promise<string> {
 }
 
 /** runCli in this process with captured output. */
-export async function cli(argv: string[], env: Record<string, string>) {
+export async function cli(argv: string[], env: Record<string, string> = {}) {
   let stdout = ''
   let stderr = ''
   const code = await runCli(argv, env, {
