@@ -2,24 +2,14 @@ import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { enqueueCallback, enqueueSubmit, type ImportPatch, jobIds, newId, PollJob } from '@ims-importer/core'
-import { testKeys } from '@ims-importer/core/testing'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serviceError } from '../src/final-state.js'
-import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
-import {
-  createIntake,
-  type Intake,
-  type SimTarget,
-  silentLog,
-  startSimTarget,
-  systemBody,
-  testConfig,
-  waitAllFinal,
-  waitUntil,
-} from './helpers/harness.js'
+import type { WorkerRuntime } from '../src/index.js'
+import { workerTestFile } from './helpers/fixtures.js'
+import { type Intake, type SimTarget, systemBody, waitAllFinal, waitUntil } from './helpers/harness.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('callbacks')
+/** This file's own namespace; what its tests start is closed after it. */
+const f = workerTestFile('callbacks')
 
 const SECRET = 'callback-secret-for-tests'
 
@@ -62,19 +52,13 @@ describe('callbacks', () => {
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    t = await startSimTarget('cb')
-    intake = createIntake(inject('redisUrl'), ns)
-    runtime = await createWorkerRuntime(
-      testConfig(inject('redisUrl'), ns, [t.target], {
-        callback: { secret: SECRET, allowHttpLoopback: true, retryBaseMs: 100, attempts: 4 },
-      }),
-      { log: silentLog(), defaultMetrics: false },
-    )
+    ;({ t, intake, runtime } = await f.simRuntime(
+      'cb',
+      {},
+      { callback: { secret: SECRET, allowHttpLoopback: true, retryBaseMs: 100, attempts: 4 } },
+    ))
   })
   afterAll(async () => {
-    await runtime?.close()
-    await intake?.close()
-    await t?.sim.close()
     await new Promise((r) => server?.close(r))
   })
 

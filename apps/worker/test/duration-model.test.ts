@@ -1,7 +1,5 @@
-import { createRedis } from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
-import type { Redis } from 'ioredis'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { uniqueName } from '@ims-importer/core/testing'
+import { describe, expect, it } from 'vitest'
 import {
   createDurationModel,
   durationModelKey,
@@ -9,19 +7,10 @@ import {
   type SizeHint,
   sizeBucket,
 } from '../src/duration-model.js'
+import { workerTestFile } from './helpers/fixtures.js'
 
-/** This file's own namespace: keys no other test file sees. */
-const ns = testKeys('duration-model')
-
-const clients: Redis[] = []
-const client = () => {
-  const c = createRedis(inject('redisUrl'))
-  clients.push(c)
-  return c
-}
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.quit()))
-})
+/** This file's own namespace, and Redis clients closed after it. */
+const { ns, redis: client } = workerTestFile('duration-model')
 
 const MIN = 60_000
 const disk = (gb: number): SizeHint => ({ kind: 'disk-gb', gb })

@@ -1,22 +1,11 @@
-import { createRedis } from '@ims-importer/core'
-import { testKeys } from '@ims-importer/core/testing'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createInflight } from '../src/inflight.js'
-import {
-  createIntake,
-  FAST_ENV,
-  type Intake,
-  type ServiceProcess,
-  spawnSimTarget,
-  spawnWorker,
-  systemBody,
-  waitAllFinal,
-  writeTargetsFile,
-} from './helpers/harness.js'
+import { type SpawnedSimTarget, workerTestFile } from './helpers/fixtures.js'
+import { type Intake, type ServiceProcess, systemBody, waitAllFinal } from './helpers/harness.js'
 import { fullestWindow, maxInSlidingWindow } from './helpers/windows.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('e2e-two')
+/** This file's own namespace; what its tests start is closed after it. */
+const f = workerTestFile('e2e-two')
 
 // 300 imports over two targets with different limits, through a 429 storm and a 30% 5xx phase
 // on target A. Each target has its own simulator (own project, counters and caps), whose gateway
@@ -24,45 +13,29 @@ const ns = testKeys('e2e-two')
 // simulator run as their own processes, as deployed: IMS stamps each POST's arrival on an event
 // loop that neither the worker's nor this test's work holds up.
 describe('end to end: two targets, 300 imports, faults', () => {
-  let a: Awaited<ReturnType<typeof spawnSimTarget>>
-  let b: Awaited<ReturnType<typeof spawnSimTarget>>
+  let a: SpawnedSimTarget
+  let b: SpawnedSimTarget
   let intake: Intake
   let worker: ServiceProcess
-  let targetsFile: { path: string; remove(): void }
   const FAILING = new Set([7, 77, 133])
 
   beforeAll(async () => {
     ;[a, b] = await Promise.all([
-      spawnSimTarget('e2e-a', {
+      f.spawnedSimTarget('e2e-a', {
         submitRate: 25,
         submitWindowMs: 1000,
         maxInFlight: 12,
         simEnv: { SIM_RATE_QUICK_IMPORT: '25/1000' },
       }),
-      spawnSimTarget('e2e-b', {
+      f.spawnedSimTarget('e2e-b', {
         submitRate: 10,
         submitWindowMs: 1000,
         maxInFlight: 7,
         simEnv: { SIM_RATE_QUICK_IMPORT: '10/1000' },
       }),
     ])
-    intake = createIntake(inject('redisUrl'), ns)
-    targetsFile = writeTargetsFile([a.target, b.target])
-    worker = await spawnWorker(
-      {
-        ...FAST_ENV,
-        REDIS_URL: inject('redisUrl'),
-        IMS_TARGETS_FILE: targetsFile.path,
-      },
-      { namespace: ns },
-    )
-  })
-  afterAll(async () => {
-    await worker?.kill('SIGTERM')
-    await intake?.close()
-    await a?.sim.close()
-    await b?.sim.close()
-    targetsFile?.remove()
+    intake = f.intake()
+    worker = await f.spawnWorker([a.target, b.target])
   })
 
   it('brings every import to its final state, one create each, within caps and rate limits', async () => {
@@ -122,11 +95,9 @@ describe('end to end: two targets, 300 imports, faults', () => {
     expect(answered('500') + answered('503')).toBeGreaterThan(0)
 
     // In-flight places all given back; the worker's metrics saw the run.
-    const redis = createRedis(inject('redisUrl'))
-    const inflight = createInflight(redis, ns)
+    const inflight = createInflight(f.redis(), f.ns)
     expect(await inflight.count(a.target.name)).toBe(0)
     expect(await inflight.count(b.target.name)).toBe(0)
-    await redis.quit()
     const metrics = await (await fetch(`${worker.url}/metrics`)).text()
     expect(metrics).toMatch(
       new RegExp(

@@ -1,53 +1,14 @@
 import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
-import { testKeys } from '@ims-importer/core/testing'
-import { afterEach, describe, expect, inject, it } from 'vitest'
-import type { DeepPartial, WorkerConfig } from '../src/config.js'
-import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
-import {
-  createIntake,
-  type Intake,
-  type SimTarget,
-  type SimTargetOptions,
-  silentLog,
-  startSimTarget,
-  systemBody,
-  testConfig,
-  waitAllFinal,
-  waitUntil,
-} from './helpers/harness.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { workerTestFile } from './helpers/fixtures.js'
+import { silentLog, systemBody, waitAllFinal, waitUntil } from './helpers/harness.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('faults')
-
-interface Setup {
-  t: SimTarget
-  intake: Intake
-  runtime: WorkerRuntime
-}
-const open: Setup[] = []
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    await s.runtime.close()
-    await s.intake.close()
-    await s.t.sim.close()
-  }
-})
-
-async function setup(label: string, o: SimTargetOptions = {}, config: DeepPartial<WorkerConfig> = {}) {
-  const t = await startSimTarget(label, o)
-  const intake = createIntake(inject('redisUrl'), ns)
-  const runtime = await createWorkerRuntime(testConfig(inject('redisUrl'), ns, [t.target], config), {
-    log: silentLog(),
-    defaultMetrics: false,
-  })
-  const s = { t, intake, runtime }
-  open.push(s)
-  return s
-}
+/** This file's own namespace; each test's simulator, intake and worker runtime are closed after it. */
+const f = workerTestFile('faults', afterEach)
 
 describe('submit faults', () => {
   it('adopts the image after an uncertain POST (reset after processing) instead of creating it twice', async () => {
-    const { t, intake } = await setup('uncertain')
+    const { t, intake } = await f.simRuntime('uncertain')
     t.sim.control.setFaults({ resetAfterRate: 1, operations: ['quickImport'] })
     const ids = [
       await intake.create(t.target.name, systemBody(1)),
@@ -75,7 +36,7 @@ describe('submit faults', () => {
   it('does not POST again while IMS may not list the image of an uncertain POST yet (SUBMIT_LOOKUP_SETTLE_MS)', async () => {
     // IMS lists the image of this POST only 1.5 s after it; the answer to the POST is lost.
     const uncertainThenLateListing = async (label: string, lookupSettleMs: number) => {
-      const { t, intake } = await setup(label, {}, { submit: { lookupSettleMs } })
+      const { t, intake } = await f.simRuntime(label, {}, { submit: { lookupSettleMs } })
       t.sim.control.setSpeed({ listingDelayMs: 1500 })
       t.sim.control.setFaults({ resetAfterRate: 1, operations: ['quickImport'] })
       const id = await intake.create(t.target.name, systemBody(1))
@@ -102,7 +63,7 @@ describe('submit faults', () => {
   })
 
   it('resubmits after a POST that never reached IMS (reset before processing), creating once', async () => {
-    const { t, intake } = await setup('reset-before')
+    const { t, intake } = await f.simRuntime('reset-before')
     t.sim.control.setFaults({ resetBeforeRate: 1, operations: ['quickImport'] })
     const id = await intake.create(t.target.name, systemBody(1))
     await waitUntil(
@@ -120,7 +81,7 @@ describe('submit faults', () => {
 
   /** One import submitted while every POST answers 5xx, with 2 attempts and `retryWindowMs`. */
   async function duringOutage(label: string, retryWindowMs: number) {
-    const s = await setup(
+    const s = await f.simRuntime(
       label,
       {},
       {
@@ -164,7 +125,7 @@ describe('submit faults', () => {
   })
 
   it('fails on an authentication error with a clear reason, without a tight retry loop', async () => {
-    const { t, intake } = await setup('auth', {
+    const { t, intake } = await f.simRuntime('auth', {
       sim: { users: [{ name: 'sim-user', password: 'other', domain: 'sim-domain' }] },
     })
     const first = await intake.create(t.target.name, systemBody(1))
@@ -182,7 +143,7 @@ describe('submit faults', () => {
   })
 
   it('fails with throttled_too_long when IMS throttles longer than the bound, without counting attempts', async () => {
-    const { t, intake } = await setup('throttled', {}, { submit: { maxThrottledMs: 1500 } })
+    const { t, intake } = await f.simRuntime('throttled', {}, { submit: { maxThrottledMs: 1500 } })
     t.sim.control.setFaults({ throttleRate: 1, operations: ['quickImport'] })
     const id = await intake.create(t.target.name, systemBody(1))
     const [r] = await waitAllFinal(intake, [id], 15_000)
@@ -194,7 +155,7 @@ describe('submit faults', () => {
   })
 
   it('holds submissions while the in-flight cap is full and never exceeds it', async () => {
-    const { t, intake } = await setup('cap', {
+    const { t, intake } = await f.simRuntime('cap', {
       maxInFlight: 2,
       sim: { jobDurationMs: { min: 300, max: 300 } },
     })
@@ -209,7 +170,7 @@ describe('submit faults', () => {
 
 describe('poll', () => {
   it('shows FAIL with error_code and fail_reason on GET /v1/imports/{id} within one poll', async () => {
-    const { t } = await setup('fail', {
+    const { t } = await f.simRuntime('fail', {
       poll: { initialDelayMs: 200, factor: 1, maxDelayMs: 200, jitter: 0 },
       sim: { initMs: 50, jobDurationMs: { min: 1000, max: 1000 } },
     })
@@ -217,8 +178,8 @@ describe('poll', () => {
     const api = buildApp(
       createApiDeps(
         defaultApiConfig({
-          redisUrl: inject('redisUrl'),
-          keyPrefix: ns.prefix,
+          redisUrl: f.redisUrl,
+          keyPrefix: f.ns.prefix,
           logLevel: 'silent',
           apiKeys: parseApiKeys('tenant-fail:key-fail', 'API_KEYS'),
           usingDevKey: false,
@@ -270,7 +231,7 @@ describe('poll', () => {
   })
 
   it('fails with deadline_exceeded when the target deadline passes', async () => {
-    const { t, intake } = await setup('deadline', {
+    const { t, intake } = await f.simRuntime('deadline', {
       deadlineMs: 1500,
       sim: { jobDurationMs: { min: 60_000, max: 60_000 } },
     })

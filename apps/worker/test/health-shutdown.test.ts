@@ -1,41 +1,25 @@
-import { testKeys } from '@ims-importer/core/testing'
-import { afterAll, describe, expect, inject, it } from 'vitest'
-import { type StartedWorker, startWorker } from '../src/index.js'
-import {
-  createIntake,
-  FAST_ENV,
-  type Intake,
-  type SimTarget,
-  silentLog,
-  spawnWorker,
-  startSimTarget,
-  systemBody,
-  testConfig,
-  waitUntil,
-  writeTargetsFile,
-} from './helpers/harness.js'
+import { describe, expect, it } from 'vitest'
+import { startWorker } from '../src/index.js'
+import { workerTestFile } from './helpers/fixtures.js'
+import { silentLog, systemBody, testConfig, waitUntil } from './helpers/harness.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('health')
+/** This file's own namespace; what its tests start is closed after it. */
+const f = workerTestFile('health')
 
 describe('health server and graceful shutdown', () => {
-  let t: SimTarget
-  let intake: Intake
-  let worker: StartedWorker
-  afterAll(async () => {
-    await worker?.close()
-    await intake?.close()
-    await t?.sim.close()
-  })
-
   it('serves /livez, /readyz and /metrics, then drains the active job on close', async () => {
     // Slow POST answers: the submit job is still active when the worker is asked to stop.
-    t = await startSimTarget('health', { sim: { faults: { latencyMs: 1200, operations: ['quickImport'] } } })
-    intake = createIntake(inject('redisUrl'), ns)
-    worker = await startWorker(testConfig(inject('redisUrl'), ns, [t.target]), {
-      log: silentLog(),
-      defaultMetrics: false,
+    const t = await f.simTarget('health', {
+      sim: { faults: { latencyMs: 1200, operations: ['quickImport'] } },
     })
+    const intake = f.intake()
+    const worker = f.closeLater(
+      await startWorker(testConfig(f.redisUrl, f.ns, [t.target]), {
+        log: silentLog(),
+        defaultMetrics: false,
+      }),
+      (w) => w.close(),
+    )
 
     expect((await fetch(`${worker.url}/livez`)).status).toBe(200)
     expect((await fetch(`${worker.url}/readyz`)).status).toBe(200)
@@ -64,19 +48,8 @@ describe('health server and graceful shutdown', () => {
   })
 
   it('a worker process exits 0 on SIGTERM', async () => {
-    const file = writeTargetsFile([t.target])
-    try {
-      const child = await spawnWorker(
-        {
-          ...FAST_ENV,
-          REDIS_URL: inject('redisUrl'),
-          IMS_TARGETS_FILE: file.path,
-        },
-        { namespace: ns },
-      )
-      expect(await child.kill('SIGTERM')).toBe(0)
-    } finally {
-      file.remove()
-    }
+    const t = await f.simTarget('health-sigterm')
+    const child = await f.spawnWorker([t.target])
+    expect(await child.kill('SIGTERM')).toBe(0)
   })
 })

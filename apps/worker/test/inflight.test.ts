@@ -1,21 +1,10 @@
-import { createRedis } from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
-import type { Redis } from 'ioredis'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { uniqueName } from '@ims-importer/core/testing'
+import { describe, expect, it } from 'vitest'
 import { createInflight, type Inflight } from '../src/inflight.js'
+import { workerTestFile } from './helpers/fixtures.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('inflight')
-
-const clients: Redis[] = []
-const client = () => {
-  const c = createRedis(inject('redisUrl'))
-  clients.push(c)
-  return c
-}
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.quit()))
-})
+/** This file's own namespace, and Redis clients closed after it. */
+const { ns, redis: client } = workerTestFile('inflight')
 
 describe('in-flight set', () => {
   it('grants exactly cap places under concurrent acquire from several clients', async () => {

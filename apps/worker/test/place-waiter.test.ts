@@ -1,25 +1,14 @@
-import { createLogger, createRedis } from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import { createLogger } from '@ims-importer/core'
+import { uniqueName } from '@ims-importer/core/testing'
 import type { Redis } from 'ioredis'
-import { afterAll, describe, expect, inject, it } from 'vitest'
-import { createInflight } from '../src/inflight.js'
+import { describe, expect, it } from 'vitest'
+import { createInflight, type Inflight } from '../src/inflight.js'
 import { createPlaceWaiter, type PlaceWaiter } from '../src/place-waiter.js'
+import { workerTestFile } from './helpers/fixtures.js'
 import { waitUntil } from './helpers/harness.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('place-waiter')
-
-const clients: Redis[] = []
-const client = () => {
-  const c = createRedis(inject('redisUrl'))
-  clients.push(c)
-  return c
-}
-const waiters: PlaceWaiter[] = []
-afterAll(async () => {
-  await Promise.all(waiters.map((w) => w.close()))
-  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)))
-})
+/** This file's own namespace, and Redis clients closed after it. */
+const { ns, redis: client, closeLater } = workerTestFile('place-waiter')
 
 const log = createLogger({ name: 'place-waiter-test', level: 'silent' })
 /** Far longer than any wake-up measured here: only an announcement explains a prompt take. */
@@ -31,21 +20,36 @@ function waiter(o: {
   subscriber?: Redis
   maxWaiters?: number
 }) {
-  const w = createPlaceWaiter({
-    inflight: o.inflight,
-    targets: [o.target],
-    ...(o.subscriber ? { subscriber: o.subscriber } : {}),
-    maxWaiters: o.maxWaiters ?? 5,
-    recheckMs: NO_RECHECK_MS,
-    log,
-  })
-  waiters.push(w)
-  return w
+  return closeLater(
+    createPlaceWaiter({
+      inflight: o.inflight,
+      targets: [o.target],
+      ...(o.subscriber ? { subscriber: o.subscriber } : {}),
+      maxWaiters: o.maxWaiters ?? 5,
+      recheckMs: NO_RECHECK_MS,
+      log,
+    }),
+    (w) => w.close(),
+  )
 }
 
 /** Resolves once `n` submissions wait (they are asleep after their first attempt). */
 const waitingCount = (w: PlaceWaiter, target: string, n: number) =>
   waitUntil(`${n} waiting`, async () => w.waiting(target) === n, 5_000, 10)
+
+/**
+ * `holder` takes the target's one place, `w` waits for it as 'next', then `holder` frees it:
+ * checks that 'next' took it, and returns how long after the release that was, in ms.
+ */
+async function msToTakeFreedPlace(w: PlaceWaiter, holder: Inflight, target: string): Promise<number> {
+  expect(await holder.acquire(target, 'held', 1)).toBe(true)
+  const taking = w.take(target, 'next', 1, 30_000)
+  await waitingCount(w, target, 1)
+  const freedAt = Date.now()
+  await holder.release(target, 'held')
+  expect(await taking).toBe('taken')
+  return Date.now() - freedAt
+}
 
 describe('place waiter', () => {
   it('takes a place freed by another process at once, through its announcement', async () => {
@@ -61,14 +65,8 @@ describe('place waiter', () => {
       5_000,
       20,
     )
-    expect(await other.acquire(target, 'held', 1)).toBe(true)
-    const taking = w.take(target, 'next', 1, 30_000)
-    await waitingCount(w, target, 1)
-    const freedAt = Date.now()
-    await other.release(target, 'held')
-    expect(await taking).toBe('taken')
     // Generous for a loaded machine; the re-check alone would take a minute.
-    expect(Date.now() - freedAt).toBeLessThan(5_000)
+    expect(await msToTakeFreedPlace(w, other, target)).toBeLessThan(5_000)
     expect((await ours.members(target)).map((m) => m.importId)).toEqual(['next'])
   })
 
@@ -76,13 +74,7 @@ describe('place waiter', () => {
     const target = uniqueName('places')
     const inflight = createInflight(client(), ns)
     const w = waiter({ target, inflight })
-    expect(await inflight.acquire(target, 'held', 1)).toBe(true)
-    const taking = w.take(target, 'next', 1, 30_000)
-    await waitingCount(w, target, 1)
-    const freedAt = Date.now()
-    await inflight.release(target, 'held')
-    expect(await taking).toBe('taken')
-    expect(Date.now() - freedAt).toBeLessThan(5_000)
+    expect(await msToTakeFreedPlace(w, inflight, target)).toBeLessThan(5_000)
   })
 
   it('gives one freed place to the oldest waiter, refuses waiters beyond its bound, ends waits on close', async () => {

@@ -1,38 +1,15 @@
 import { jobIds, newId } from '@ims-importer/core'
-import { testKeys } from '@ims-importer/core/testing'
-import { afterAll, describe, expect, inject, it } from 'vitest'
-import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
-import {
-  createIntake,
-  type Intake,
-  type SimTarget,
-  silentLog,
-  startSimTarget,
-  systemBody,
-  testConfig,
-  waitAllFinal,
-  waitUntil,
-} from './helpers/harness.js'
+import { describe, expect, it } from 'vitest'
+import { workerTestFile } from './helpers/fixtures.js'
+import { systemBody, waitAllFinal, waitUntil } from './helpers/harness.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('reconcile')
+/** This file's own namespace; what its tests start is closed after it. */
+const f = workerTestFile('reconcile')
 
 describe('reconciler', () => {
-  let t: SimTarget
-  let intake: Intake
-  let runtime: WorkerRuntime
-  afterAll(async () => {
-    await runtime?.close()
-    await intake?.close()
-    await t?.sim.close()
-  })
-
   it('re-enqueues lost submit and poll jobs and recomputes the in-flight set', async () => {
-    t = await startSimTarget('recon', { sim: { jobDurationMs: { min: 1500, max: 1500 } } })
-    intake = createIntake(inject('redisUrl'), ns)
-    runtime = await createWorkerRuntime(testConfig(inject('redisUrl'), ns, [t.target]), {
-      log: silentLog(),
-      defaultMetrics: false,
+    const { t, intake, runtime } = await f.simRuntime('recon', {
+      sim: { jobDurationMs: { min: 1500, max: 1500 } },
     })
     const target = t.target.name
     const { inflight } = runtime.deps

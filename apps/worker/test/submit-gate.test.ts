@@ -1,22 +1,13 @@
-import { createRedis, runScript } from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import { runScript } from '@ims-importer/core'
+import { uniqueName } from '@ims-importer/core/testing'
 import type { Redis } from 'ioredis'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createSubmitGate, GATE_SCRIPT, marginBounds, type SubmitGate } from '../src/submit-gate.js'
+import { workerTestFile } from './helpers/fixtures.js'
 import { maxInSlidingWindow } from './helpers/windows.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('submit-gate')
-
-const clients: Redis[] = []
-const client = () => {
-  const c = createRedis(inject('redisUrl'))
-  clients.push(c)
-  return c
-}
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.quit()))
-})
+/** This file's own namespace, and Redis clients closed after it. */
+const { ns, redis: client } = workerTestFile('submit-gate')
 
 describe('submit gate', () => {
   it('never admits more than the limit in any sliding window, across clients under concurrency', async () => {

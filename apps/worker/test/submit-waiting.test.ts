@@ -1,57 +1,10 @@
 import type { ImportRecord } from '@ims-importer/core'
-import { testKeys } from '@ims-importer/core/testing'
-import { afterEach, describe, expect, inject, it } from 'vitest'
-import type { DeepPartial, WorkerConfig } from '../src/config.js'
-import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
-import {
-  createIntake,
-  type Intake,
-  type SimTarget,
-  type SimTargetOptions,
-  silentLog,
-  startSimTarget,
-  systemBody,
-  testConfig,
-  waitAllFinal,
-} from './helpers/harness.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { workerTestFile } from './helpers/fixtures.js'
+import { systemBody, waitAllFinal } from './helpers/harness.js'
 
-/** This file's own namespace: keys, queues and channels no other test file sees. */
-const ns = testKeys('submit-waiting')
-
-interface Setup {
-  t: SimTarget
-  intake: Intake
-  runtimes: WorkerRuntime[]
-}
-const open: Setup[] = []
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    await Promise.all(s.runtimes.map((r) => r.close()))
-    await s.intake.close()
-    await s.t.sim.close()
-  }
-})
-
-async function setup(
-  label: string,
-  o: SimTargetOptions,
-  workers: number,
-  submit: DeepPartial<WorkerConfig['submit']>,
-) {
-  const t = await startSimTarget(label, o)
-  const intake = createIntake(inject('redisUrl'), ns)
-  const s: Setup = { t, intake, runtimes: [] }
-  open.push(s)
-  for (let i = 0; i < workers; i++) {
-    s.runtimes.push(
-      await createWorkerRuntime(testConfig(inject('redisUrl'), ns, [t.target], { submit }), {
-        log: silentLog(),
-        defaultMetrics: false,
-      }),
-    )
-  }
-  return s
-}
+/** This file's own namespace; each test's simulator, intake and worker runtimes are closed after it. */
+const f = workerTestFile('submit-waiting', afterEach)
 
 /**
  * From the store alone: while imports waited for a place (from the moment every place was first
@@ -92,11 +45,11 @@ describe('submissions waiting for an in-flight place', () => {
     const cap = 3
     // A full cap pauses the submit queue for 2 s: a freed place left to that path would stay
     // free for about a second on average.
-    const { t, intake } = await setup(
+    const { t, intake } = await f.simRuntime(
       'reuse',
       { maxInFlight: cap, submitRate: 50, sim: { initMs: 50, jobDurationMs: { min: 150, max: 350 } } },
+      { submit: { inflightWaitMs: 2_000 } },
       2,
-      { inflightWaitMs: 2_000 },
     )
     const ids: string[] = []
     for (let i = 0; i < 36; i++) ids.push(await intake.create(t.target.name, systemBody(i)))
@@ -113,12 +66,11 @@ describe('submissions waiting for an in-flight place', () => {
 
   it('do not starve imports that hold every place and await their resubmission', async () => {
     const cap = 2
-    const { t, intake } = await setup(
-      'holders',
-      { maxInFlight: cap, submitRate: 50, sim: { faults: { errorRate: 1, operations: ['quickImport'] } } },
-      1,
-      {},
-    )
+    const { t, intake } = await f.simRuntime('holders', {
+      maxInFlight: cap,
+      submitRate: 50,
+      sim: { faults: { errorRate: 1, operations: ['quickImport'] } },
+    })
     const ids: string[] = []
     for (let i = 0; i < 20; i++) ids.push(await intake.create(t.target.name, systemBody(i)))
     // Every POST fails for a while: the first imports take both places and wait to retry, while

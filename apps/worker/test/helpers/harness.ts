@@ -15,18 +15,8 @@ import { waitUntil } from '@ims-importer/testkit'
 import type { Redis } from 'ioredis'
 import { type DeepPartial, deepMerge, defaultWorkerConfig, type WorkerConfig } from '../../src/config.js'
 
-// A simulator per target, the targets file and worker processes: the shared test kit.
-export {
-  FAST_ENV,
-  type ServiceProcess,
-  type SimTarget,
-  type SimTargetOptions,
-  spawnSimTarget,
-  spawnWorker,
-  startSimTarget,
-  waitUntil,
-  writeTargetsFile,
-} from '@ims-importer/testkit'
+// Simulator targets and worker processes come from the shared test kit (see fixtures.ts).
+export { type ServiceProcess, type SimTarget, waitUntil } from '@ims-importer/testkit'
 
 /** Fast settings for tests: short backoffs and pauses; reconciler off unless asked. */
 const FAST: DeepPartial<WorkerConfig> = {
