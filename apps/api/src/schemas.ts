@@ -78,12 +78,17 @@ export const BatchEnvelope = z.object({
 
 export const ItemErrors = z.object({ index: z.number().int(), errors: z.array(FieldError) })
 
+/** What a batch's accepted answer and its view both open with. */
+const batchHead = {
+  id: z.string(),
+  external_id: z.string().nullable(),
+  created_at: z.string(),
+  accepted: z.number().int(),
+}
+
 export const BatchAccepted = z
   .object({
-    id: z.string(),
-    external_id: z.string().nullable(),
-    created_at: z.string(),
-    accepted: z.number().int(),
+    ...batchHead,
     rejected: z.number().int(),
     imports: z.array(z.object({ index: z.number().int(), id: z.string(), target: z.string() })),
     errors: z.array(ItemErrors),
@@ -103,10 +108,7 @@ export const BatchItem = z.object({
 
 export const BatchView = z
   .object({
-    id: z.string(),
-    external_id: z.string().nullable(),
-    created_at: z.string(),
-    accepted: z.number().int(),
+    ...batchHead,
     rejected: z.array(ItemErrors),
     counts: z.record(ImportStatus, z.number().int()),
     items: z.array(BatchItem),
