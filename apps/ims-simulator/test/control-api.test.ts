@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningSimulator, type SimulatorCounters, startSimulator } from '../src/index.js'
-import { getToken, VALID_SYSTEM_BODY } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import type { SimulatorCounters } from '../src/index.js'
+import { useSimulator, VALID_SYSTEM_BODY } from './helpers.js'
 
 describe('control HTTP API under /__sim/', () => {
-  let sim: RunningSimulator
-  let token: string
-  beforeAll(async () => {
-    sim = await startSimulator({ initMs: 5000, jobDurationMs: { min: 5000, max: 5000 } })
-    token = await getToken(sim.url)
-  })
-  afterAll(() => sim.close())
+  const s = useSimulator({ initMs: 5000, jobDurationMs: { min: 5000, max: 5000 } })
 
   const control = (method: string, path: string, body?: unknown) =>
-    fetch(`${sim.url}/__sim/${path}`, {
+    fetch(`${s.sim.url}/__sim/${path}`, {
       method,
       ...(body === undefined
         ? {}
         : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     })
   const submit = (body: Record<string, unknown>) =>
-    fetch(`${sim.url}/v2/cloudimages/quickimport/action`, {
+    fetch(`${s.sim.url}/v2/cloudimages/quickimport/action`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-auth-token': token },
+      headers: { 'content-type': 'application/json', 'x-auth-token': s.token },
       body: JSON.stringify(body),
     })
 
@@ -41,7 +35,7 @@ describe('control HTTP API under /__sim/', () => {
       requests: { quickImport: 4 },
       responses: { quickImport: { '200': 3, '400': 1 } },
     })
-    expect(counters).toEqual(sim.control.counters())
+    expect(counters).toEqual(s.sim.control.counters())
   })
 
   it('serves the request log, filtered by op, with markers and statuses', async () => {
@@ -80,8 +74,8 @@ describe('control HTTP API under /__sim/', () => {
     expect((await control('PUT', 'speed', { initMs: 0, jobDurationMs: { min: 0, max: 0 } })).status).toBe(204)
     const res = await submit(VALID_SYSTEM_BODY)
     const { job_id } = (await res.json()) as { job_id: string }
-    const job = await fetch(`${sim.url}/v1/sim-project/jobs/${job_id}`, {
-      headers: { 'x-auth-token': token },
+    const job = await fetch(`${s.sim.url}/v1/sim-project/jobs/${job_id}`, {
+      headers: { 'x-auth-token': s.token },
     })
     expect(((await job.json()) as { status: string }).status).toBe('SUCCESS')
 
@@ -108,15 +102,19 @@ describe('control HTTP API under /__sim/', () => {
     expect((await control('PUT', 'faults', { explode: true })).status).toBe(400)
     expect((await control('PUT', 'speed', { jobDurationMs: { min: 5, max: 1 } })).status).toBe(400)
     expect((await control('PUT', 'rate-limits', { everything: { limit: 1, windowMs: 1 } })).status).toBe(400)
-    expect((await fetch(`${sim.url}/__sim/limits`, { method: 'PUT', body: 'nope' })).status).toBe(400)
+    expect((await fetch(`${s.sim.url}/__sim/limits`, { method: 'PUT', body: 'nope' })).status).toBe(400)
   })
 
   it('reset forgets images, jobs, counters and the log', async () => {
     expect((await control('POST', 'reset')).status).toBe(204)
-    expect(sim.control.counters()).toMatchObject({ totalCreates: 0, requests: {}, peakConcurrentImports: 0 })
-    expect(sim.control.jobs()).toEqual([])
-    expect(sim.control.requestLog()).toEqual([])
-    const res = await fetch(`${sim.url}/v2/cloudimages`, { headers: { 'x-auth-token': token } })
+    expect(s.sim.control.counters()).toMatchObject({
+      totalCreates: 0,
+      requests: {},
+      peakConcurrentImports: 0,
+    })
+    expect(s.sim.control.jobs()).toEqual([])
+    expect(s.sim.control.requestLog()).toEqual([])
+    const res = await fetch(`${s.sim.url}/v2/cloudimages`, { headers: { 'x-auth-token': s.token } })
     expect(((await res.json()) as { images: unknown[] }).images).toEqual([])
   })
 })

@@ -1,35 +1,29 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type RunningSimulator, startSimulator } from '../src/index.js'
-import { getToken, VALID_SYSTEM_BODY } from './helpers.js'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { startSimulator } from '../src/index.js'
+import { getToken, useSimulator, VALID_SYSTEM_BODY } from './helpers.js'
 
 describe('faults', () => {
-  let sim: RunningSimulator
-  let token: string
-  beforeAll(async () => {
-    sim = await startSimulator({ initMs: 10, jobDurationMs: { min: 20, max: 20 } })
-    token = await getToken(sim.url)
-  })
-  afterAll(() => sim.close())
+  const s = useSimulator({ initMs: 10, jobDurationMs: { min: 20, max: 20 } })
   beforeEach(() => {
-    sim.control.reset()
-    sim.control.setFaults({})
+    s.sim.control.reset()
+    s.sim.control.setFaults({})
   })
 
   const submit = (marker = 'm-1') =>
-    fetch(`${sim.url}/v2/cloudimages/quickimport/action`, {
+    fetch(`${s.sim.url}/v2/cloudimages/quickimport/action`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-auth-token': token },
+      headers: { 'content-type': 'application/json', 'x-auth-token': s.token },
       body: JSON.stringify({ ...VALID_SYSTEM_BODY, image_tags: [{ key: 'ims_importer_id', value: marker }] }),
     })
   const findByMarker = async (marker: string) => {
-    const res = await fetch(`${sim.url}/v2/cloudimages?__imagetype=private&tag=ims_importer_id=${marker}`, {
-      headers: { 'x-auth-token': token },
+    const res = await fetch(`${s.sim.url}/v2/cloudimages?__imagetype=private&tag=ims_importer_id=${marker}`, {
+      headers: { 'x-auth-token': s.token },
     })
     return ((await res.json()) as { images: Array<{ id: string }> }).images
   }
 
   it('errorRate answers 500 or 503 with an error body and creates nothing', async () => {
-    sim.control.setFaults({ errorRate: 1 })
+    s.sim.control.setFaults({ errorRate: 1 })
     const seen = new Set<number>()
     for (let i = 0; i < 8; i++) {
       const res = await submit()
@@ -38,62 +32,62 @@ describe('faults', () => {
       expect('error_code' in body || 'error' in body).toBe(true)
     }
     expect([...seen].every((s) => s === 500 || s === 503)).toBe(true)
-    expect(sim.control.counters().totalCreates).toBe(0)
+    expect(s.sim.control.counters().totalCreates).toBe(0)
   })
 
   it('throttleRate answers 429 APIG.0308 with no rate limit configured', async () => {
-    sim.control.setFaults({ throttleRate: 1 })
+    s.sim.control.setFaults({ throttleRate: 1 })
     const res = await submit()
     expect(res.status).toBe(429)
     expect(((await res.json()) as Record<string, string>).error_code).toBe('APIG.0308')
-    expect(sim.control.counters().totalCreates).toBe(0)
+    expect(s.sim.control.counters().totalCreates).toBe(0)
   })
 
   it('latencyMs delays the answer', async () => {
-    sim.control.setFaults({ latencyMs: 200 })
+    s.sim.control.setFaults({ latencyMs: 200 })
     const started = Date.now()
     expect((await submit()).status).toBe(200)
     expect(Date.now() - started).toBeGreaterThanOrEqual(190)
   })
 
   it('resetBeforeRate destroys the connection before anything is created', async () => {
-    sim.control.setFaults({ resetBeforeRate: 1 })
+    s.sim.control.setFaults({ resetBeforeRate: 1 })
     await expect(submit('before-1')).rejects.toThrow()
-    sim.control.setFaults({})
-    expect(sim.control.counters().totalCreates).toBe(0)
+    s.sim.control.setFaults({})
+    expect(s.sim.control.counters().totalCreates).toBe(0)
     expect(await findByMarker('before-1')).toEqual([])
-    expect(sim.control.requestLog('quickImport')[0]?.status).toBe(0)
-    expect(sim.control.counters().responses.quickImport).toEqual({ '0': 1 })
+    expect(s.sim.control.requestLog('quickImport')[0]?.status).toBe(0)
+    expect(s.sim.control.counters().responses.quickImport).toEqual({ '0': 1 })
   })
 
   it('resetAfterRate creates the image and job, then destroys the connection: the uncertain case', async () => {
-    sim.control.setFaults({ resetAfterRate: 1 })
+    s.sim.control.setFaults({ resetAfterRate: 1 })
     await expect(submit('after-1')).rejects.toThrow()
-    sim.control.setFaults({})
-    expect(sim.control.counters().createsByMarker).toEqual({ 'after-1': 1 })
+    s.sim.control.setFaults({})
+    expect(s.sim.control.counters().createsByMarker).toEqual({ 'after-1': 1 })
     expect(await findByMarker('after-1')).toHaveLength(1)
-    expect(sim.control.jobs()).toMatchObject([{ marker: 'after-1' }])
-    expect(sim.control.requestLog('quickImport')).toMatchObject([{ status: 0, marker: 'after-1' }])
+    expect(s.sim.control.jobs()).toMatchObject([{ marker: 'after-1' }])
+    expect(s.sim.control.requestLog('quickImport')).toMatchObject([{ status: 0, marker: 'after-1' }])
   })
 
   it('malformedJsonRate answers 200 with a body that is not JSON, after doing the work', async () => {
-    sim.control.setFaults({ malformedJsonRate: 1 })
+    s.sim.control.setFaults({ malformedJsonRate: 1 })
     const res = await submit('malformed-1')
     expect(res.status).toBe(200)
     const text = await res.text()
     expect(text.startsWith('{')).toBe(true)
     expect(() => JSON.parse(text)).toThrow()
-    expect(sim.control.counters().createsByMarker).toEqual({ 'malformed-1': 1 })
+    expect(s.sim.control.counters().createsByMarker).toEqual({ 'malformed-1': 1 })
   })
 
   it('applies faults only to the chosen operations, never to auth or the control API by default', async () => {
-    sim.control.setFaults({ errorRate: 1, operations: ['getJob'] })
+    s.sim.control.setFaults({ errorRate: 1, operations: ['getJob'] })
     expect((await submit()).status).toBe(200)
-    const job = await fetch(`${sim.url}/v1/sim-project/jobs/x`, { headers: { 'x-auth-token': token } })
+    const job = await fetch(`${s.sim.url}/v1/sim-project/jobs/x`, { headers: { 'x-auth-token': s.token } })
     expect(job.status).toBeGreaterThanOrEqual(500)
-    sim.control.setFaults({ errorRate: 1, resetBeforeRate: 1 })
-    expect(await getToken(sim.url)).toMatch(/^MII/)
-    expect((await fetch(`${sim.url}/__sim/counters`)).status).toBe(200)
+    s.sim.control.setFaults({ errorRate: 1, resetBeforeRate: 1 })
+    expect(await getToken(s.sim.url)).toMatch(/^MII/)
+    expect((await fetch(`${s.sim.url}/__sim/counters`)).status).toBe(200)
   })
 
   it('draws faults per request: a share, reproducible with a seed', async () => {

@@ -1,4 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
+import { afterAll, beforeAll } from 'vitest'
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../src/index.js'
 
 export const USER = { name: 'sim-user', password: 'sim-password', domain: 'sim-domain' }
 export const AKSK = { ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }
@@ -111,4 +113,18 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error('condition not reached in time')
     await sleep(25)
   }
+}
+
+/**
+ * A simulator started before the tests of the calling describe block, with a token for it, and
+ * closed after them: `s.sim`, `s.token`.
+ */
+export function useSimulator(options: SimulatorOptions): { sim: RunningSimulator; token: string } {
+  const s = {} as { sim: RunningSimulator; token: string }
+  beforeAll(async () => {
+    s.sim = await startSimulator(options)
+    s.token = await getToken(s.sim.url)
+  })
+  afterAll(() => s.sim?.close())
+  return s
 }

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { IMS_ERROR_CODES, type RunningSimulator, startSimulator } from '../src/index.js'
-import { eventually, getToken, must, sleep, VALID_SYSTEM_BODY } from './helpers.js'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { IMS_ERROR_CODES, startSimulator } from '../src/index.js'
+import { eventually, getToken, must, sleep, useSimulator, VALID_SYSTEM_BODY } from './helpers.js'
 
 interface Job {
   status: string
@@ -14,34 +14,28 @@ interface Job {
 }
 
 describe('import jobs', () => {
-  let sim: RunningSimulator
-  let token: string
-  beforeAll(async () => {
-    sim = await startSimulator({ initMs: 150, jobDurationMs: { min: 300, max: 300 } })
-    token = await getToken(sim.url)
-  })
-  afterAll(() => sim.close())
+  const s = useSimulator({ initMs: 150, jobDurationMs: { min: 300, max: 300 } })
   beforeEach(() => {
-    sim.control.reset()
-    sim.control.setSpeed({ initMs: 150, jobDurationMs: { min: 300, max: 300 } })
-    sim.control.setLimits({ imageQuota: 10_000, maxConcurrentImports: 40 })
+    s.sim.control.reset()
+    s.sim.control.setSpeed({ initMs: 150, jobDurationMs: { min: 300, max: 300 } })
+    s.sim.control.setLimits({ imageQuota: 10_000, maxConcurrentImports: 40 })
   })
 
   const submit = async (body: Record<string, unknown> = VALID_SYSTEM_BODY) => {
-    const res = await fetch(`${sim.url}/v2/cloudimages/quickimport/action`, {
+    const res = await fetch(`${s.sim.url}/v2/cloudimages/quickimport/action`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-auth-token': token },
+      headers: { 'content-type': 'application/json', 'x-auth-token': s.token },
       body: JSON.stringify(body),
     })
     return { status: res.status, body: (await res.json()) as { job_id?: string; error?: { code: string } } }
   }
   const getJob = async (jobId: string, path = `/v1/sim-project/jobs/${jobId}`) => {
-    const res = await fetch(`${sim.url}${path}`, { headers: { 'x-auth-token': token } })
+    const res = await fetch(`${s.sim.url}${path}`, { headers: { 'x-auth-token': s.token } })
     return { status: res.status, body: (await res.json()) as Job }
   }
   const imageStatus = async (imageName: string) => {
-    const res = await fetch(`${sim.url}/v2/cloudimages?name=${encodeURIComponent(imageName)}`, {
-      headers: { 'x-auth-token': token },
+    const res = await fetch(`${s.sim.url}/v2/cloudimages?name=${encodeURIComponent(imageName)}`, {
+      headers: { 'x-auth-token': s.token },
     })
     const { images } = (await res.json()) as { images: Array<{ status: string }> }
     return images[0]?.status
@@ -70,7 +64,7 @@ describe('import jobs', () => {
     expect(running.entities.process_percent).toBeGreaterThanOrEqual(0)
     expect(running.entities.process_percent).toBeLessThan(100)
     expect(await imageStatus('lifecycle')).toBe('saving')
-    expect(sim.control.counters().currentConcurrentImports).toBe(1)
+    expect(s.sim.control.counters().currentConcurrentImports).toBe(1)
 
     const done = await eventually(async () => {
       const job = await getJob(jobId)
@@ -80,8 +74,8 @@ describe('import jobs', () => {
     expect(done.entities.image_id).toMatch(/^[0-9a-f-]{36}$/)
     expect(Date.parse(must(done.end_time))).toBeGreaterThan(Date.parse(done.begin_time))
     expect(await imageStatus('lifecycle')).toBe('active')
-    expect(sim.control.counters().currentConcurrentImports).toBe(0)
-    expect(sim.control.jobs()).toEqual([{ jobId, status: 'SUCCESS', imageId: done.entities.image_id }])
+    expect(s.sim.control.counters().currentConcurrentImports).toBe(0)
+    expect(s.sim.control.jobs()).toEqual([{ jobId, status: 'SUCCESS', imageId: done.entities.image_id }])
   })
 
   it('serves the HWC job path too', async () => {
@@ -92,7 +86,7 @@ describe('import jobs', () => {
   })
 
   it('ends a fail-img-NNNN object key in FAIL with that code, the image killed', async () => {
-    sim.control.setSpeed({ initMs: 10, jobDurationMs: { min: 50, max: 50 } })
+    s.sim.control.setSpeed({ initMs: 10, jobDurationMs: { min: 50, max: 50 } })
     const { status, body } = await submit({
       ...VALID_SYSTEM_BODY,
       name: 'doomed',
@@ -108,7 +102,7 @@ describe('import jobs', () => {
     expect(failed.fail_reason).toBe(IMS_ERROR_CODES['IMG.0057']?.message)
     expect(failed.end_time).not.toBeNull()
     expect(await imageStatus('doomed')).toBe('killed')
-    expect(sim.control.jobs()[0]).toMatchObject({ status: 'FAIL', marker: 'imp-1' })
+    expect(s.sim.control.jobs()[0]).toMatchObject({ status: 'FAIL', marker: 'imp-1' })
   })
 
   it('answers an unknown job id with 404 and an IMS error body', async () => {
@@ -118,27 +112,27 @@ describe('import jobs', () => {
   })
 
   it('refuses more private images than the quota with IMG.0015', async () => {
-    sim.control.setLimits({ imageQuota: 2 })
+    s.sim.control.setLimits({ imageQuota: 2 })
     expect((await submit()).status).toBe(200)
     expect((await submit()).status).toBe(200)
     const third = await submit()
     expect(third.status).toBe(400)
     expect(third.body.error?.code).toBe('IMG.0015')
-    expect(sim.control.counters().totalCreates).toBe(2)
+    expect(s.sim.control.counters().totalCreates).toBe(2)
   })
 
   it('refuses imports beyond maxConcurrentImports with IMG.0194 and tracks current and peak', async () => {
-    sim.control.setLimits({ maxConcurrentImports: 3 })
-    sim.control.setSpeed({ initMs: 50, jobDurationMs: { min: 250, max: 250 } })
+    s.sim.control.setLimits({ maxConcurrentImports: 3 })
+    s.sim.control.setSpeed({ initMs: 50, jobDurationMs: { min: 250, max: 250 } })
     for (let i = 0; i < 3; i++) expect((await submit()).status).toBe(200)
     const fourth = await submit()
     expect(fourth.status).toBe(400)
     expect(fourth.body.error?.code).toBe('IMG.0194')
-    expect(sim.control.counters()).toMatchObject({ currentConcurrentImports: 3, peakConcurrentImports: 3 })
+    expect(s.sim.control.counters()).toMatchObject({ currentConcurrentImports: 3, peakConcurrentImports: 3 })
 
-    await eventually(async () => (sim.control.counters().currentConcurrentImports === 0 ? true : undefined))
+    await eventually(async () => (s.sim.control.counters().currentConcurrentImports === 0 ? true : undefined))
     expect((await submit()).status).toBe(200)
-    expect(sim.control.counters()).toMatchObject({ currentConcurrentImports: 1, peakConcurrentImports: 3 })
+    expect(s.sim.control.counters()).toMatchObject({ currentConcurrentImports: 1, peakConcurrentImports: 3 })
   })
 
   it('draws job durations from jobDurationMs, reproducibly with a seed', async () => {
@@ -166,12 +160,12 @@ describe('import jobs', () => {
   })
 
   it('keeps no timers: reset forgets running jobs at once', async () => {
-    sim.control.setSpeed({ initMs: 10_000, jobDurationMs: { min: 10_000, max: 10_000 } })
+    s.sim.control.setSpeed({ initMs: 10_000, jobDurationMs: { min: 10_000, max: 10_000 } })
     await submit()
-    expect(sim.control.counters().currentConcurrentImports).toBe(1)
-    sim.control.reset()
-    expect(sim.control.counters()).toMatchObject({ currentConcurrentImports: 0, totalCreates: 0 })
-    expect(sim.control.jobs()).toEqual([])
+    expect(s.sim.control.counters().currentConcurrentImports).toBe(1)
+    s.sim.control.reset()
+    expect(s.sim.control.counters()).toMatchObject({ currentConcurrentImports: 0, totalCreates: 0 })
+    expect(s.sim.control.jobs()).toEqual([])
     await sleep(1)
   })
 })
