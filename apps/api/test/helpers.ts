@@ -1,4 +1,4 @@
-import { createLogger, type ImportStatus, jobIds } from '@ims-importer/core'
+import { createLogger, type ImportStatus, jobIds, PAGE_EXAMPLES } from '@ims-importer/core'
 import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, inject } from 'vitest'
@@ -9,29 +9,10 @@ import { type ApiDeps, createApiDeps } from '../src/deps.js'
 import type { App } from '../src/types.js'
 
 /** The IMS API page's first example, unchanged. */
-export const PAGE_EXAMPLE = {
-  name: 'ims_test_file',
-  description: 'Create an image using a file in the OBS bucket.',
-  image_url: 'ims-image:centos70.zvhd2',
-  os_version: 'CentOS 7.0 64bit',
-  min_disk: 40,
-  type: 'ECS',
-  tags: ['aaa.111', 'bbb.333', 'ccc.444'],
-}
+export const PAGE_EXAMPLE = PAGE_EXAMPLES.systemWithTags
 
 /** The page's data-disk example with image_tags. */
-export const DATA_DISK_EXAMPLE = {
-  name: 'ims_test_file',
-  description: 'Create an image using a file in the OBS bucket.',
-  image_url: 'ims-image:centos70.zvhd2',
-  os_type: 'Linux',
-  min_disk: 40,
-  type: 'DataImage',
-  image_tags: [
-    { key: 'key2', value: 'value2' },
-    { key: 'key1', value: 'value1' },
-  ],
-}
+export const DATA_DISK_EXAMPLE = PAGE_EXAMPLES.dataWithImageTags
 
 export interface TestApi {
   app: App
