@@ -156,26 +156,29 @@ describe('callback_url at intake', () => {
   })
 
   it('lets the policy knobs open exactly what they say', async () => {
-    // CALLBACK_ALLOW_HTTP_LOOPBACK: loopback (http or https), nothing private.
-    for (const url of [
-      'http://127.0.0.1:9000/cb',
-      'http://localhost:9000/cb',
-      'http://[::1]:9000/cb',
-      'https://127.0.0.1/cb',
-    ])
-      expect((await post(loopbackHttp, url)).statusCode, url).toBe(202)
-    for (const url of [
-      'http://10.0.0.1/cb',
-      'https://10.0.0.1/cb',
-      'http://169.254.169.254/',
-      'http://example.com/cb',
-    ])
-      expect((await post(loopbackHttp, url)).statusCode, url).toBe(400)
-    // CALLBACK_ALLOW_PRIVATE: private ranges, but never "this host" or multicast, and still https only.
-    for (const url of ['https://10.0.0.1/cb', 'https://192.168.1.1/cb', 'https://[fd00::1]/cb'])
-      expect((await post(privateAllowed, url)).statusCode, url).toBe(202)
-    for (const url of ['https://0.0.0.0/cb', 'https://224.0.0.1/cb', 'http://10.0.0.1/cb'])
-      expect((await post(privateAllowed, url)).statusCode, url).toBe(400)
+    const cases: [typeof loopbackHttp, string[], number][] = [
+      // CALLBACK_ALLOW_HTTP_LOOPBACK: loopback (http or https), nothing private.
+      [
+        loopbackHttp,
+        [
+          'http://127.0.0.1:9000/cb',
+          'http://localhost:9000/cb',
+          'http://[::1]:9000/cb',
+          'https://127.0.0.1/cb',
+        ],
+        202,
+      ],
+      [
+        loopbackHttp,
+        ['http://10.0.0.1/cb', 'https://10.0.0.1/cb', 'http://169.254.169.254/', 'http://example.com/cb'],
+        400,
+      ],
+      // CALLBACK_ALLOW_PRIVATE: private ranges, but never "this host" or multicast, and still https only.
+      [privateAllowed, ['https://10.0.0.1/cb', 'https://192.168.1.1/cb', 'https://[fd00::1]/cb'], 202],
+      [privateAllowed, ['https://0.0.0.0/cb', 'https://224.0.0.1/cb', 'http://10.0.0.1/cb'], 400],
+    ]
+    for (const [app, urls, status] of cases)
+      for (const url of urls) expect((await post(app, url)).statusCode, url).toBe(status)
   })
 })
 
