@@ -1,4 +1,5 @@
 import { PollSchedule } from '@ims-importer/core'
+import { seededRandom } from '@ims-importer/core/testing'
 import { describe, expect, it } from 'vitest'
 import { type DurationEstimate, estimateFrom, type SizeHint, sizeBucket } from '../src/duration-model.js'
 import {
@@ -282,16 +283,7 @@ describe('progress list, expected finish, budget allocation, batches', () => {
 
 // --- Simulation ------------------------------------------------------------------------------
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seeded = seededRandom
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())
 
 interface SimJob {

@@ -52,17 +52,7 @@ export function achievedPerWindow(times: readonly number[], windowMs: number): n
   return (times.length * windowMs) / (hi - lo + windowMs)
 }
 
-/** A seeded PRNG (mulberry32), so Monte Carlo tables are the same from run to run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom } from '@ims-importer/core/testing'
 
 export const round = (x: number, digits = 2): number => {
   const f = 10 ** digits

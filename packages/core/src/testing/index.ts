@@ -1,4 +1,5 @@
 export * from './namespace.js'
+export * from './random.js'
 export * from './redis-keys.js'
 export * from './redis-server.js'
 export * from './unique.js'
