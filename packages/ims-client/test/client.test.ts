@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createImsClient, type ImsClientOptions, ImsError, signRequest } from '../src/index.js'
+import { createImsClient, type ImsClientOptions, signRequest } from '../src/index.js'
+import { caught } from './caught.js'
 import { json, type StubServer, startStubServer } from './stub-server.js'
 
 const PASSWORD = 'pw-Very-Secret-123'
@@ -51,15 +52,6 @@ function iamAnswer(
     },
     { 'x-subject-token': token },
   )
-}
-
-async function caught(promise: Promise<unknown>): Promise<ImsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(ImsError)
-  return err as ImsError
 }
 
 async function closedPort(): Promise<number> {

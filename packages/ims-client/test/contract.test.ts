@@ -6,9 +6,9 @@ import {
   type ImsAuth,
   type ImsClient,
   type ImsClientOptions,
-  ImsError,
   type ImsJob,
 } from '../src/index.js'
+import { caught } from './caught.js'
 
 // The client against the IMS simulator, which implements IMS, IAM and the gateway independently
 // from the same reference: a rule either side got wrong shows up here.
@@ -76,15 +76,6 @@ function newMarker(): string {
   return uniqueName('m')
     .replace(/[^A-Za-z0-9_-]/g, '_')
     .slice(0, 43)
-}
-
-async function caught(promise: Promise<unknown>): Promise<ImsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(ImsError)
-  return err as ImsError
 }
 
 async function waitForEnd(c: ImsClient, jobId: string): Promise<ImsJob> {

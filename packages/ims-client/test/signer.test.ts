@@ -12,14 +12,17 @@ import {
 const credentials = { ak: 'AccessKey', sk: 'SecretKey' }
 const vectorHeaders = { 'X-Sdk-Date': '20060102T150405Z', TEST_UNDERSCORE: 'TEST_VALUE' }
 const anyDate = new Date('2030-01-01T00:00:00Z')
+/** Signs a request of the published vectors (their credentials and headers). */
+const signVector = (method: string, url: string, body?: string) =>
+  signRequest(
+    { method, url, headers: vectorHeaders, ...(body === undefined ? {} : { body }) },
+    credentials,
+    anyDate,
+  )
 
 describe('signRequest', () => {
   it('reproduces the published GET vector', () => {
-    const added = signRequest(
-      { method: 'GET', url: 'https://example.huaweicloud.com/path?limit=1', headers: vectorHeaders },
-      credentials,
-      anyDate,
-    )
+    const added = signVector('GET', 'https://example.huaweicloud.com/path?limit=1')
     expect(added.Authorization).toBe(
       'SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-date, Signature=5a2ce64c865e0e6046321c6f3d5a77ba8413eeaf355c3166c03d58d02ac79624',
     )
@@ -29,23 +32,14 @@ describe('signRequest', () => {
   it('reproduces the published POST vector, whose body ends in a newline', () => {
     const body = '{"Name":"test","Id":1}\n'
     expect(createHash('sha256').update(body).digest('hex')).toMatch(/^a29d7b4c.*1289$/)
-    const added = signRequest(
-      { method: 'POST', url: 'https://example.huaweicloud.com/path?key=value', headers: vectorHeaders, body },
-      credentials,
-      anyDate,
-    )
+    const added = signVector('POST', 'https://example.huaweicloud.com/path?key=value', body)
     expect(added.Authorization).toContain(
       'Signature=cecc2af119b18ab70b4d094c0750f3b42c02f254903179a0fc2cc72fc9db4f59',
     )
-    const withoutNewline = signRequest(
-      {
-        method: 'POST',
-        url: 'https://example.huaweicloud.com/path?key=value',
-        headers: vectorHeaders,
-        body: body.trimEnd(),
-      },
-      credentials,
-      anyDate,
+    const withoutNewline = signVector(
+      'POST',
+      'https://example.huaweicloud.com/path?key=value',
+      body.trimEnd(),
     )
     expect(withoutNewline.Authorization).not.toContain('cecc2af1')
   })
@@ -54,11 +48,7 @@ describe('signRequest', () => {
     // Raw order: "z" (0x7A) before "é" (0xC3 0xA9); encoded order would put "%C3%A9" first.
     // Signature computed by hand from ims-api.md §4b (canonical query "z=1&%C3%A9=2"), and equal to
     // what @huaweicloud/huaweicloud-sdk-core's AKSKSigner gives (test/official-signer.test.ts).
-    const added = signRequest(
-      { method: 'GET', url: 'https://example.huaweicloud.com/path?%C3%A9=2&z=1', headers: vectorHeaders },
-      credentials,
-      anyDate,
-    )
+    const added = signVector('GET', 'https://example.huaweicloud.com/path?%C3%A9=2&z=1')
     expect(added.Authorization).toBe(
       'SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-date, Signature=ee2a7184ebf135ed35c4d611f587b1cb13b449ae93c23ae2ac30b05250647835',
     )
