@@ -24,6 +24,25 @@ const N = 2000
 /** Submit limit: R POSTs in any sliding window of W ms. */
 const R = 50
 const W = 1000
+
+/** What both sides report alike: IMS calls, detection delay (ms) and the POSTs' fullest window. */
+function callFigures(
+  calls: ReturnType<typeof imsCalls>,
+  detect: number[],
+  posts: { at: number; status: number }[],
+) {
+  return {
+    callsPerImport: calls.total / N,
+    callsByOp: calls.byOp,
+    detectMeanMs: mean(detect),
+    detectP99Ms: percentile(detect, 99),
+    maxPostsInWindow: maxInSlidingWindow(
+      posts.map((p) => p.at),
+      W,
+    ),
+    throttled: posts.filter((p) => p.status === 429).length,
+  }
+}
 /** In-flight cap (IMS: about 40 concurrent imports per project). */
 const C = 40
 const INIT_MS = 100
@@ -230,15 +249,7 @@ async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: nu
       },
       makespanMs: lastRecorded - firstPost,
       lb: lowerBound(durations, C, R),
-      callsPerImport: calls.total / N,
-      callsByOp: calls.byOp,
-      detectMeanMs: mean(detect),
-      detectP99Ms: percentile(detect, 99),
-      maxPostsInWindow: maxInSlidingWindow(
-        posts.map((p) => p.at),
-        W,
-      ),
-      throttled: posts.filter((p) => p.status === 429).length,
+      ...callFigures(calls, detect, posts),
       failed: records.filter((r) => r.status !== 'succeeded').length,
       firstPostDelayMs: firstPost - t0,
       workerCpuS,
@@ -310,15 +321,7 @@ async function runPeer(ctx: BenchContext): Promise<RunOutcome> {
     return {
       makespanMs: Math.max(...seen.map((s) => s.detectedAt)) - firstPost,
       lb: lowerBound(durations, PEER_PARALLELISM, null),
-      callsPerImport: calls.total / N,
-      callsByOp: calls.byOp,
-      detectMeanMs: mean(detect),
-      detectP99Ms: percentile(detect, 99),
-      maxPostsInWindow: maxInSlidingWindow(
-        posts.map((p) => p.at),
-        W,
-      ),
-      throttled: posts.filter((p) => p.status === 429).length,
+      ...callFigures(calls, detect, posts),
       failed: seen.filter((s) => s.failed).length,
       firstPostDelayMs: null,
     }
