@@ -175,20 +175,15 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     const [baseBatch, apiBatch] = await measure('/v1/batches', batch, BATCH)
 
     const pairFigures = (what: string, baseName: string, ours: Run[], theirs: Run[], perItem: number) => [
-      figure({
-        name: `${what} latency p50`,
-        headline: true,
-        unit: 'ms',
-        value: avg(ours, (r) => r.p50Ms),
-        baseline: { name: baseName, value: avg(theirs, (r) => r.p50Ms) },
-      }),
-      figure({
-        name: `${what} latency p99`,
-        headline: true,
-        unit: 'ms',
-        value: avg(ours, (r) => r.p99Ms),
-        baseline: { name: baseName, value: avg(theirs, (r) => r.p99Ms) },
-      }),
+      ...(['p50', 'p99'] as const).map((q) =>
+        figure({
+          name: `${what} latency ${q}`,
+          headline: true,
+          unit: 'ms',
+          value: avg(ours, (r) => r[`${q}Ms`]),
+          baseline: { name: baseName, value: avg(theirs, (r) => r[`${q}Ms`]) },
+        }),
+      ),
       figure({
         name: `${what} server CPU per ${perItem > 1 ? 'item' : 'request'}`,
         unit: 'µs',

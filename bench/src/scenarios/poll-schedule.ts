@@ -100,21 +100,17 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
       tf.latMeanS,
       (ours.latMeanS * 1000 * 100) / d.ms,
     ])
+    const againstTerraform = (name: string, unit: string, value: number, terraform: number) =>
+      figure({
+        headline: d.label === '15 min' || d.label === '2 h',
+        name: `${name}, ${d.label} job`,
+        unit,
+        value,
+        baseline: { name: 'fixed 10 s poll (Terraform)', value: terraform },
+      })
     figures.push(
-      figure({
-        headline: d.label === '15 min' || d.label === '2 h',
-        name: `polls per import, ${d.label} job`,
-        unit: 'polls',
-        value: ours.polls,
-        baseline: { name: 'fixed 10 s poll (Terraform)', value: tf.polls },
-      }),
-      figure({
-        headline: d.label === '15 min' || d.label === '2 h',
-        name: `mean detection latency, ${d.label} job`,
-        unit: 's',
-        value: ours.latMeanS,
-        baseline: { name: 'fixed 10 s poll (Terraform)', value: tf.latMeanS },
-      }),
+      againstTerraform('polls per import', 'polls', ours.polls, tf.polls),
+      againstTerraform('mean detection latency', 's', ours.latMeanS, tf.latMeanS),
     )
     const row: (string | number)[] = [d.label]
     for (const v of VARIANTS) {
