@@ -40,13 +40,12 @@ function obsHeaders(
 describe('OBS in the simulator', () => {
   const { app, control } = buildSimulator({ obs: SEED })
   afterAll(() => app.close())
+  /** A request signed with the seed's credentials, for the path it names. */
+  const signed = (method: 'GET' | 'HEAD', url: string) =>
+    app.inject({ method, url, headers: obsHeaders(method, url) })
 
   it('answers HEAD of an object, path style, with its size and no class header for Standard', async () => {
-    const res = await app.inject({
-      method: 'HEAD',
-      url: '/images-eu-de/disks/web01.zvhd2',
-      headers: obsHeaders('HEAD', '/images-eu-de/disks/web01.zvhd2'),
-    })
+    const res = await signed('HEAD', '/images-eu-de/disks/web01.zvhd2')
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-length']).toBe(String(20 * GIB))
     expect(res.headers.etag).toMatch(/^"[0-9a-f]{32}"$/)
@@ -77,11 +76,7 @@ describe('OBS in the simulator', () => {
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toMatch(/xml/)
     expect(res.body).toMatch(/<Location xmlns="[^"]+">eu-nl<\/Location>/)
-    const cls = await app.inject({
-      method: 'GET',
-      url: '/archive-eu-de?storageClass',
-      headers: obsHeaders('GET', '/archive-eu-de?storageClass'),
-    })
+    const cls = await signed('GET', '/archive-eu-de?storageClass')
     expect(cls.body).toMatch(/<StorageClass[^>]*>COLD<\/StorageClass>/)
   })
 
@@ -105,18 +100,10 @@ describe('OBS in the simulator', () => {
   })
 
   it('answers 404 NoSuchKey / NoSuchBucket, 403 to anonymous, unknown AK and a skewed clock', async () => {
-    const key = await app.inject({
-      method: 'GET',
-      url: '/images-eu-de/nope.zvhd2',
-      headers: obsHeaders('GET', '/images-eu-de/nope.zvhd2'),
-    })
+    const key = await signed('GET', '/images-eu-de/nope.zvhd2')
     expect(key.statusCode).toBe(404)
     expect(key.body).toContain('<Code>NoSuchKey</Code>')
-    const bucket = await app.inject({
-      method: 'HEAD',
-      url: '/no-such-bucket/a.zvhd2',
-      headers: obsHeaders('HEAD', '/no-such-bucket/a.zvhd2'),
-    })
+    const bucket = await signed('HEAD', '/no-such-bucket/a.zvhd2')
     expect(bucket.statusCode).toBe(404)
     expect(bucket.headers['x-obs-error-code']).toBe('NoSuchBucket')
     const anonymous = await app.inject({ method: 'GET', url: '/images-eu-de?location' })
@@ -141,11 +128,7 @@ describe('OBS in the simulator', () => {
 
   it('counts OBS requests, and only those, as op obs', async () => {
     const before = control.counters().requests.obs ?? 0
-    await app.inject({
-      method: 'HEAD',
-      url: '/images-eu-de/disks/web01.zvhd2',
-      headers: obsHeaders('HEAD', '/images-eu-de/disks/web01.zvhd2'),
-    })
+    await signed('HEAD', '/images-eu-de/disks/web01.zvhd2')
     await app.inject({ method: 'GET', url: '/v2/nothing' })
     expect(control.counters().requests.obs).toBe(before + 1)
     expect(control.requestLog('obs').at(-1)).toMatchObject({ op: 'obs', status: 200 })
@@ -172,11 +155,7 @@ describe('OBS in the simulator', () => {
       payload: { key: 'dir/b.zvhd2', size: 7 },
     })
     expect(obj.statusCode).toBe(204)
-    const head = await app.inject({
-      method: 'HEAD',
-      url: '/added-later/dir/b.zvhd2',
-      headers: obsHeaders('HEAD', '/added-later/dir/b.zvhd2'),
-    })
+    const head = await signed('HEAD', '/added-later/dir/b.zvhd2')
     expect(head.headers['content-length']).toBe('7')
     const del = await app.inject({
       method: 'DELETE',
