@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { gatewayBody, sendApiNotFound } from '../error-bodies.js'
+import { sendApiNotFound } from '../error-bodies.js'
 import {
   headerPrefix,
   type ObsSignatureForm,
