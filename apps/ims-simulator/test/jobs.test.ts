@@ -42,6 +42,8 @@ describe('import jobs', () => {
   }
 
   it('runs INIT -> RUNNING -> SUCCESS, the image queued -> saving -> active', async () => {
+    // Phases of a second each: two requests made inside a 150 ms INIT missed it on a loaded machine.
+    s.sim.control.setSpeed({ initMs: 1000, jobDurationMs: { min: 1000, max: 1000 } })
     const { status, body } = await submit({ ...VALID_SYSTEM_BODY, name: 'lifecycle' })
     expect(status).toBe(200)
     const jobId = must(body.job_id)

@@ -29,7 +29,9 @@ export interface PromAnswer {
 
 /**
  * A real Prometheus (the `prometheus` binary) with its own config and TSDB in a temp folder,
- * scraping the given jobs every second and evaluating the given rule files every second.
+ * scraping the given jobs every 2 s and evaluating the given rule files every second. A scrape may
+ * take its whole interval: the worker's /metrics asks Redis for queue and in-flight counts, and a
+ * 1 s timeout on a loaded machine marked a running worker down (ProcessDown pending).
  */
 export async function startPrometheus(options: {
   binary: string
@@ -39,7 +41,7 @@ export async function startPrometheus(options: {
   const dir = mkdtempSync(join(tmpdir(), 'ims-prometheus-'))
   const port = await freePort()
   const config = {
-    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '1s' },
     rule_files: options.ruleFiles,
     scrape_configs: Object.entries(options.jobs).map(([job, targets]) => ({
       job_name: job,
