@@ -59,13 +59,13 @@ export function sizeBucket(size: SizeHint | null): string {
 }
 
 /**
- * Redis keys of one target's model (lists of recent values, newest first):
- * `${prefix}:duration-model:${target}:${bucket}` where bucket is a size bucket (sizeBucket),
- * `any` (every import of the target, whatever its size) or `d-per-byte` / `f-per-byte` (the
- * target's ms per byte, the prior of a size bucket without enough history).
+ * Redis key of one list of a target's model (keys.durationModel, in the persistent layout):
+ * bucket is a size bucket (sizeBucket), `any` (every import of the target, whatever its size) or
+ * `d-per-byte` / `f-per-byte` (the target's ms per byte, the prior of a size bucket without
+ * enough history).
  */
 export function durationModelKey(keys: Keys, target: string, bucket: string): string {
-  return `${keys.prefix}:duration-model:${target}:${bucket}`
+  return keys.durationModel(target, bucket)
 }
 
 /** Linear-interpolated quantile of sorted values. */

@@ -76,6 +76,11 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     inflightFreed: (target: string) => `${p}:inflight:${target}:freed`,
     /** Per-API-key request rate limiter state (GCRA). */
     apiRate: (keyId: string) => `${p}:api-rate:${keyId}`,
+    /**
+     * List of a target's recent import durations (ms) or ms per byte, newest first (the worker's
+     * duration model); bucket: a size bucket, `any`, or `d-per-byte` / `f-per-byte`.
+     */
+    durationModel: (target: string, bucket: string) => `${p}:duration-model:${target}:${bucket}`,
     /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
     submitWindow: (target: string) => `${p}:submit-window:${target}`,
   } as const
