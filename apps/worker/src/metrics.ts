@@ -68,8 +68,60 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     registers: [registry],
   })
 
+  const placeBusy = new Counter({
+    name: 'ims_importer_place_busy_seconds_total',
+    help: "Place-time (seconds of the in-flight cap) held while IMS ran the import's job: submit to IMS's end_time, per finished import.",
+    labelNames: ['target'],
+    registers: [registry],
+  })
+  const placeIdle = new Counter({
+    name: 'ims_importer_place_idle_seconds_total',
+    help: "Place-time held after IMS had ended the job, until a poll saw it: IMS's end_time to detection, per finished import.",
+    labelNames: ['target'],
+    registers: [registry],
+  })
+  const detectionLatency = new Histogram({
+    name: 'ims_importer_detection_latency_ratio',
+    help: "Detection latency (IMS's end_time to the poll that saw it) as a share of the job's duration.",
+    labelNames: ['target'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.2, 0.35, 0.5, 1],
+    registers: [registry],
+  })
+  const pollsPerImport = new Histogram({
+    name: 'ims_importer_polls_per_import',
+    help: 'Job-status polls an import needed, counted when it ends.',
+    labelNames: ['target'],
+    buckets: [1, 2, 3, 5, 8, 12, 20, 35, 60, 100, 200],
+    registers: [registry],
+  })
+  const pollGate = new Counter({
+    name: 'ims_importer_poll_gate_total',
+    help: "Polls by the decision of the target's job-status GET budget (admitted, deferred).",
+    labelNames: ['target', 'decision'],
+    registers: [registry],
+  })
+  const submissionsPaused = new Gauge({
+    name: 'ims_importer_target_submissions_paused',
+    help: "1 while a target's submissions are paused, by reason (image_quota: IMS answered IMG.0015 or no free quota).",
+    labelNames: ['target', 'reason'],
+    registers: [registry],
+  })
+  const imageQuota = new Gauge({
+    name: 'ims_importer_image_quota',
+    help: "The target's private-image quota as IMS last reported it (GET /v1/cloudimages/quota): kind used or quota.",
+    labelNames: ['target', 'kind'],
+    registers: [registry],
+  })
+
   return {
     registry,
+    placeBusy,
+    placeIdle,
+    detectionLatency,
+    pollsPerImport,
+    pollGate,
+    submissionsPaused,
+    imageQuota,
     submissions,
     throttles,
     polls,

@@ -8,7 +8,11 @@ import type { WorkerDeps } from './deps.js'
  * the 7th poll (about 8 minutes in), so an import of minutes is seen soon after it ends and one
  * of hours costs about 12 polls an hour.
  */
-export function pollDelayMs(schedule: PollSchedule, attempt: number, random = Math.random): number {
+export function pollDelayMs(
+  schedule: Pick<PollSchedule, 'initialDelayMs' | 'factor' | 'maxDelayMs' | 'jitter'>,
+  attempt: number,
+  random = Math.random,
+): number {
   const base = Math.min(
     schedule.maxDelayMs,
     schedule.initialDelayMs * schedule.factor ** Math.max(0, attempt - 1),

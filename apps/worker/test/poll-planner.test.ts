@@ -1,12 +1,17 @@
-import { PollSchedule } from '@ims-importer/core'
+import {
+  type DurationEstimate,
+  estimateFrom,
+  expectedBatchFinish,
+  PollSchedule,
+  type SizeHint,
+  sizeBucket,
+} from '@ims-importer/core'
 import { seededRandom } from '@ims-importer/core/testing'
 import { describe, expect, it } from 'vitest'
-import { type DurationEstimate, estimateFrom, type SizeHint, sizeBucket } from '../src/duration-model.js'
 import {
   admitPoll,
   allocatePolls,
   appendProgress,
-  expectedBatchFinish,
   expectedFinish,
   finishChanceBetween,
   type PlanInput,

@@ -69,6 +69,34 @@ export const CallbackState = z.object({
 })
 export type CallbackState = z.infer<typeof CallbackState>
 
+/**
+ * When the running import's IMS job is expected to end (poll planner, docs/poll-planner.md):
+ * the median and the p10..p90 range, from IMS's progress and/or the target's duration history.
+ * Written by the worker at each poll; absent on records of earlier releases and while unknown.
+ */
+export const ExpectedFinish = z.object({
+  at: z.string(),
+  p10_at: z.string(),
+  p90_at: z.string(),
+  basis: z.enum(['history', 'progress', 'progress+history']),
+  /** When this expectation was made (the poll that saw the job running). */
+  estimated_at: z.string(),
+})
+export type ExpectedFinish = z.infer<typeof ExpectedFinish>
+
+/**
+ * Why a queued import is not being submitted although it could be: its target's submissions are
+ * paused (today only for the image quota, IMS IMG.0015). Cleared when the import is submitted.
+ */
+export const WaitingState = z.object({
+  reason: z.enum(['image_quota']),
+  /** The IMS code that paused the target, e.g. IMG.0015. */
+  code: z.string().nullable(),
+  message: z.string(),
+  since: z.string(),
+})
+export type WaitingState = z.infer<typeof WaitingState>
+
 /** One import as stored in Redis and as shown by `GET /v1/imports/{id}`. Times are ISO-8601 UTC. */
 export const ImportRecord = z.object({
   id: z.string(),
@@ -91,12 +119,25 @@ export const ImportRecord = z.object({
   error: ImportError.nullable(),
   callback: CallbackState.nullable(),
   history: z.array(HistoryEntry),
+  /** Optional (records written before these fields existed stay readable). */
+  expected_finish: ExpectedFinish.nullable().optional(),
+  waiting: WaitingState.nullable().optional(),
 })
 export type ImportRecord = z.infer<typeof ImportRecord>
 
 /** Fields a transition may set besides the status. */
 export type ImportPatch = Partial<
-  Pick<ImportRecord, 'submitted_at' | 'finished_at' | 'error' | 'callback' | 'attempts' | 'target'>
+  Pick<
+    ImportRecord,
+    | 'submitted_at'
+    | 'finished_at'
+    | 'error'
+    | 'callback'
+    | 'attempts'
+    | 'target'
+    | 'expected_finish'
+    | 'waiting'
+  >
 > & { ims?: Partial<ImsState> }
 
 export class IllegalTransitionError extends Error {
@@ -215,5 +256,10 @@ export function transition(
     next.history = [...record.history, entry]
   }
   if (isFinal(to) && !next.finished_at) next.finished_at = at
+  // An ended import expects nothing and waits for nothing; a submitted one no longer waits.
+  if (isFinal(to)) {
+    if (next.expected_finish) next.expected_finish = null
+    if (next.waiting) next.waiting = null
+  } else if (to !== 'queued' && to !== 'submitting' && next.waiting) next.waiting = null
   return next
 }

@@ -1,5 +1,7 @@
 export * from './callback-url.js'
 export * from './config.js'
+export * from './duration-model.js'
+export * from './eta.js'
 export * from './ids.js'
 export * from './import-record.js'
 export * from './jobs.js'

@@ -54,6 +54,11 @@ export const PollSchedule = z.object({
    * Default 0.25.
    */
   budgetReserve: z.number().min(0).max(1).optional(),
+  /**
+   * 'adaptive' (default): the completion-aware planner. 'fixed': the schedule above alone
+   * (initialDelayMs x factor^n up to maxDelayMs), the behaviour of earlier releases.
+   */
+  planner: z.enum(['adaptive', 'fixed']).default('adaptive'),
 })
 export type PollSchedule = z.infer<typeof PollSchedule>
 
@@ -75,6 +80,15 @@ export const TargetConfig = z.object({
     })
     .prefault({}),
   poll: PollSchedule.prefault({}),
+  /**
+   * An import whose IMS job is answered "not found" (404 / IMG.0023) for this long since the last
+   * answer that knew it (or since submit) fails with ims_job_lost and frees its place (ms).
+   */
+  lostJobGraceMs: z
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
   /** An import not final this long after acceptance fails with deadline_exceeded (ms). */
   deadlineMs: z
     .number()
@@ -203,6 +217,8 @@ export function loadTargets(env: TargetsEnv): TargetConfig[] {
           projectId: SIMULATOR_DEFAULTS.projectId,
           // The simulator's jobs take seconds, not hours: poll it on a matching clock.
           poll: { initialDelayMs: 1000, factor: 1.5, maxDelayMs: 5000 },
+          // IMS's 15 min, on the same clock (a restarted simulator keeps its jobs: see dev-stack).
+          lostJobGraceMs: 30_000,
           auth: {
             type: 'token',
             username: SIMULATOR_DEFAULTS.username,

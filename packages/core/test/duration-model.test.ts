@@ -1,5 +1,4 @@
-import { uniqueName } from '@ims-importer/core/testing'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
   createDurationModel,
   durationModelKey,
@@ -7,10 +6,20 @@ import {
   type SizeHint,
   sizeBucket,
 } from '../src/duration-model.js'
-import { workerTestFile } from './helpers/fixtures.js'
+import { createRedis } from '../src/redis.js'
+import { testKeys, uniqueName } from '../src/testing/index.js'
 
 /** This file's own namespace, and Redis clients closed after it. */
-const { ns, redis: client } = workerTestFile('duration-model')
+const ns = testKeys('duration-model')
+const clients: ReturnType<typeof createRedis>[] = []
+const client = () => {
+  const c = createRedis(inject('redisUrl'))
+  clients.push(c)
+  return c
+}
+afterAll(async () => {
+  for (const c of clients) await c.quit().catch(() => undefined)
+})
 
 const MIN = 60_000
 const disk = (gb: number): SizeHint => ({ kind: 'disk-gb', gb })

@@ -1,4 +1,5 @@
-import type { Keys, Redis } from '@ims-importer/core'
+import type { Keys } from './keys.js'
+import type { Redis } from './redis.js'
 
 // How long a target's imports take, learnt from finished imports and shared by every worker
 // through Redis: the poll planner's history and the expected finish of an import that IMS
