@@ -190,7 +190,7 @@ export function buildSimulator(options: SimulatorOptions = {}): {
       creates.refusedForQuota += 1
     },
   })
-  registerJobRoutes(app, { store, gateway })
+  registerJobRoutes(app, { settings, store, gateway })
   registerImageRoutes(app, { settings, store, gateway })
   registerQuotaRoutes(app, { settings, store, gateway })
   registerControlRoutes(app, control)

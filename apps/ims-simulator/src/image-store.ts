@@ -1,4 +1,5 @@
 import { IMS_ERROR_CODES } from './data/ims-error-codes.js'
+import type { JobDurationSpec } from './options.js'
 import type { AcceptedQuickImport, QuickImportTag } from './quick-import-validation.js'
 import type { Rng } from './rng.js'
 
@@ -83,6 +84,28 @@ export function markerOf(tags: QuickImportTag[]): string | undefined {
 export function failCodeFor(objectKey: string): string | null {
   const m = /fail-img-(\d{4})/.exec(objectKey)
   return m ? `IMG.${m[1]}` : null
+}
+
+/** z of the 99th percentile of the standard normal: a lognormal's `max` sits there. */
+const Z_99 = 2.3263
+
+/**
+ * A job's RUNNING time (ms) drawn from `spec`. The uniform draw is one `rng.int`, as before, so
+ * seeded runs keep their durations.
+ */
+export function drawJobDurationMs(spec: JobDurationSpec, rng: Rng): number {
+  const { min, max } = spec
+  if ((spec.distribution ?? 'uniform') === 'uniform' || max <= min) return rng.int(min, max)
+  const median = Math.min(max, Math.max(min, spec.median ?? Math.sqrt(Math.max(1, min) * max)))
+  const sigma = Math.log(max / median) / Z_99 || 0.5
+  // Truncated by drawing again: the law's shape inside [min, max] stays that of the lognormal.
+  for (let i = 0; i < 64; i++) {
+    // Box-Muller; 1 - next() is in (0, 1], so the log is finite.
+    const z = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
+    const ms = Math.round(median * Math.exp(sigma * z))
+    if (ms >= min && ms <= max) return ms
+  }
+  return Math.round(median)
 }
 
 export function failReason(code: string): string {

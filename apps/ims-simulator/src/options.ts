@@ -37,6 +37,19 @@ export interface Faults {
 
 import type { ObsBucketSeed, ObsObjectSeed, ObsSeed } from './obs/obs-store.js'
 
+/**
+ * How a job's RUNNING time is drawn, in ms, always within [min, max]. 'uniform' (default): every
+ * value equally likely. 'lognormal': a long tail, as import times of disks of mixed sizes; median
+ * `median` (default the geometric mean of min and max), spread such that `max` is the 99th
+ * percentile of the untruncated law; draws outside [min, max] are drawn again (image-store.ts).
+ */
+export interface JobDurationSpec {
+  min: number
+  max: number
+  distribution?: 'uniform' | 'lognormal'
+  median?: number
+}
+
 export interface SimulatorOptions {
   /** 0 (default) = a free port. */
   port?: number
@@ -54,8 +67,13 @@ export interface SimulatorOptions {
   tokenTtlMs?: number
   /** How long a job stays INIT before RUNNING, in ms; default 200. */
   initMs?: number
-  /** RUNNING time of an import job in ms, drawn uniformly; default { min: 1000, max: 3000 }. */
-  jobDurationMs?: { min: number; max: number }
+  /** RUNNING time of an import job in ms; default { min: 1000, max: 3000 }, drawn uniformly. */
+  jobDurationMs?: JobDurationSpec
+  /**
+   * Whether a RUNNING job's view carries `entities.process_percent`; default true. OTC's job API
+   * may not report progress: false answers RUNNING jobs without it.
+   */
+  reportProgress?: boolean
   /**
    * How long after its POST an image first shows in `GET /v2/cloudimages`, in ms; default 0. IMS
    * does not document when the image of an accepted quick import is listed (its job starts in
@@ -165,11 +183,7 @@ export interface SimulatorControl {
   /** Replaces faults; {} clears. */
   setFaults(faults: Faults): void
   /** Applies to jobs created afterwards. */
-  setSpeed(speed: {
-    initMs?: number
-    jobDurationMs?: { min: number; max: number }
-    listingDelayMs?: number
-  }): void
+  setSpeed(speed: { initMs?: number; jobDurationMs?: JobDurationSpec; listingDelayMs?: number }): void
   setRateLimits(limits: SimulatorOptions['rateLimits']): void
   setLimits(limits: { imageQuota?: number; maxConcurrentImports?: number }): void
   /**
@@ -206,7 +220,8 @@ export interface SimulatorSettings {
   credentials: { ak: string; sk: string }[]
   tokenTtlMs: number
   initMs: number
-  jobDurationMs: { min: number; max: number }
+  jobDurationMs: JobDurationSpec
+  reportProgress: boolean
   listingDelayMs: number
   imageQuota: number
   maxConcurrentImports: number
@@ -233,6 +248,7 @@ export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
     tokenTtlMs: options.tokenTtlMs ?? 24 * 60 * 60 * 1000,
     initMs: options.initMs ?? 200,
     jobDurationMs: options.jobDurationMs ?? { min: 1000, max: 3000 },
+    reportProgress: options.reportProgress ?? true,
     listingDelayMs: options.listingDelayMs ?? 0,
     imageQuota: options.imageQuota ?? 10_000,
     maxConcurrentImports: options.maxConcurrentImports ?? 40,

@@ -2,14 +2,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { imsFailure } from '../error-bodies.js'
 import type { Gateway } from '../gateway.js'
 import { failReason, type ImageStore, jobStatus, type SimJob } from '../image-store.js'
+import type { SimulatorSettings } from '../options.js'
 
 export interface JobRouteDeps {
+  settings: Pick<SimulatorSettings, 'reportProgress'>
   store: ImageStore
   gateway: Gateway
 }
 
-/** The job as `GET /v1/{project_id}/jobs/{job_id}` documents it (ims-api.md §1). */
-export function jobView(job: SimJob, imageName: string, now: number) {
+/**
+ * The job as `GET /v1/{project_id}/jobs/{job_id}` documents it (ims-api.md §1). Without
+ * `reportProgress` a RUNNING job carries no `process_percent` (OTC may not report it).
+ */
+export function jobView(job: SimJob, imageName: string, now: number, reportProgress = true) {
   const status = jobStatus(job, now)
   const ended = status === 'SUCCESS' || status === 'FAIL'
   const entities: Record<string, unknown> = {}
@@ -18,9 +23,11 @@ export function jobView(job: SimJob, imageName: string, now: number) {
     entities.image_name = imageName
   }
   if (status === 'RUNNING') {
-    const percent = Math.floor(((now - job.runningAt) / Math.max(1, job.endAt - job.runningAt)) * 100)
     entities.current_task = 'imsImportImageTask'
-    entities.process_percent = Math.min(99, Math.max(0, percent))
+    if (reportProgress) {
+      const percent = Math.floor(((now - job.runningAt) / Math.max(1, job.endAt - job.runningAt)) * 100)
+      entities.process_percent = Math.min(99, Math.max(0, percent))
+    }
   }
   return {
     status,
@@ -35,7 +42,7 @@ export function jobView(job: SimJob, imageName: string, now: number) {
 }
 
 export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
-  const { store, gateway } = deps
+  const { settings, store, gateway } = deps
   const handler = async (request: FastifyRequest<{ Params: { job_id: string } }>, reply: FastifyReply) => {
     const job = store.job(request.params.job_id)
     const image = job ? store.image(job.imageId) : undefined
@@ -44,7 +51,12 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
       const { body } = imsFailure('IMG.0023')
       return gateway.respond(request, reply, 404, body)
     }
-    return gateway.respond(request, reply, 200, jobView(job, image.request.name, Date.now()))
+    return gateway.respond(
+      request,
+      reply,
+      200,
+      jobView(job, image.request.name, Date.now(), settings.reportProgress),
+    )
   }
   app.get<{ Params: { project_id: string; job_id: string } }>(
     '/v1/:project_id/jobs/:job_id',

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { imsFailure } from '../error-bodies.js'
 import { type Gateway, rawBody } from '../gateway.js'
-import { type ImageStore, markerOf } from '../image-store.js'
+import { drawJobDurationMs, type ImageStore, markerOf } from '../image-store.js'
 import { judgeImageFile } from '../obs/file-verdict.js'
 import type { ObsStore } from '../obs/obs-store.js'
 import type { SimulatorSettings } from '../options.js'
@@ -70,8 +70,7 @@ export function registerQuickImportRoute(app: FastifyInstance, deps: QuickImport
       }
       if (store.activeImports(now) >= settings.maxConcurrentImports) return fail('IMG.0194')
 
-      const { min, max } = settings.jobDurationMs
-      let durationMs = rng.int(min, max)
+      let durationMs = drawJobDurationMs(settings.jobDurationMs, rng)
       // IMS accepts the POST and judges the file while the job runs (so it ends FAIL, minutes later).
       const verdict = settings.obsJudging ? judgeImageFile(obs, accepted, settings.region) : null
       const sizeBytes =
