@@ -22,8 +22,26 @@ export interface BatchStore {
   get(id: string): Promise<BatchRecord | null>
   /** Import ids of a batch in item order, from item index `after + 1`, at most `limit`. */
   items(id: string, after: number, limit: number): Promise<{ index: number; importId: string }[]>
+  /**
+   * The same, only imports now in `status`: the batch's index intersected with the status index
+   * (Redis walks the smaller set, the batch's: at most 1000 ids).
+   */
+  itemsInStatus(
+    id: string,
+    status: string,
+    after: number,
+    limit: number,
+  ): Promise<{ index: number; importId: string }[]>
   /** Undoes create (used when the imports could not be written or queued). */
   remove(batch: BatchRecord): Promise<void>
+}
+
+/** [member, score, member, score, ...] as entries. */
+function withScores(flat: string[]): { index: number; importId: string }[] {
+  const out: { index: number; importId: string }[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    out.push({ importId: flat[i] as string, index: Number(flat[i + 1]) })
+  return out
 }
 
 export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
@@ -50,10 +68,22 @@ export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
         0,
         limit,
       )
-      const out: { index: number; importId: string }[] = []
-      for (let i = 0; i + 1 < flat.length; i += 2)
-        out.push({ importId: flat[i] as string, index: Number(flat[i + 1]) })
-      return out
+      return withScores(flat)
+    },
+    async itemsInStatus(id, status, after, limit) {
+      // Scores: the item index (weight 0 on the status index's creation times), so in item order.
+      const flat = await redis.zinter(
+        2,
+        keys.batchImports(id),
+        keys.statusImports(status),
+        'WEIGHTS',
+        1,
+        0,
+        'WITHSCORES',
+      )
+      return withScores(flat)
+        .filter((e) => e.index > after)
+        .slice(0, limit)
     },
     async remove(batch) {
       await redis

@@ -55,6 +55,20 @@ export const ApiEnv = BaseEnv.extend({
 })
 export type ApiEnv = z.infer<typeof ApiEnv>
 
+/** The configured IMS targets as the API uses them (read once). */
+function targetsOf(env: TargetsEnv) {
+  const targets = loadTargets(env)
+  return {
+    /** Names of the configured IMS targets; the first is the default. */
+    targets: targets.map((t) => t.name),
+    /**
+     * Each target's in-flight cap (limits.maxInFlight): the places a batch's expected finish is
+     * scheduled on. A target missing here has the default cap.
+     */
+    places: Object.fromEntries(targets.map((t) => [t.name, t.limits.maxInFlight])) as Record<string, number>,
+  }
+}
+
 /**
  * The API's configuration: its environment, checked across fields and shaped for the code.
  * The IMS target variables are read by core's loadTargets, so the object keeps unknown keys
@@ -91,8 +105,7 @@ export const ApiConfig = ApiEnv.loose()
     /** Retries of the callback a cancel queues (core's CallbackRetryEnv, read by the worker too). */
     callbackRetry: { attempts: e.CALLBACK_ATTEMPTS, retryBaseMs: e.CALLBACK_RETRY_BASE_MS },
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
-    /** Names of the configured IMS targets; the first is the default. */
-    targets: loadTargets(e as TargetsEnv).map((t) => t.name),
+    ...targetsOf(e as TargetsEnv),
   }))
 export type ApiConfig = z.output<typeof ApiConfig>
 

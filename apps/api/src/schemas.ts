@@ -1,4 +1,11 @@
-import { DataDiskImport, ID_PATTERN, ImportRecord, ImportStatus, SystemDiskImport } from '@ims-importer/core'
+import {
+  DataDiskImport,
+  ExpectedFinish,
+  ID_PATTERN,
+  ImportRecord,
+  ImportStatus,
+  SystemDiskImport,
+} from '@ims-importer/core'
 import { z } from 'zod'
 import { MAX_EXTERNAL_ID_LENGTH } from './import-request.js'
 import { FieldError } from './problem.js'
@@ -38,12 +45,34 @@ export const ImportRequestBody = z
       'The IMS quick-import body (system disk: type ECS/BMS or absent; data disk: type DataImage) plus the service fields target, external_id, callback_url',
   })
 
+/** When a running import is expected to end, as the API shows it (the record's expected_finish). */
+export const ExpectedFinishView = z
+  .object({
+    at: ExpectedFinish.shape.at.meta({ description: 'Median expected end of the IMS job (ISO-8601 UTC)' }),
+    p10_at: ExpectedFinish.shape.p10_at.meta({ description: 'Early end: 10% chance it ends before this' }),
+    p90_at: ExpectedFinish.shape.p90_at.meta({ description: 'Late end: 90% chance it ends before this' }),
+    basis: ExpectedFinish.shape.basis.meta({
+      description:
+        "What it rests on: IMS's progress, the target's history of import durations (by min_disk), or both",
+    }),
+    estimated_at: ExpectedFinish.shape.estimated_at.meta({
+      description: 'When it was estimated: the last poll that saw the job running',
+    }),
+  })
+  .meta({
+    id: 'ExpectedFinish',
+    description:
+      "When the running import's IMS job is expected to end, with its p10..p90 range; null while nothing is known (queued, no progress and no history yet) and once final",
+  })
+
 /** One import as the API shows it: the record without internal fields. */
-export const ImportView = ImportRecord.omit({ version: true, tenant: true }).meta({
-  id: 'Import',
-  description:
-    'One import: status, target, the request as sent to IMS, IMS job state, error, attempts, history',
-})
+export const ImportView = ImportRecord.omit({ version: true, tenant: true })
+  .extend({ expected_finish: ExpectedFinishView.nullable() })
+  .meta({
+    id: 'Import',
+    description:
+      'One import: status, target, the request as sent to IMS, IMS job state, error, attempts, history',
+  })
 export type ImportView = z.infer<typeof ImportView>
 
 export const ImportIdParams = z.object({ id: z.string().max(64) })
@@ -104,13 +133,32 @@ export const BatchItem = z.object({
   external_id: z.string().nullable(),
   image_id: z.string().nullable(),
   error: ImportRecord.shape.error,
+  expected_finish: ExpectedFinishView.nullable(),
 })
+
+/** A batch's expected finish (apps/api/src/batch-finish.ts). */
+export const BatchExpectedFinish = z
+  .object({
+    at: z
+      .string()
+      .meta({ description: "When the batch's last open import is expected to end (ISO-8601 UTC)" }),
+    complete: z.boolean().meta({
+      description:
+        "False when some open import's expected end or duration is unknown: `at` then counts only the known ones, a lower bound",
+    }),
+  })
+  .meta({
+    id: 'BatchExpectedFinish',
+    description:
+      "When the batch is expected to end: its running imports' expected ends, then its queued imports taking the places these free, each for its target's median duration at its min_disk (list scheduling on the target's in-flight cap). Null once every import is final, or while nothing is known",
+  })
 
 export const BatchView = z
   .object({
     ...batchHead,
     rejected: z.array(ItemErrors),
     counts: z.record(ImportStatus, z.number().int()),
+    expected_finish: BatchExpectedFinish.nullable(),
     items: z.array(BatchItem),
     next_cursor: z.string().nullable(),
   })
@@ -120,6 +168,7 @@ export type BatchView = z.infer<typeof BatchView>
 export const BatchQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().regex(/^\d+$/).optional(),
+  status: ImportStatus.optional().meta({ description: 'Only the items in this status (counts stay whole)' }),
 })
 
 export const isWellFormedId = (id: string, prefix: 'imp' | 'bat'): boolean =>

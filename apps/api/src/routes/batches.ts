@@ -1,5 +1,6 @@
 import { type AdmitResult, enqueueSubmitBulk, type NewImport, newId } from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { batchExpectedFinish } from '../batch-finish.js'
 import type { BatchRecord } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
@@ -37,6 +38,7 @@ interface CheckedBatch {
 export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store, admission, queues, metrics, config, targets, batches } = deps
   const rules = { targets, callbackPolicy: config.callbackPolicy }
+  const finishDeps = { redis: deps.redis, keys: deps.keys, places: config.places }
 
   /** The envelope, then each item on its own; refused only when no item is valid. */
   const checkBatch = (
@@ -239,14 +241,19 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
       tagLog(req, { batch_id: id })
       const batch = isWellFormedId(id, 'bat') ? await batches.get(id) : null
       if (!batch || batch.tenant !== req.tenant) throw new HttpProblem('not_found', `no batch ${id}`)
-      const { limit, cursor } = req.query
+      const { limit, cursor, status } = req.query
       const after = cursor === undefined ? -1 : Number(cursor)
       const [counts, page] = await Promise.all([
         store.countByStatusForBatch(id),
-        batches.items(id, after, limit + 1),
+        status === undefined
+          ? batches.items(id, after, limit + 1)
+          : batches.itemsInStatus(id, status, after, limit + 1),
       ])
       const shown = page.slice(0, limit)
-      const records = await store.getMany(shown.map((p) => p.importId))
+      const [records, expected_finish] = await Promise.all([
+        store.getMany(shown.map((p) => p.importId)),
+        batchExpectedFinish(finishDeps, id, counts),
+      ])
       const items = shown.flatMap((p, i) => {
         const r = records[i]
         if (!r) return []
@@ -259,6 +266,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             external_id: r.external_id,
             image_id: r.ims.image_id,
             error: r.error,
+            expected_finish: r.expected_finish ?? null,
           },
         ]
       })
@@ -270,6 +278,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         accepted: batch.accepted,
         rejected: batch.rejected,
         counts,
+        expected_finish,
         items,
         next_cursor: page.length > limit && last ? String(last.index) : null,
       }
