@@ -8,6 +8,7 @@ import {
   BatchView,
   ImportPage,
   type ImportRequest,
+  type ImportStatus,
   ImportView,
   type ListImportsQuery,
   ProblemDetails,
@@ -46,6 +47,8 @@ export interface GetBatchOptions {
   /** Items per page, 1..1000. */
   limit?: number
   cursor?: string
+  /** Only the items in this status (the counts and expected finish stay the whole batch's). */
+  status?: ImportStatus
 }
 
 /** A typed client for the ims-importer intake API (`/v1/imports`, `/v1/batches`). */

@@ -39,6 +39,21 @@ export type ProblemDetails = z.infer<typeof ProblemDetails>
 
 const nullableString = z.string().nullable().optional()
 
+/**
+ * When a running import's IMS job is expected to end (the worker's poll planner): the median
+ * `at` and its p10..p90 range, ISO-8601 UTC. Null while nothing is known and once final.
+ */
+export const ExpectedFinish = z.looseObject({
+  at: z.string(),
+  p10_at: z.string(),
+  p90_at: z.string(),
+  /** What it rests on: IMS's progress, the target's history of durations, or both. */
+  basis: z.enum(['history', 'progress', 'progress+history']),
+  /** When it was estimated (the last poll that saw the job running). */
+  estimated_at: z.string(),
+})
+export type ExpectedFinish = z.infer<typeof ExpectedFinish>
+
 export const ImportView = z.looseObject({
   id: z.string(),
   status: ImportStatus,
@@ -60,6 +75,8 @@ export const ImportView = z.looseObject({
     .looseObject({ source: z.string(), code: z.string().optional(), message: z.string() })
     .nullable()
     .optional(),
+  /** Absent from APIs older than the field. */
+  expected_finish: ExpectedFinish.nullable().optional(),
 })
 export type ImportView = z.infer<typeof ImportView>
 
@@ -111,8 +128,16 @@ export const BatchItem = z.looseObject({
     .looseObject({ source: z.string(), code: z.string().optional(), message: z.string() })
     .nullable()
     .optional(),
+  expected_finish: ExpectedFinish.nullable().optional(),
 })
 export type BatchItem = z.infer<typeof BatchItem>
+
+/**
+ * When a batch is expected to end (its running imports' expected ends, its queued ones on the
+ * places these free). `complete: false`: some import's expectation is unknown, `at` is a lower bound.
+ */
+export const BatchExpectedFinish = z.looseObject({ at: z.string(), complete: z.boolean() })
+export type BatchExpectedFinish = z.infer<typeof BatchExpectedFinish>
 
 /** GET /v1/batches/{id}: counts by state and one page of its imports (by item index). */
 export const BatchView = z.looseObject({
@@ -122,6 +147,8 @@ export const BatchView = z.looseObject({
   accepted: z.number().int(),
   rejected: z.array(ItemErrors),
   counts: StatusCounts,
+  /** Null once every import is final or while nothing is known; absent from older APIs. */
+  expected_finish: BatchExpectedFinish.nullable().optional(),
   items: z.array(BatchItem),
   next_cursor: z.string().nullable(),
 })

@@ -89,6 +89,44 @@ describe('api client', () => {
     expect(seen[1]?.url).toBe('/v1/imports/imp_..%2Fx')
   })
 
+  it('asks a batch for one status and reads the expected finishes of the batch and its items', async () => {
+    const finish = {
+      at: '2025-01-01T01:00:00.000Z',
+      p10_at: '2025-01-01T00:50:00.000Z',
+      p90_at: '2025-01-01T01:10:00.000Z',
+      basis: 'progress',
+      estimated_at: '2025-01-01T00:30:00.000Z',
+    }
+    const view = {
+      id: 'bat_1',
+      external_id: null,
+      created_at: '2025-01-01T00:00:00.000Z',
+      accepted: 2,
+      rejected: [],
+      counts: { running: 1, queued: 1 },
+      expected_finish: { at: '2025-01-01T02:00:00.000Z', complete: false },
+      items: [
+        {
+          index: 0,
+          id: 'imp_1',
+          status: 'running',
+          target: 't1',
+          external_id: null,
+          image_id: null,
+          error: null,
+          expected_finish: finish,
+        },
+      ],
+      next_cursor: null,
+    }
+    const { url, seen } = await serve((_req, res) => json(res, 200, view))
+    const client = createApiClient({ baseUrl: url, apiKey: KEY })
+    const got = await client.getBatch('bat_1', { status: 'running', limit: 50 })
+    expect(seen[0]?.url).toBe('/v1/batches/bat_1?status=running&limit=50')
+    expect(got.expected_finish).toEqual({ at: '2025-01-01T02:00:00.000Z', complete: false })
+    expect(got.items[0]?.expected_finish).toEqual(finish)
+  })
+
   it('turns a problem answer into an ApiError with field paths, and never shows the key', async () => {
     const { url } = await serve((_req, res) =>
       json(
