@@ -1,4 +1,10 @@
-import { FINAL_STATUSES, IMPORT_STATUSES, type StatusCounts } from '@ims-importer/api-client'
+import {
+  type ExpectedFinish,
+  FINAL_STATUSES,
+  IMPORT_STATUSES,
+  type StatusCounts,
+} from '@ims-importer/api-client'
+import { formatGroupEta, formatImportEta, type WatchFinish } from './eta.js'
 
 /** Where progress goes: process.stdout or anything with write (tests). */
 export interface OutputStream {
@@ -52,28 +58,76 @@ function countsText(counts: StatusCounts): string {
     .join(', ')
 }
 
-function rateText(stats: ProgressStats): string {
+/** What the service expects of the watched imports (GET /v1/batches/{id}, /v1/imports/{id}). */
+export interface WatchEta {
+  /** Everything watched: the last expected end; null while nothing is known. */
+  finish: WatchFinish | null
+  /** Running imports with their expected finish (null: not known yet). */
+  running: { id: string; expected_finish: ExpectedFinish | null }[]
+  /** Running imports beyond those listed. */
+  moreRunning: number
+}
+
+/** How to write times: the clock and its time zone (default: the machine's). */
+export interface EtaClock {
+  now: number
+  timeZone?: string
+}
+
+/** Running imports listed under the progress line at most; the rest are counted. */
+export const MAX_RUNNING_LINES = 10
+
+/**
+ * The rate and the time left: the service's expected finish when it knows one ("ETA 14:32",
+ * "ETA ≥ 14:32" for a lower bound), else the time left at the rate seen so far ("ETA 5s").
+ */
+function rateText(stats: ProgressStats, eta?: WatchEta | null, clock?: EtaClock): string {
   const rate = stats.ratePerSec === null ? 'rate -' : `${stats.ratePerSec.toFixed(1)}/s`
-  const eta =
+  const left =
     stats.final === stats.total
       ? 'done'
-      : stats.etaMs === null
-        ? 'ETA -'
-        : `ETA ${formatDuration(stats.etaMs)}`
-  return `${rate}, ${eta}`
+      : eta?.finish && clock
+        ? formatGroupEta(eta.finish, clock.now, clock.timeZone)
+        : stats.etaMs === null
+          ? 'ETA -'
+          : `ETA ${formatDuration(stats.etaMs)}`
+  return `${rate}, ${left}`
+}
+
+/** One line per running import ("  running imp_… ETA 14:32 (±6 min)"), at most MAX_RUNNING_LINES. */
+export function formatRunningLines(eta: WatchEta | null | undefined, clock: EtaClock): string[] {
+  if (!eta) return []
+  const shown = eta.running.slice(0, MAX_RUNNING_LINES)
+  const more = eta.running.length - shown.length + eta.moreRunning
+  const lines = shown.map(
+    (r) => `  running ${r.id} ${formatImportEta(r.expected_finish, clock.now, clock.timeZone)}`,
+  )
+  if (more > 0) lines.push(`  … ${more} more running`)
+  return lines
 }
 
 const percent = (stats: ProgressStats) =>
   stats.total === 0 ? 100 : Math.floor((stats.final / stats.total) * 100)
 
 /** One self-contained line for logs and pipes. */
-export function formatPlainLine(counts: StatusCounts, stats: ProgressStats): string {
-  return `progress: ${stats.final}/${stats.total} final (${percent(stats)}%) | ${countsText(counts) || 'no imports'} | ${rateText(stats)}`
+export function formatPlainLine(
+  counts: StatusCounts,
+  stats: ProgressStats,
+  eta?: WatchEta | null,
+  clock?: EtaClock,
+): string {
+  return `progress: ${stats.final}/${stats.total} final (${percent(stats)}%) | ${countsText(counts) || 'no imports'} | ${rateText(stats, eta, clock)}`
 }
 
 /** The TTY bar, fitted to `columns`. */
-export function formatBar(counts: StatusCounts, stats: ProgressStats, columns = 80): string {
-  const tail = ` ${percent(stats)}% ${stats.final}/${stats.total} | ${countsText(counts)} | ${rateText(stats)}`
+export function formatBar(
+  counts: StatusCounts,
+  stats: ProgressStats,
+  columns = 80,
+  eta?: WatchEta | null,
+  clock?: EtaClock,
+): string {
+  const tail = ` ${percent(stats)}% ${stats.final}/${stats.total} | ${countsText(counts)} | ${rateText(stats, eta, clock)}`
   const width = Math.max(10, Math.min(40, columns - tail.length - 3))
   const filled = stats.total === 0 ? width : Math.round((stats.final / stats.total) * width)
   const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${tail}`
@@ -86,10 +140,13 @@ export interface ProgressOptions {
   now?: () => number
   /** Off a TTY, at most one line per this many ms (the final line always prints). */
   plainEveryMs?: number
+  /** Time zone of the ETAs shown (default: the machine's). */
+  timeZone?: string
 }
 
 export interface Progress {
-  update(counts: StatusCounts): void
+  /** Draws the counts, and with `eta` the expected finish and one line per running import. */
+  update(counts: StatusCounts, eta?: WatchEta | null): void
   /** Prints the last state and ends the line. */
   done(counts: StatusCounts): void
 }
@@ -99,23 +156,36 @@ export function createProgress(out: OutputStream, options: ProgressOptions): Pro
   const plainEveryMs = options.plainEveryMs ?? 5000
   let start: { at: number; final: number } | null = null
   let lastPlainAt = Number.NEGATIVE_INFINITY
+  /** Lines under the bar drawn last time (a TTY redraws them in place). */
+  let linesBelow = 0
 
-  const render = (counts: StatusCounts, last: boolean) => {
+  const render = (counts: StatusCounts, last: boolean, eta?: WatchEta | null) => {
     const at = now()
     start ??= { at, final: finalOf(counts) }
     const stats = progressStats(counts, start, at)
+    const clock: EtaClock = { now: at, ...(options.timeZone ? { timeZone: options.timeZone } : {}) }
+    const running = last ? [] : formatRunningLines(eta, clock)
     if (options.tty) {
-      out.write(`\r\x1b[2K${formatBar(counts, stats, out.columns ?? 80)}${last ? '\n' : ''}`)
+      const columns = out.columns ?? 80
+      const fit = (line: string) => (line.length >= columns ? line.slice(0, columns - 1) : line)
+      // Back to the bar's line, redraw it and the lines under it, clear what the last draw left below.
+      const up = linesBelow > 0 ? `\x1b[${linesBelow}A` : ''
+      const clear = running.length < linesBelow ? '\x1b[J' : ''
+      const below = running.map((l) => `\n\r\x1b[2K${fit(l)}`).join('')
+      out.write(
+        `${up}\r\x1b[2K${formatBar(counts, stats, columns, eta, clock)}${below}${clear}${last ? '\n' : ''}`,
+      )
+      linesBelow = running.length
       return
     }
     if (last || at - lastPlainAt >= plainEveryMs) {
-      out.write(`${formatPlainLine(counts, stats)}\n`)
+      out.write(`${[formatPlainLine(counts, stats, eta, clock), ...running].join('\n')}\n`)
       lastPlainAt = at
     }
   }
 
   return {
-    update: (counts) => render(counts, false),
+    update: (counts, eta) => render(counts, false, eta),
     done: (counts) => render(counts, true),
   }
 }

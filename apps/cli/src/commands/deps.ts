@@ -8,6 +8,8 @@ export interface CommandDeps {
   stderr: OutputStream
   now?: () => number
   sleep?: (ms: number) => Promise<void>
+  /** Time zone of the clock times shown (ETAs); default: the machine's. */
+  timeZone?: string
 }
 
 export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
