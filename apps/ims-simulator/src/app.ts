@@ -14,6 +14,13 @@ import { registerJobRoutes } from './routes/jobs.js'
 import { registerObsRoutes } from './routes/obs.js'
 import { registerQuickImportRoute } from './routes/quick-import.js'
 import { registerQuotaRoutes } from './routes/quota.js'
+import {
+  type CreateCounts,
+  createStateWriter,
+  describeStateLoad,
+  loadStateFile,
+  type SimulatorState,
+} from './state-file.js'
 import { createRateLimiter, createTraffic } from './traffic.js'
 
 /** The gateway accepts AK/SK bodies up to 12 MB (APIG.0201 413 beyond). */
@@ -45,21 +52,41 @@ export function buildSimulator(options: SimulatorOptions = {}): {
   control: SimulatorControl
 } {
   const settings = resolveSettings(options)
-  const rng = createRng(options.seed)
-  const store = createImageStore(rng)
+  // Kept across restarts when there is a state file (state-file.ts: what, and why not a new namespace).
+  const stateLog = options.stateLog ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const loaded = options.stateFile === undefined ? null : loadStateFile(options.stateFile)
+  if (loaded) stateLog(describeStateLoad(loaded))
+  const saved = loaded?.kind === 'loaded' ? loaded.state : null
+  const rng = createRng(saved?.rngState ?? options.seed)
+  const writer =
+    options.stateFile === undefined
+      ? null
+      : createStateWriter(
+          options.stateFile,
+          (): SimulatorState => ({
+            version: 1,
+            savedAt: new Date().toISOString(),
+            rngState: rng.state(),
+            store: store.snapshot(),
+            existingSeq,
+            creates,
+          }),
+          stateLog,
+        )
+  const store = createImageStore(rng, () => writer?.changed())
   const obs = createObsStore(options.obs, settings.region)
   const traffic = createTraffic()
   const limiter = createRateLimiter()
   const auth = createAuthenticator(settings)
   const gateway = createGateway({ settings, rng, traffic, limiter, auth })
-  const creates = {
-    byMarker: {} as Record<string, number>,
-    byName: {} as Record<string, number>,
+  const creates: CreateCounts = saved?.creates ?? {
+    byMarker: {},
+    byName: {},
     total: 0,
     peak: 0,
     refusedForQuota: 0,
   }
-  let existingSeq = 0
+  let existingSeq = saved?.existingSeq ?? 0
 
   const control: SimulatorControl = {
     reset() {
@@ -144,7 +171,9 @@ export function buildSimulator(options: SimulatorOptions = {}): {
     },
   }
 
-  if (options.existingImages) control.setImageCount(options.existingImages)
+  // A saved state already holds the images the project had (less those deleted since).
+  if (saved) store.restore(saved.store)
+  else if (options.existingImages) control.setImageCount(options.existingImages)
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -195,6 +224,8 @@ export function buildSimulator(options: SimulatorOptions = {}): {
   registerQuotaRoutes(app, { settings, store, gateway })
   registerControlRoutes(app, control)
   registerObsRoutes(app, { settings, obs, traffic })
+  // Last write of the state file, whatever the delay left pending.
+  app.addHook('onClose', async () => writer?.close())
 
   return { app, control }
 }

@@ -63,6 +63,8 @@ const SimulatorEnv = z
     SIM_OBS_JUDGING: bool.optional(),
     SIM_IMPORT_BYTES_PER_SECOND: z.coerce.number().positive().optional(),
     SIM_IAM_CATALOG: z.enum(['empty', 'faithful']).optional(),
+    /** A JSON file keeping images and jobs across restarts (state-file.ts); default none. */
+    SIM_STATE_FILE: z.string().min(1).optional(),
     SIM_LOG: bool.default(true),
   })
   .refine((e) => (e.SIM_JOB_MIN_MS === undefined) === (e.SIM_JOB_MAX_MS === undefined), {
@@ -138,6 +140,7 @@ export function loadSimulatorConfig(
   if (e.SIM_IMPORT_BYTES_PER_SECOND !== undefined)
     options.importBytesPerSecond = e.SIM_IMPORT_BYTES_PER_SECOND
   if (e.SIM_IAM_CATALOG !== undefined) options.iamCatalog = e.SIM_IAM_CATALOG
+  if (e.SIM_STATE_FILE !== undefined) options.stateFile = e.SIM_STATE_FILE
   return options
 }
 

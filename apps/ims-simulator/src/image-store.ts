@@ -57,6 +57,19 @@ export interface ImageStore {
    */
   delete(imageId: string, now: number): 'deleted' | 'not-found' | 'busy'
   clear(): void
+  /** Everything the store holds, as plain data (the state file, state-file.ts). */
+  snapshot(): ImageStoreSnapshot
+  /** Replaces everything the store holds with a snapshot (jobs keep their timestamps). */
+  restore(snapshot: ImageStoreSnapshot): void
+}
+
+export interface ImageStoreSnapshot {
+  /** The next image's `seq`. */
+  seq: number
+  /** Every image created, deleted ones included (their job still answers), in creation order. */
+  images: SimImage[]
+  /** The images the project holds now (not deleted), in `images()` order. */
+  heldImageIds: string[]
 }
 
 export function jobStatus(job: SimJob, now: number): JobStatus {
@@ -112,7 +125,8 @@ export function failReason(code: string): string {
   return IMS_ERROR_CODES[code]?.message ?? 'Unknown system error.'
 }
 
-export function createImageStore(rng: Rng): ImageStore {
+/** `onChange` is told after every create, delete and clear (the state file writes then). */
+export function createImageStore(rng: Rng, onChange: () => void = () => {}): ImageStore {
   const images: SimImage[] = []
   const jobsById = new Map<string, SimJob>()
   const imagesById = new Map<string, SimImage>()
@@ -146,6 +160,7 @@ export function createImageStore(rng: Rng): ImageStore {
       imagesById.set(imageId, image)
       jobsById.set(job.id, job)
       active.push(job)
+      onChange()
       return image
     },
     images: () => images,
@@ -164,6 +179,7 @@ export function createImageStore(rng: Rng): ImageStore {
       if (image === undefined) return 'not-found'
       if (now < image.job.endAt) return 'busy'
       images.splice(index, 1)
+      onChange()
       return 'deleted'
     },
     clear() {
@@ -172,6 +188,23 @@ export function createImageStore(rng: Rng): ImageStore {
       imagesById.clear()
       active = []
       seq = 0
+      onChange()
+    },
+    snapshot: () => ({ seq, images: [...imagesById.values()], heldImageIds: images.map((i) => i.id) }),
+    restore(snapshot) {
+      images.length = 0
+      jobsById.clear()
+      imagesById.clear()
+      for (const image of snapshot.images) {
+        imagesById.set(image.id, image)
+        jobsById.set(image.job.id, image.job)
+      }
+      for (const id of snapshot.heldImageIds) {
+        const image = imagesById.get(id)
+        if (image) images.push(image)
+      }
+      active = [...jobsById.values()]
+      seq = snapshot.seq
     },
   }
 }

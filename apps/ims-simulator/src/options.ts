@@ -133,6 +133,14 @@ export interface SimulatorOptions {
    * RUNNING time grows by size / throughput on top of the drawn duration. Default: off.
    */
   importBytesPerSecond?: number
+  /**
+   * A JSON file that keeps images and jobs across restarts (state-file.ts says what else and why):
+   * read at start when it exists (an unreadable one is moved aside and the simulator starts empty),
+   * rewritten atomically within 200 ms of each change and on close. Default: none, all in memory.
+   */
+  stateFile?: string
+  /** Where the state file's log lines go (loaded, started empty, moved aside, write failed); default stderr. */
+  stateLog?: (line: string) => void
 }
 
 export interface SimulatorCounters {

@@ -8,6 +8,8 @@ export interface Rng {
   hex(length: number): string
   /** A random (version 4 shaped) UUID. */
   uuid(): string
+  /** The generator's position: `createRng(rng.state())` continues the same sequence (state file). */
+  state(): number
 }
 
 export function createRng(seed: number = Math.floor(Math.random() * 2 ** 32)): Rng {
@@ -33,5 +35,6 @@ export function createRng(seed: number = Math.floor(Math.random() * 2 ** 32)): R
       const variant = ((Number.parseInt(h[16] ?? '0', 16) & 0x3) | 0x8).toString(16)
       return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
     },
+    state: () => state,
   }
 }
