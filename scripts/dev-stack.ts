@@ -3,12 +3,14 @@
  * `pnpm start`: the whole service on one machine — the IMS simulator as the default target,
  * the API and the worker — against Redis at REDIS_URL (default redis://127.0.0.1:6379).
  * If no Redis answers there and `redis-server` is installed, a private one is started.
- * Ctrl-C stops everything, in reverse order.
+ * The simulator keeps its images and jobs in SIM_STATE_FILE (default .data/simulator-state.json,
+ * gitignored) so a restart leaves no import following a job IMS has forgotten; delete the file to
+ * forget them. Ctrl-C stops everything, in reverse order.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { Redis } from 'ioredis'
 
 const root = join(import.meta.dirname, '..')
@@ -19,6 +21,9 @@ const WORKER_PORT = env.WORKER_PORT ?? '9091'
 const SIM_PORT = env.SIM_PORT ?? '4600'
 const SIM_URL = `http://127.0.0.1:${SIM_PORT}`
 const DEV_KEY = 'dev-key'
+// Real IMS never forgets a job it accepted: the simulator's images and jobs outlive a restart of
+// the stack, as the imports in Redis do (apps/ims-simulator/src/state-file.ts).
+const SIM_STATE_FILE = env.SIM_STATE_FILE ?? join(root, '.data', 'simulator-state.json')
 const API_KEYS = env.API_KEYS ?? `dev:${DEV_KEY}`
 
 const children: { name: string; proc: ChildProcess }[] = []
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
     ...simSpeed,
     SIM_PORT,
     SIM_LOG: env.SIM_LOG ?? 'false',
+    SIM_STATE_FILE,
   })
   await waitFor('ims-simulator', () => httpOk(`${SIM_URL}/__sim/counters`))
   start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, WORKER_PORT })
@@ -164,6 +170,7 @@ async function main(): Promise<void> {
       `  API docs     http://127.0.0.1:${API_PORT}/docs`,
       `  metrics      http://127.0.0.1:${API_PORT}/metrics (API), http://127.0.0.1:${WORKER_PORT}/metrics (worker)`,
       `  IMS target   the simulator at ${SIM_URL}`,
+      `  IMS state    ${relative(root, SIM_STATE_FILE) || SIM_STATE_FILE} (the simulator's images and jobs; delete it to forget them)`,
       `  Redis        ${redisUrl}`,
       usingDevKey
         ? `  API key      Authorization: Bearer ${DEV_KEY}   (dev default, tenant "dev"; set API_KEYS to change)`
