@@ -30,8 +30,6 @@ export function combineFinishes(open: readonly OpenFinish[]): WatchFinish | null
   return at === null ? null : { at, complete }
 }
 
-const pad = (n: number) => String(n).padStart(2, '0')
-
 /** Calendar fields of `ms` in `timeZone` (default: the machine's). */
 function fields(ms: number, timeZone?: string) {
   const parts = new Intl.DateTimeFormat('en-GB', {

@@ -57,8 +57,8 @@ describe('watch shows expected finishes', () => {
     await run(b, finishAt(t0 + 20 * MIN, 40_000))
     await run(single.id, finishAt(t0 + 10 * MIN, 3 * MIN))
 
-    let out = ''
-    const sink = { write: (s: string) => void (out += s) }
+    const chunks: string[] = []
+    const sink = { write: (s: string) => void chunks.push(s) }
     const deps = {
       client,
       stdout: sink,
@@ -73,7 +73,7 @@ describe('watch shows expected finishes', () => {
     const counts = await watchUntilFinal(deps, [batch.id, single.id], { intervalMs: 10, plainEveryMs: 0 })
     expect(counts).toEqual({ succeeded: 3, cancelled: 1 })
 
-    const lines = out.split('\n')
+    const lines = chunks.join('').split('\n')
     // Batch: c (queued, 30 min) takes a free place now and ends before a (+50); the single import ends at +10.
     expect(lines[0]).toBe(
       `progress: 0/4 final (0%) | queued 1, running 3 | rate -, ETA ${clock(t0 + 50 * MIN)}`,
