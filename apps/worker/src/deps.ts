@@ -1,5 +1,6 @@
 import type { ImportStore, Logger, Queues, TargetConfig } from '@ims-importer/core'
 import type { WorkerConfig } from './config.js'
+import type { ImageQuota } from './image-quota.js'
 import type { ImsClients } from './ims-clients.js'
 import type { Inflight } from './inflight.js'
 import type { WorkerMetrics } from './metrics.js'
@@ -15,5 +16,7 @@ export interface WorkerDeps {
   gate: SubmitGate
   inflight: Inflight
   metrics: WorkerMetrics
+  /** The targets' private-image quotas (image-quota.ts). */
+  imageQuota: ImageQuota
   targets: ReadonlyMap<string, TargetConfig>
 }

@@ -11,6 +11,7 @@ import {
 import { Queue, type Worker } from 'bullmq'
 import type { WorkerConfig } from './config.js'
 import type { WorkerDeps } from './deps.js'
+import { createImageQuota } from './image-quota.js'
 import { createImsClients } from './ims-clients.js'
 import { createInflight } from './inflight.js'
 import { createWorkerMetrics } from './metrics.js'
@@ -57,6 +58,18 @@ export async function createWorkerRuntime(
   const ims = createImsClients(config.targets, metrics)
   const inflight = createInflight(redis, keys)
   const gate = createSubmitGate(redis, keys, { marginMs: config.submit.gateMarginMs })
+  const imageQuota = createImageQuota({
+    redis,
+    keys,
+    targets: config.targets,
+    ims,
+    queues,
+    store,
+    metrics,
+    log,
+    // From a reservation to its POST's answer: the job's lock, then the IMS client's 30 s timeout.
+    postMaxMs: config.lockDurationMs + 60_000,
+  })
   const deps: WorkerDeps = {
     config,
     log,
@@ -66,6 +79,7 @@ export async function createWorkerRuntime(
     gate,
     inflight,
     metrics,
+    imageQuota,
     targets: new Map(config.targets.map((t) => [t.name, t])),
   }
   metrics.bindCollectors({ inflight, queues, targets: config.targets })
@@ -100,6 +114,7 @@ export async function createWorkerRuntime(
     ...(options.callbackLookup ? { callback: { lookup: options.callbackLookup } } : {}),
   })
   await Promise.all(workers.map((w) => w.waitUntilReady()))
+  imageQuota.start()
   log.info(
     { targets: config.targets.map((t) => t.name), queues: workers.map((w) => w.name) },
     'worker started',
@@ -117,6 +132,7 @@ export async function createWorkerRuntime(
       )
       await Promise.all(workers.map((w) => w.close(true)))
     }
+    await imageQuota.close()
     await reconcileQueue?.close()
     await queues.close()
     await ims.close()

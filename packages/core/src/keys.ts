@@ -83,6 +83,18 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     durationModel: (target: string, bucket: string) => `${p}:duration-model:${target}:${bucket}`,
     /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
     submitWindow: (target: string) => `${p}:submit-window:${target}`,
+    /**
+     * Hash of a target's private-image quota as last read from IMS (quota, used, readAt) and its
+     * pause state (pausedSince, refusedAt, refusedMessage, failedAt); docs/image-quota.md.
+     */
+    imageQuota: (target: string) => `${p}:image-quota:${target}`,
+    /**
+     * Sorted set of a target's imports whose image IMS may not count in `used` yet (member =
+     * import id, score = Redis ms after which a quota read counts it).
+     */
+    imageQuotaPending: (target: string) => `${p}:image-quota:${target}:pending`,
+    /** String held (PX) by the worker that reads a target's quota now: one read per cadence. */
+    imageQuotaRead: (target: string) => `${p}:image-quota:${target}:read`,
   } as const
 }
 

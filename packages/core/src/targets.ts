@@ -89,6 +89,23 @@ export const TargetConfig = z.object({
     .int()
     .positive()
     .default(15 * 60_000),
+  /**
+   * The private-image quota (IMS IMG.0015): how often it is read again, shared by every worker.
+   * Both optional, derived from the poll schedule's clock when absent (apps/worker/src/image-quota.ts
+   * resolveQuotaPolicy; docs/image-quota.md).
+   */
+  quota: z
+    .object({
+      /** How often GET /v1/cloudimages/quota is read (ms). Default: 2 x poll.initialDelayMs (60 s). */
+      refreshMs: z.number().int().positive().optional(),
+      /**
+       * How long after an accepted POST its image may still be missing from the quota's `used`
+       * (ms); until a read that late, the import counts against the free quota itself. Default:
+       * refreshMs.
+       */
+      countLagMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
   /** An import not final this long after acceptance fails with deadline_exceeded (ms). */
   deadlineMs: z
     .number()

@@ -4,12 +4,14 @@ import {
   type ImportRecord,
   isFinal,
   type TargetConfig,
+  type WaitingState,
 } from '@ims-importer/core'
 import type { WorkerConfig } from '../config.js'
 import { serviceError } from '../final-state.js'
 import { backoffMs, type ImsFailure } from '../ims-failure.js'
 import type { JobState } from '../payload.js'
 import type { PlaceOutcome } from '../place-waiter.js'
+import { type QuotaPause, waitingFor } from '../quota-pause.js'
 
 // The submit processor's branching, as a pure function: what it knows (record, job state, now,
 // settings, and what its last action saw) -> the next step. No Redis, no IMS, no clock, no dice.
@@ -32,6 +34,11 @@ export interface SubmitFacts {
   locked: boolean
   /** In [0, 1): the jitter of backoffs. */
   random: () => number
+  /**
+   * The target's private-image quota (image-quota.ts): `pause` when its submissions wait for free
+   * quota. Absent: no quota accounting (no reservation step).
+   */
+  quota?: { pause: QuotaPause | null }
 }
 
 /** What the last action saw; `start` before any. */
@@ -44,6 +51,11 @@ export type Seen =
   | { kind: 'posted'; jobId: string }
   | { kind: 'post-failed'; failure: ImsFailure }
   | { kind: 'unmarked'; failure: ImsFailure }
+  /** The quota reservation before the POST: made, or none free. */
+  | { kind: 'quota'; outcome: 'reserved' }
+  | { kind: 'quota'; outcome: 'exhausted'; pause: QuotaPause }
+  /** IMS answered the POST with IMG.0015 (nothing created); the target is paused. */
+  | { kind: 'quota-refused'; pause: QuotaPause }
 
 /** One action. The executor (submit.ts) maps each to one store write, IMS call or BullMQ outcome. */
 export type SubmitStep =
@@ -55,6 +67,14 @@ export type SubmitStep =
   | { kind: 'lookup' }
   /** The image of an earlier POST exists: follow it (record `submitted`, adopted). */
   | { kind: 'adopt'; imageId: string; imageStatus: string }
+  /** Count the import against the target's free private-image quota (before the POST). */
+  | { kind: 'reserve-quota' }
+  /**
+   * No free quota: the record goes (back) to `queued` with `waiting`, its place is given back
+   * (`refundAttempt`: a refused POST is not an attempt) and the target's submit queue pauses `ms`
+   * (queue.rateLimit), until the quota is read again. No gate slot, no POST.
+   */
+  | { kind: 'quota-wait'; waiting: WaitingState; ms: number; refundAttempt: boolean }
   /** Take an in-flight place, waiting in process up to maxWaitMs. */
   | { kind: 'take-place'; cap: number; maxWaitMs: number }
   /** Record `submitting` with the new attempt number, before the POST. */
@@ -126,7 +146,8 @@ export function decideSubmit(f: SubmitFacts, seen: Seen): SubmitStep {
     }
 
     case 'place':
-      if (seen.outcome === 'taken') return { kind: 'mark', attempt: record.attempts.submit + 1 }
+      if (seen.outcome === 'taken')
+        return f.quota ? { kind: 'reserve-quota' } : { kind: 'mark', attempt: record.attempts.submit + 1 }
       if (!f.locked) return { kind: 'rate-limit', ms: settings.inflightWaitMs }
       // The cap holds for the whole target: pause its queue rather than cycling every job (not
       // when the worker is closing: the job only goes back for another worker).
@@ -143,7 +164,24 @@ export function decideSubmit(f: SubmitFacts, seen: Seen): SubmitStep {
 
     case 'unmarked':
       return throttled(f, 'quickImport', seen.failure)
+
+    case 'quota':
+      if (seen.outcome === 'reserved') return { kind: 'mark', attempt: record.attempts.submit + 1 }
+      return quotaWait(f, seen.pause, false)
+
+    case 'quota-refused':
+      return quotaWait(f, seen.pause, true)
   }
+}
+
+/** Least pause of the target's queue while it waits for quota (ms). */
+export const QUOTA_WAIT_MIN_MS = 50
+
+/** Wait for the quota: back in line until the next read, which may show free places. */
+function quotaWait(f: SubmitFacts, pause: QuotaPause, refundAttempt: boolean): SubmitStep {
+  // Up to 10% later than the read may run, so that the read has run when the jobs come back.
+  const ms = Math.max(QUOTA_WAIT_MIN_MS, Math.round(pause.retryInMs * (1 + f.random() * 0.1)))
+  return { kind: 'quota-wait', waiting: waitingFor(pause), ms, refundAttempt }
 }
 
 /** After a POST without an answer of IMS accepting it. */
@@ -213,6 +251,8 @@ function beforePlace(f: SubmitFacts): SubmitStep {
       'submit_retries_exhausted',
       `${record.attempts.submit} submit attempts over ${Math.round(retryingMs / 1000)} s ended without a definite answer and no image carries the marker tag`,
     )
+  // The target waits for private-image quota: no place taken, no gate slot, no POST.
+  if (f.quota?.pause) return quotaWait(f, f.quota.pause, false)
   return {
     kind: 'take-place',
     cap: target.limits.maxInFlight,

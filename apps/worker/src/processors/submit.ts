@@ -7,6 +7,7 @@ import {
   VersionConflictError,
   withMarkerTag,
 } from '@ims-importer/core'
+import { isImageQuotaError } from '@ims-importer/ims-client'
 import { DelayedError, type Job, type Queue, RateLimitError, WaitingError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
 import { finish, resumeCallback } from '../final-state.js'
@@ -71,6 +72,13 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     const queue = deps.queues.submit(target.name)
     const client = deps.ims.get(target.name)
     const writeState = (s: JobState) => job.updateData({ importId, ...s })
+    // The target's private-image quota, for imports not submitted yet (docs/image-quota.md).
+    const quota =
+      record.status === 'queued' || record.status === 'submitting'
+        ? await deps.imageQuota.check(target.name, importId)
+        : undefined
+    /** This run's quota reservation: `held` is given back when the run ends without a POST. */
+    let reservation = 'none' as 'none' | 'held' | 'kept'
 
     /** Performs one step: what it saw (fed back to decideSubmit), or the run's end. */
     const perform = async (step: SubmitStep): Promise<Seen | Outcome> => {
@@ -121,14 +129,49 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           return { kind: 'place', outcome: place }
         }
 
+        case 'reserve-quota': {
+          const r = await deps.imageQuota.reserve(target.name, importId)
+          if (r.kind === 'reserved') {
+            reservation = 'held'
+            return { kind: 'quota', outcome: 'reserved' }
+          }
+          return { kind: 'quota', outcome: 'exhausted', pause: r.pause }
+        }
+
+        case 'quota-wait': {
+          const w = step.waiting
+          const same =
+            record.status === 'queued' &&
+            record.waiting?.reason === w.reason &&
+            record.waiting.code === w.code
+          if (!same && (record.status === 'queued' || record.status === 'submitting')) {
+            const attempts = step.refundAttempt
+              ? { attempts: { ...record.attempts, submit: record.attempts.submit - 1 } }
+              : {}
+            try {
+              record = await deps.store.transition(
+                importId,
+                'queued',
+                { waiting: w, ...attempts },
+                {
+                  expectedVersion: record.version,
+                  reason: `waiting for private-image quota (${w.code ?? 'none free'})`,
+                },
+              )
+            } catch (err) {
+              // A cancel or a sweep came first: the next run decides again.
+              if (!(err instanceof VersionConflictError)) throw err
+            }
+          }
+          await deps.inflight.release(target.name, importId)
+          log.debug({ code: w.code, delayMs: step.ms }, 'submit: waiting for private-image quota')
+          await queue.rateLimit(step.ms)
+          throw new RateLimitError()
+        }
+
         case 'mark':
           try {
-            record = await deps.store.transition(
-              importId,
-              'submitting',
-              { attempts: { ...record.attempts, submit: step.attempt } },
-              { expectedVersion: record.version, reason: `submit attempt ${step.attempt}` },
-            )
+            record = await markSubmitting(step.attempt)
           } catch (err) {
             // Changed under us (a cancel): give the place back; BullMQ retries and step 1 decides.
             if (err instanceof VersionConflictError && record.status === 'queued')
@@ -221,6 +264,29 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     }
 
     /**
+     * Records `submitting` before the POST (clearing `waiting`). A record whose only change since
+     * it was read is its `waiting` field (a quota sweep of image-quota.ts) is written again once.
+     */
+    const markSubmitting = async (attempt: number): Promise<ImportRecord> => {
+      const write = (r: ImportRecord) =>
+        deps.store.transition(
+          importId,
+          'submitting',
+          { attempts: { ...r.attempts, submit: attempt }, ...(r.waiting ? { waiting: null } : {}) },
+          { expectedVersion: r.version, reason: `submit attempt ${attempt}` },
+        )
+      try {
+        return await write(record)
+      } catch (err) {
+        if (!(err instanceof VersionConflictError)) throw err
+        const fresh = await deps.store.get(importId)
+        if (!fresh || fresh.status !== record.status || fresh.attempts.submit !== record.attempts.submit)
+          throw err
+        return write(fresh)
+      }
+    }
+
+    /**
      * Fence, gate, POST. A POST goes out only while this run provably owns the job (renewing its
      * lock): docs/submit-processor.md, "fence". The gate's slot is stamped once the POST is out.
      */
@@ -248,10 +314,27 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
       const stamped = nextTurn().then(() => admission.sent())
       try {
         const { jobId } = await posting
+        await deps.imageQuota.posted(target.name, importId)
+        reservation = 'kept'
         return { kind: 'posted', jobId }
       } catch (err) {
+        if (isImageQuotaError(err)) {
+          // IMG.0015: nothing was created; the target pauses instead of failing the import.
+          outcome('image_quota')
+          reservation = 'none'
+          const message = err instanceof Error ? err.message : String(err)
+          return {
+            kind: 'quota-refused',
+            pause: await deps.imageQuota.refused(target.name, importId, message),
+          }
+        }
         const failure = classifyImsFailure(err, 'quickImport')
         outcome(failure.kind)
+        if (failure.kind === 'transient' || failure.kind === 'uncertain') {
+          // It may have created the image: it counts until a read that would see it.
+          await deps.imageQuota.posted(target.name, importId)
+          reservation = 'kept'
+        }
         return { kind: 'post-failed', failure }
       } finally {
         await stamped.catch((err) => log.warn({ err }, 'submit: gate stamp after the POST failed'))
@@ -259,22 +342,30 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     }
 
     let seen: Seen = { kind: 'start' }
-    for (;;) {
-      const step = decideSubmit(
-        {
-          record,
-          state,
-          now: Date.now(),
-          target,
-          settings: deps.config.submit,
-          locked: Boolean(token),
-          random: Math.random,
-        },
-        seen,
-      )
-      const result = await perform(step)
-      if ('done' in result) return result.done
-      seen = result
+    try {
+      for (;;) {
+        const step = decideSubmit(
+          {
+            record,
+            state,
+            now: Date.now(),
+            target,
+            settings: deps.config.submit,
+            locked: Boolean(token),
+            random: Math.random,
+            ...(quota ? { quota } : {}),
+          },
+          seen,
+        )
+        const result = await perform(step)
+        if ('done' in result) return result.done
+        seen = result
+      }
+    } finally {
+      if (reservation === 'held')
+        await deps.imageQuota
+          .release(target.name, importId)
+          .catch((err) => log.warn({ err }, 'submit: quota reservation release failed'))
     }
   }
 }
