@@ -1,6 +1,6 @@
-import type { Keys, Redis } from '@ims-importer/core'
+import type { ImportRecord, Keys, Redis } from '@ims-importer/core'
 import { z } from 'zod'
-import { ItemErrors } from './schemas.js'
+import { type BatchWaiting, ItemErrors } from './schemas.js'
 
 /** One batch as stored at keys.batch(id); its import ids live in keys.batchImports(id), scored by item index. */
 export const BatchRecord = z.object({
@@ -42,6 +42,29 @@ function withScores(flat: string[]): { index: number; importId: string }[] {
   for (let i = 0; i + 1 < flat.length; i += 2)
     out.push({ importId: flat[i] as string, index: Number(flat[i + 1]) })
   return out
+}
+
+/**
+ * The batch view's `waiting`: queued imports whose target paused their submission, grouped by
+ * target, reason and code (earliest `since`, latest message).
+ */
+export function summariseWaiting(records: readonly (ImportRecord | null)[]): BatchWaiting {
+  const groups = new Map<string, BatchWaiting['reasons'][number]>()
+  let count = 0
+  for (const r of records) {
+    const w = r?.status === 'queued' ? r.waiting : null
+    if (!r || !w) continue
+    count++
+    const key = JSON.stringify([r.target, w.reason, w.code])
+    const g = groups.get(key)
+    if (!g) groups.set(key, { ...w, target: r.target, count: 1 })
+    else {
+      g.count++
+      if (w.since < g.since) g.since = w.since
+      else g.message = w.message
+    }
+  }
+  return { count, reasons: [...groups.values()] }
 }
 
 export function createBatchStore(redis: Redis, keys: Keys): BatchStore {

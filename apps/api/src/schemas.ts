@@ -5,6 +5,7 @@ import {
   ImportRecord,
   ImportStatus,
   SystemDiskImport,
+  WaitingState,
 } from '@ims-importer/core'
 import { z } from 'zod'
 import { MAX_EXTERNAL_ID_LENGTH } from './import-request.js'
@@ -134,7 +135,31 @@ export const BatchItem = z.object({
   image_id: z.string().nullable(),
   error: ImportRecord.shape.error,
   expected_finish: ExpectedFinishView.nullable(),
+  waiting: WaitingState.nullable().meta({
+    description:
+      "Why a queued import is not submitted yet: its target's submissions are paused (image_quota: IMS's private-image quota is used up, IMG.0015); null otherwise",
+  }),
 })
+
+/** The batch's queued imports that wait for their target, grouped by target and reason. */
+export const BatchWaiting = z
+  .object({
+    count: z
+      .number()
+      .int()
+      .meta({ description: 'Queued imports of the batch whose target paused their submission' }),
+    reasons: z.array(
+      WaitingState.extend({ target: z.string(), count: z.number().int() }).meta({
+        description: 'One target, reason and code: how many, the earliest `since` and the latest message',
+      }),
+    ),
+  })
+  .meta({
+    id: 'BatchWaiting',
+    description:
+      'Imports of the batch that stay queued because their target paused submissions (image_quota: the private-image quota is used up); they go on by themselves when it frees',
+  })
+export type BatchWaiting = z.infer<typeof BatchWaiting>
 
 /** A batch's expected finish (apps/api/src/batch-finish.ts). */
 export const BatchExpectedFinish = z
@@ -159,6 +184,7 @@ export const BatchView = z
     rejected: z.array(ItemErrors),
     counts: z.record(ImportStatus, z.number().int()),
     expected_finish: BatchExpectedFinish.nullable(),
+    waiting: BatchWaiting,
     items: z.array(BatchItem),
     next_cursor: z.string().nullable(),
   })

@@ -72,6 +72,72 @@ describe('POST /v1/batches', () => {
     expect(own.json().items).toHaveLength(7)
   })
 
+  it('shows which queued imports wait for their target, and why (image quota)', async () => {
+    const items = Array.from({ length: 4 }, (_, i) => ({ ...PAGE_EXAMPLE, external_id: `w-${i}` }))
+    const created = (await postBatch(A, { items })).json()
+    const ids: string[] = created.imports.map((i: { id: string }) => i.id)
+    const url = `/v1/batches/${created.id}`
+    const before = (await api.app.inject({ url, headers: api.auth(A) })).json()
+    expect(before.waiting).toEqual({ count: 0, reasons: [] })
+    expect(before.items.map((i: { waiting: unknown }) => i.waiting)).toEqual([null, null, null, null])
+
+    // As the worker writes it when the target's quota is used up (apps/worker/src/image-quota.ts).
+    const waiting = (since: string, code: string | null, message: string) => ({
+      reason: 'image_quota' as const,
+      code,
+      message,
+      since,
+    })
+    const [w0, w1, w2, w3] = ids as [string, string, string, string]
+    await api.deps.store.transition(w0, 'queued', {
+      waiting: waiting('2026-01-01T00:00:05.000Z', 'IMG.0015', 'quota reached (later)'),
+    })
+    await api.deps.store.transition(w1, 'queued', {
+      waiting: waiting('2026-01-01T00:00:01.000Z', 'IMG.0015', 'quota reached'),
+    })
+    await api.deps.store.transition(w2, 'queued', {
+      waiting: waiting('2026-01-01T00:00:02.000Z', null, 'no free quota'),
+    })
+    await api.deps.store.transition(w3, 'cancelled')
+
+    const view = await api.app.inject({ url, headers: api.auth(A) })
+    expect(view.statusCode).toBe(200)
+    const body = view.json()
+    const target = body.items[0].target
+    expect(body.waiting.count).toBe(3)
+    expect(body.waiting.reasons).toEqual(
+      expect.arrayContaining([
+        {
+          target,
+          reason: 'image_quota',
+          code: 'IMG.0015',
+          message: 'quota reached (later)',
+          since: '2026-01-01T00:00:01.000Z',
+          count: 2,
+        },
+        {
+          target,
+          reason: 'image_quota',
+          code: null,
+          message: 'no free quota',
+          since: '2026-01-01T00:00:02.000Z',
+          count: 1,
+        },
+      ]),
+    )
+    expect(body.waiting.reasons).toHaveLength(2)
+    expect(body.items[0].waiting).toMatchObject({ reason: 'image_quota', code: 'IMG.0015' })
+    expect(body.items[3]).toMatchObject({ status: 'cancelled', waiting: null })
+    // The import's own view shows the same reason.
+    const one = await api.app.inject({ url: `/v1/imports/${w1}`, headers: api.auth(A) })
+    expect(one.json().waiting).toEqual(waiting('2026-01-01T00:00:01.000Z', 'IMG.0015', 'quota reached'))
+    // Paged or filtered, the summary covers the whole batch.
+    const paged = (
+      await api.app.inject({ url: `${url}?limit=1&status=cancelled`, headers: api.auth(A) })
+    ).json()
+    expect(paged.waiting.count).toBe(3)
+  })
+
   it('answers 400 when no item is valid, for an empty or oversized batch, and for a non-object body', async () => {
     const none = await postBatch(A, { items: [{ name: 'x' }, 42] })
     expect(none.statusCode).toBe(400)

@@ -1,7 +1,7 @@
 import { type AdmitResult, enqueueSubmitBulk, type NewImport, newId } from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { batchExpectedFinish } from '../batch-finish.js'
-import type { BatchRecord } from '../batch-store.js'
+import { type BatchRecord, summariseWaiting } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
@@ -19,6 +19,9 @@ import {
   isWellFormedId,
   MAX_BATCH_ITEMS,
 } from '../schemas.js'
+
+/** Records read per round trip when the batch view counts its imports waiting for their target. */
+const WAITING_CHUNK = 250
 
 /** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers (503). */
 const BATCH_BUDGET_MS = 5000
@@ -224,6 +227,16 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     },
   )
 
+  /** The batch's queued imports that wait for their target (only queued ones can). */
+  const waitingOf = async (id: string, queued: number) => {
+    if (queued === 0) return summariseWaiting([])
+    const ids = (await batches.itemsInStatus(id, 'queued', -1, MAX_BATCH_ITEMS)).map((p) => p.importId)
+    const records: Awaited<ReturnType<typeof store.getMany>> = []
+    for (let i = 0; i < ids.length; i += WAITING_CHUNK)
+      records.push(...(await store.getMany(ids.slice(i, i + WAITING_CHUNK))))
+    return summariseWaiting(records)
+  }
+
   app.get(
     '/v1/batches/:id',
     {
@@ -250,9 +263,10 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           : batches.itemsInStatus(id, status, after, limit + 1),
       ])
       const shown = page.slice(0, limit)
-      const [records, expected_finish] = await Promise.all([
+      const [records, expected_finish, waiting] = await Promise.all([
         store.getMany(shown.map((p) => p.importId)),
         batchExpectedFinish(finishDeps, id, counts),
+        waitingOf(id, counts.queued ?? 0),
       ])
       const items = shown.flatMap((p, i) => {
         const r = records[i]
@@ -267,6 +281,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             image_id: r.ims.image_id,
             error: r.error,
             expected_finish: r.expected_finish ?? null,
+            waiting: r.status === 'queued' ? (r.waiting ?? null) : null,
           },
         ]
       })
@@ -279,6 +294,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         rejected: batch.rejected,
         counts,
         expected_finish,
+        waiting,
         items,
         next_cursor: page.length > limit && last ? String(last.index) : null,
       }
