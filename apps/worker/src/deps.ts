@@ -1,9 +1,10 @@
-import type { ImportStore, Logger, Queues, TargetConfig } from '@ims-importer/core'
+import type { DurationModel, ImportStore, Logger, Queues, TargetConfig } from '@ims-importer/core'
 import type { WorkerConfig } from './config.js'
 import type { ImageQuota } from './image-quota.js'
 import type { ImsClients } from './ims-clients.js'
 import type { Inflight } from './inflight.js'
 import type { WorkerMetrics } from './metrics.js'
+import type { PollGate } from './poll-gate.js'
 import type { SubmitGate } from './submit-gate.js'
 
 /** Everything a processor needs, passed explicitly. */
@@ -16,6 +17,12 @@ export interface WorkerDeps {
   gate: SubmitGate
   inflight: Inflight
   metrics: WorkerMetrics
+  /** The targets' job-status GET budgets (poll-gate.ts). */
+  pollGate: PollGate
+  /** How long imports take per target and size, learnt from finished ones (core duration-model). */
+  durationModel: DurationModel
+  /** Whether imports wait for a place on a target (cached briefly; poll-gate.ts). */
+  placeDemand: (target: string) => Promise<boolean>
   /** The targets' private-image quotas (image-quota.ts). */
   imageQuota: ImageQuota
   targets: ReadonlyMap<string, TargetConfig>

@@ -26,6 +26,12 @@ export const JobState = z.object({
    */
   lastPost: z.object({ attempt: z.number().int(), at: z.number().int() }).optional(),
   pollFailures: z.number().int().min(0).optional(),
+  /** IMS's progress seen by this import's polls (poll-planner appendProgress), oldest first. */
+  progress: z.array(z.object({ atMs: z.number(), percent: z.number() })).optional(),
+  /** The last plan's chance that the job has ended by the poll it planned (the poll budget). */
+  finishChance: z.number().min(0).max(1).nullable().optional(),
+  /** When IMS last answered for this import's job (epoch ms); lost-job grace counts from here. */
+  lastKnownAt: z.number().int().optional(),
 })
 export type JobState = z.infer<typeof JobState>
 

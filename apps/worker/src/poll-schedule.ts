@@ -1,5 +1,6 @@
 import { jobIds, POLL_JOB_OPTIONS, PollJob, type PollSchedule, type TargetConfig } from '@ims-importer/core'
 import type { WorkerDeps } from './deps.js'
+import { planNextPoll, resolvePollPolicy } from './poll-planner.js'
 
 /**
  * Delay before poll number `attempt` (1 = the first poll after submit): the initial delay,
@@ -21,16 +22,45 @@ export function pollDelayMs(
   return Math.max(1, Math.round(base - spread + random() * 2 * spread))
 }
 
+/**
+ * Delay of an import's first poll, right after IMS accepted it: the planner's, from the target's
+ * duration history (no progress yet, no size: the target's imports as a whole); the fixed
+ * schedule's first delay with no history, with `poll.planner: 'fixed'`, or if Redis fails.
+ */
+export async function firstPollDelayMs(deps: WorkerDeps, target: TargetConfig): Promise<number> {
+  if (target.poll.planner === 'fixed') return pollDelayMs(target.poll, 1)
+  try {
+    const now = Date.now()
+    const [estimate, demand] = await Promise.all([
+      deps.durationModel.estimate(target.name, null),
+      deps.placeDemand(target.name),
+    ])
+    const plan = planNextPoll(resolvePollPolicy(target.poll), {
+      now,
+      submittedAt: now,
+      polls: 0,
+      progress: [],
+      estimate,
+      demand,
+      random: Math.random(),
+    })
+    return plan.delayMs
+  } catch {
+    return pollDelayMs(target.poll, 1)
+  }
+}
+
 /** Adds the one poll job of an import (job id poll-<id>; a second add while it exists is a no-op). */
 export async function schedulePoll(
   deps: WorkerDeps,
   target: TargetConfig,
   importId: string,
-  delayMs = pollDelayMs(target.poll, 1),
+  delayMs?: number,
 ): Promise<void> {
+  const delay = delayMs ?? (await firstPollDelayMs(deps, target))
   await deps.queues.poll(target.name).add('poll', PollJob.parse({ importId, attempt: 1 }), {
     ...POLL_JOB_OPTIONS,
     jobId: jobIds.poll(importId),
-    delay: delayMs,
+    delay,
   })
 }

@@ -9,6 +9,7 @@ import {
   queueNames,
 } from '@ims-importer/core'
 import { Queue, type Worker } from 'bullmq'
+import { bindBacklogEta } from './backlog-eta.js'
 import type { WorkerConfig } from './config.js'
 import type { WorkerDeps } from './deps.js'
 import { createImageQuota } from './image-quota.js'
@@ -83,6 +84,7 @@ export async function createWorkerRuntime(
     targets: new Map(config.targets.map((t) => [t.name, t])),
   }
   metrics.bindCollectors({ inflight, queues, targets: config.targets })
+  bindBacklogEta(metrics.registry, { redis, keys, queues, inflight, targets: config.targets })
   // Fetch each target's token now, so that the first POSTs admitted by the gate do not wait
   // for IAM after their admission (the gate's margin covers only a small delay).
   await Promise.race([

@@ -83,8 +83,10 @@ export function createWorkers(deps: WorkerDeps, options: WorkersOptions): Worker
       submit,
       make(queueNames.poll(t.name), processPoll(deps), {
         concurrency: deps.config.concurrency.poll,
-        // Fixed windows are good enough for GETs: IMS throttling of polls only delays them.
-        limiter: { max: t.limits.pollRate, duration: 1000 },
+        // The exact GET budget is the poll gate (poll-gate.ts, a sliding window shared by all
+        // workers). This limiter is a backstop at twice the rate (a poll the gate defers takes a
+        // token without a GET), and lets a throttled poll pause the target's queue (rateLimit).
+        limiter: { max: t.limits.pollRate * 2, duration: 1000 },
       }),
     )
   }

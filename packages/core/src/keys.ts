@@ -95,6 +95,8 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     imageQuotaPending: (target: string) => `${p}:image-quota:${target}:pending`,
     /** String held (PX) by the worker that reads a target's quota now: one read per cadence. */
     imageQuotaRead: (target: string) => `${p}:image-quota:${target}:read`,
+    /** Sorted set used as the sliding window of a target's job-status GETs (member = unique token, score = ms). */
+    pollWindow: (target: string) => `${p}:poll-window:${target}`,
   } as const
 }
 

@@ -15,6 +15,7 @@ export interface SimTargetConfigOptions {
   maxInFlight?: number
   pollRate?: number
   deadlineMs?: number
+  lostJobGraceMs?: number
   poll?: Partial<TargetConfig['poll']>
 }
 
@@ -52,6 +53,7 @@ export function simTargetConfig(simUrl: string, name: string, o: SimTargetConfig
     },
     poll: { initialDelayMs: 200, factor: 1.5, maxDelayMs: 800, jitter: 0.1, ...o.poll },
     ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
+    ...(o.lostJobGraceMs ? { lostJobGraceMs: o.lostJobGraceMs } : {}),
   })
 }
 
