@@ -1,6 +1,7 @@
 import type { TargetConfig } from '@ims-importer/core'
-import { createImsClient, type ImsClient } from '@ims-importer/ims-client'
+import { createImsClient, type ImsClient, isImsError } from '@ims-importer/ims-client'
 import type { WorkerMetrics } from './metrics.js'
+import type { SubmitGate } from './submit-gate.js'
 
 export interface ImsClients {
   /** The client of one target; throws for a target that is not configured. */
@@ -8,20 +9,30 @@ export interface ImsClients {
   close(): Promise<void>
 }
 
-/** One IMS client per target (its own token cache and connection pool), reporting to metrics. */
-export function createImsClients(targets: TargetConfig[], metrics: WorkerMetrics): ImsClients {
+/** IMS's answers to a quick-import POST that say our POSTs came too fast (the gateway's 429, IMS's flow control). */
+const RATE_THROTTLE_CODES = new Set(['APIG.0308', 'IMG.0060'])
+
+/**
+ * One IMS client per target (its own token cache and connection pool), reporting to metrics.
+ * With the submit gate, each target's quick-import POSTs are tracked until answered (a held
+ * admission is stamped after its answer) and a rate throttle widens the target's margin
+ * (docs/submit-gate.md).
+ */
+export function createImsClients(
+  targets: TargetConfig[],
+  metrics: WorkerMetrics,
+  gate?: Pick<SubmitGate, 'trackPost' | 'throttled'>,
+): ImsClients {
   const clients = new Map<string, ImsClient>()
   for (const t of targets) {
-    clients.set(
-      t.name,
-      createImsClient({
-        imsEndpoint: t.imsEndpoint,
-        iamEndpoint: t.iamEndpoint,
-        projectId: t.projectId,
-        auth: t.auth,
-        onResponse: (info) => metrics.observeImsResponse(t.name, info),
-      }),
-    )
+    const client = createImsClient({
+      imsEndpoint: t.imsEndpoint,
+      iamEndpoint: t.iamEndpoint,
+      projectId: t.projectId,
+      auth: t.auth,
+      onResponse: (info) => metrics.observeImsResponse(t.name, info),
+    })
+    clients.set(t.name, gate ? gatedPosts(client, t, gate) : client)
   }
   return {
     get: (target) => {
@@ -31,6 +42,32 @@ export function createImsClients(targets: TargetConfig[], metrics: WorkerMetrics
     },
     close: async () => {
       await Promise.all([...clients.values()].map((c) => c.close()))
+    },
+  }
+}
+
+/** `client` whose quick-import POSTs the gate sees start, end, and be throttled. */
+function gatedPosts(
+  client: ImsClient,
+  t: TargetConfig,
+  gate: Pick<SubmitGate, 'trackPost' | 'throttled'>,
+): ImsClient {
+  const limit = { target: t.name, limit: t.limits.submitRate, windowMs: t.limits.submitWindowMs }
+  return {
+    ...client,
+    quickImport: async (body, opts) => {
+      // Tracked before the request starts (in this turn), so the admission's sent() waits for it.
+      const answered = gate.trackPost(t.name)
+      try {
+        return await client.quickImport(body, opts)
+      } catch (err) {
+        if (isImsError(err) && err.code !== null && RATE_THROTTLE_CODES.has(err.code))
+          // Widened before the caller learns of the 429: its next admission already sees it.
+          await gate.throttled(limit).catch(() => undefined)
+        throw err
+      } finally {
+        answered()
+      }
     },
   }
 }

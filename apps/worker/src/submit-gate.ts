@@ -7,6 +7,7 @@ import { type Keys, loadLua, type Redis, runScript } from '@ims-importer/core'
 
 export const GATE_SCRIPT = loadLua(new URL('./lua/', import.meta.url), 'submit-gate')
 const SENT_SCRIPT = loadLua(new URL('./lua/', import.meta.url), 'submit-gate-sent')
+const WIDEN_SCRIPT = loadLua(new URL('./lua/', import.meta.url), 'submit-gate-widen')
 
 export interface GateLimit {
   target: string
@@ -31,6 +32,17 @@ export interface SubmitGate {
   acquire(limit: GateLimit, signal?: AbortSignal, options?: { untilSent?: boolean }): Promise<Admission>
   /** The least margin (ms) any admission adds to a window of windowMs: the floor, or the fixed one. */
   marginFor(windowMs: number): number
+  /**
+   * Marks a quick-import POST to `target` as started in this process; call the returned function
+   * once it has its answer (or has failed). A held admission's `sent()` waits for the POSTs started
+   * after it was admitted, so its stamp is at least the time IMS counted the POST.
+   */
+  trackPost(target: string): () => void
+  /**
+   * The target's IMS throttled a quick-import POST (429 APIG.0308, IMG.0060): widen its margin for
+   * every worker (widenOnThrottle); returns the widening now in force (ms). No-op with a fixed margin.
+   */
+  throttled(limit: GateLimit): Promise<number>
 }
 
 export interface Admission {
@@ -39,10 +51,12 @@ export interface Admission {
   waitedMs: number
   /** Times a late reply made it stamp its slot again. */
   restamped: number
+  /** The margin added to this admission's window (ms), a 429's widening included. */
   marginMs: number
   /**
-   * With `untilSent`, the slot is held (counted, never trimmed) for up to a window until this is
-   * called right after the POST is written, and stamped then; otherwise a no-op. Returns the stamp.
+   * With `untilSent`, the slot is held (counted, never trimmed, its hold renewed) until this is
+   * called right after the POST is written; it then waits for the answer of every POST tracked
+   * (trackPost) since the admission and stamps the slot. Otherwise a no-op. Returns the stamp.
    */
   sent(): Promise<number>
 }
@@ -56,6 +70,59 @@ export interface SubmitGateOptions {
 export function marginBounds(windowMs: number): { min: number; max: number } {
   return { min: Math.max(50, Math.ceil(windowMs * 0.05)), max: Math.max(100, Math.ceil(windowMs * 0.1)) }
 }
+
+/**
+ * The margin of a held admission whose POST's answer is tracked (trackPost): the stamp then
+ * follows IMS's count of the POST, so nothing between admission and count needs covering; this
+ * is only for a gateway's own clocks and rounding. docs/submit-gate.md, "Stamped at the answer".
+ */
+export function answeredMargin(windowMs: number): number {
+  return Math.max(10, Math.ceil(windowMs * 0.01))
+}
+
+/** A target's margin widening after a 429: `ms` set at Redis time `at`, halving every half-life. */
+export interface Widening {
+  ms: number
+  at: number
+}
+
+/** How a 429 widens a target's margin and time narrows it back, for a window of windowMs. */
+export function wideningPolicy(windowMs: number) {
+  const stepMs = marginBounds(windowMs).min
+  return {
+    /** The first widening, and the least after another 429 (which doubles it). */
+    stepMs,
+    /** Never wider than this (ms). */
+    capMs: 4 * stepMs,
+    /** A 429 this soon after the last widening is the same overlap, or its echo: no change. */
+    settleMs: 2 * windowMs,
+    /** The widening halves in this time (ms); below 1 ms it is gone. */
+    halfLifeMs: 10 * windowMs,
+  }
+}
+export type WideningPolicy = ReturnType<typeof wideningPolicy>
+
+/** The widening in force at `now` (ms); submit-gate.lua computes the same on Redis time. */
+export function wideningAt(w: Widening | null, now: number, halfLifeMs: number): number {
+  if (w === null) return 0
+  const ms = w.ms * 0.5 ** (Math.max(0, now - w.at) / halfLifeMs)
+  return ms < 1 ? 0 : ms
+}
+
+/**
+ * After a 429 at `now`: the widening to set (double what is left, at least a step, at most the
+ * cap), or null to leave it (another 429 within settleMs of the last widening).
+ */
+export function widenOnThrottle(w: Widening | null, now: number, p: WideningPolicy): Widening | null {
+  if (w !== null && now - w.at < p.settleMs) return null
+  const left = wideningAt(w, now, p.halfLifeMs)
+  return { ms: Math.min(p.capMs, Math.max(p.stepMs, Math.ceil(2 * left))), at: now }
+}
+
+/** A held slot's hold (ms, renewed while its POST is unanswered): a dead caller's slot frees after it. */
+const MIN_HOLD_MS = 5_000
+/** A held admission not sent within this is given up (its caller failed before the POST). */
+const MAX_HELD_MS = 120_000
 
 /** Margin = this many times the largest recent round trip (one for the reply, two for the rest). */
 const MARGIN_PER_ROUND_TRIP = 3
@@ -121,8 +188,23 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     return r
   }
   const marginFor = (windowMs: number) => options.marginMs ?? marginBounds(windowMs).min
-  const marginNow = (limit: GateLimit) => {
+  const fixed = options.marginMs !== undefined
+  /** Per target: quick-import POSTs of this process not answered yet, by sequence number. */
+  const posts = new Map<string, Map<number, Promise<void>>>()
+  let postSeq = 0
+  const postsOf = (target: string) => {
+    let p = posts.get(target)
+    if (!p) {
+      p = new Map()
+      posts.set(target, p)
+    }
+    return p
+  }
+  /** Targets whose POSTs are tracked (trackPost called): held admissions are stamped at the answer. */
+  const answered = new Set<string>()
+  const marginNow = (limit: GateLimit, held: boolean) => {
     if (options.marginMs !== undefined) return options.marginMs
+    if (held && answered.has(limit.target)) return answeredMargin(limit.windowMs)
     const { min, max } = marginBounds(limit.windowMs)
     return Math.min(max, Math.max(min, Math.ceil(MARGIN_PER_ROUND_TRIP * rttsOf(limit).get())))
   }
@@ -133,22 +215,81 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
   const ask = async (gl: GateLimit, marginMs: number, member: string, holdMs = 0) => {
     const { target, limit, windowMs } = gl
     const asked = Date.now()
-    const [admitted, waitMs, at] = (await runScript(
+    const [admitted, waitMs, at, wideningMs] = (await runScript(
       redis,
       GATE_SCRIPT,
-      [keys.submitWindow(target)],
-      [limit, windowMs + marginMs, member, holdMs],
-    )) as [number, number, number]
+      [keys.submitWindow(target), wideningKey(keys, target)],
+      [limit, windowMs + marginMs, member, holdMs, fixed ? 0 : wideningPolicy(windowMs).halfLifeMs],
+    )) as [number, number, number, number]
     const rttMs = Date.now() - asked
-    if (options.marginMs === undefined) rttsOf(gl).add(rttMs)
+    if (!fixed) rttsOf(gl).add(rttMs)
     const result: GateResult =
       admitted === 1 ? { admitted: true, at } : { admitted: false, waitMs: Math.max(1, waitMs) }
-    return { result, rttMs }
+    return { result, rttMs, wideningMs }
+  }
+
+  /** Writes a held slot's score: now + holdMs (a renewal), or the stamp (holdMs 0). */
+  const stampHeld = async (target: string, member: string, windowMs: number, holdMs: number) =>
+    Number(await runScript(redis, SENT_SCRIPT, [keys.submitWindow(target)], [member, windowMs, holdMs]))
+
+  /** Resolves once every POST to `target` tracked after sequence `since` has been answered. */
+  const answersSince = async (target: string, since: number) => {
+    const pending = [...postsOf(target)].filter(([seq]) => seq > since).map(([, done]) => done)
+    await Promise.all(pending)
+  }
+
+  /** The held admission's `sent`: keeps its hold renewed until called, then stamps after the answers. */
+  const heldSlot = (gl: GateLimit, member: string, windowMs: number) => {
+    const since = postSeq
+    const holdMs = Math.max(windowMs, MIN_HOLD_MS)
+    const started = Date.now()
+    const renewal = setInterval(
+      () => {
+        if (Date.now() - started > MAX_HELD_MS) return clearInterval(renewal)
+        stampHeld(gl.target, member, windowMs, holdMs).catch(() => undefined)
+      },
+      Math.ceil(holdMs / 3),
+    )
+    renewal.unref()
+    return async () => {
+      clearInterval(renewal)
+      await answersSince(gl.target, since)
+      return stampHeld(gl.target, member, windowMs, 0)
+    }
   }
 
   return {
     marginFor,
-    tryAcquire: async (limit, member) => (await ask(limit, marginNow(limit), member ?? newMember())).result,
+    trackPost: (target) => {
+      answered.add(target)
+      const seq = ++postSeq
+      let done!: () => void
+      postsOf(target).set(
+        seq,
+        new Promise<void>((resolve) => {
+          done = resolve
+        }),
+      )
+      return () => {
+        postsOf(target).delete(seq)
+        done()
+      }
+    },
+    throttled: async (limit) => {
+      if (fixed) return 0
+      const key = wideningKey(keys, limit.target)
+      const policy = wideningPolicy(limit.windowMs)
+      const [ms, at, now] = (await runScript(redis, WIDEN_SCRIPT, [key], ['', 0])) as [number, number, number]
+      const current = ms < 0 ? null : { ms, at }
+      const next = widenOnThrottle(current, now, policy)
+      if (next === null) return wideningAt(current, now, policy.halfLifeMs)
+      // Gone once below 1 ms: log2(ms) half-lives.
+      const ttlMs = Math.ceil(policy.halfLifeMs * Math.log2(next.ms + 1)) + 1000
+      await runScript(redis, WIDEN_SCRIPT, [key], [next.ms, ttlMs])
+      return next.ms
+    },
+    tryAcquire: async (limit, member) =>
+      (await ask(limit, marginNow(limit, false), member ?? newMember())).result,
     acquire: (limit, signal, acquireOptions = {}) => {
       const started = Date.now()
       const held = acquireOptions.untilSent === true
@@ -157,26 +298,24 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
         let restamped = 0
         for (;;) {
           signal?.throwIfAborted()
-          const marginMs = marginNow(limit)
+          const marginMs = marginNow(limit, held)
           const windowMs = limit.windowMs + marginMs
-          const { result, rttMs } = await ask(limit, marginMs, member, held ? windowMs : 0)
+          const holdMs = held ? Math.max(windowMs, MIN_HOLD_MS) : 0
+          const { result, rttMs, wideningMs } = await ask(limit, marginMs, member, holdMs)
           if (result.admitted) {
             // A held slot is stamped when its POST is out, so the reply's delay does not matter;
             // margin 0 (explicitly configured) has nothing to keep that delay within.
             if (held || marginMs === 0 || rttMs <= marginMs / MARGIN_PER_ROUND_TRIP) {
               const at = result.at
-              const sent = held
-                ? async () =>
-                    Number(
-                      await runScript(
-                        redis,
-                        SENT_SCRIPT,
-                        [keys.submitWindow(limit.target)],
-                        [member, windowMs],
-                      ),
-                    )
-                : async () => at
-              return { at, waitedMs: Date.now() - started, restamped, marginMs, sent }
+              // The stamp's window carries the widening too (the log's expiry).
+              const sent = held ? heldSlot(limit, member, windowMs + wideningMs) : async () => at
+              return {
+                at,
+                waitedMs: Date.now() - started,
+                restamped,
+                marginMs: marginMs + wideningMs,
+                sent,
+              }
             }
             // Late reply: the slot stays ours and is stamped again with a newer time.
             restamped++
@@ -189,6 +328,15 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
       })
     },
   }
+}
+
+/**
+ * A target's margin widening (hash: ms, at), beside its window log and in its hash slot.
+ * Persistent key text: renaming it forgets the widenings in force (they decay within minutes).
+ * It belongs in core's keys.ts (keys.submitWindow's neighbour); derived here until it moves.
+ */
+function wideningKey(keys: Keys, target: string): string {
+  return `${keys.submitWindow(target)}:widening`
 }
 
 function untilAborted(p: Promise<void>, signal?: AbortSignal): Promise<void> {

@@ -1,13 +1,27 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { runScript } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
+import { isImsError } from '@ims-importer/ims-client'
 import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { createSubmitGate, GATE_SCRIPT, marginBounds, type SubmitGate } from '../src/submit-gate.js'
+import { createImsClients } from '../src/ims-clients.js'
+import { createWorkerMetrics } from '../src/metrics.js'
+import {
+  answeredMargin,
+  createSubmitGate,
+  GATE_SCRIPT,
+  marginBounds,
+  type SubmitGate,
+  wideningAt,
+  wideningPolicy,
+  widenOnThrottle,
+} from '../src/submit-gate.js'
 import { workerTestFile } from './helpers/fixtures.js'
+import { systemBody } from './helpers/harness.js'
 import { maxInSlidingWindow } from './helpers/windows.js'
 
 /** This file's own namespace, and Redis clients closed after it. */
-const { ns, redis: client } = workerTestFile('submit-gate')
+const { ns, redis: client, simTarget } = workerTestFile('submit-gate')
 
 describe('submit gate', () => {
   it('never admits more than the limit in any sliding window, across clients under concurrency', async () => {
@@ -173,4 +187,139 @@ describe('submit gate: slots, waiting and margin', () => {
     }
     expect(Math.min(...margins)).toBeLessThan(100)
   })
+})
+
+describe('margin widening after a 429 (pure policy)', () => {
+  const p = wideningPolicy(1000)
+
+  it('is sized from the window: a step of the margin floor, four steps at most, half-life ten windows', () => {
+    expect(p).toEqual({ stepMs: 50, capMs: 200, settleMs: 2000, halfLifeMs: 10_000 })
+    expect(wideningPolicy(60_000)).toMatchObject({ stepMs: 3000, capMs: 12_000, halfLifeMs: 600_000 })
+  })
+
+  it('widens by a step, doubles what is left on a later 429, never past the cap', () => {
+    const first = widenOnThrottle(null, 1000, p)
+    expect(first).toEqual({ ms: 50, at: 1000 })
+    const second = widenOnThrottle(first, 1000 + p.settleMs, p)
+    expect(second?.ms).toBe(Math.ceil(2 * wideningAt(first, 1000 + p.settleMs, p.halfLifeMs)))
+    let w = second
+    for (let i = 2; i <= 6; i++) w = widenOnThrottle(w, 1000 + i * p.settleMs, p) ?? w
+    expect(w?.ms).toBe(p.capMs)
+  })
+
+  it('leaves the widening alone for a 429 within the settle time of the last one (the same overlap)', () => {
+    const w = { ms: 50, at: 1000 }
+    expect(widenOnThrottle(w, 1000 + p.settleMs - 1, p)).toBeNull()
+  })
+
+  it('time narrows it back: half per half-life, gone below 1 ms; a long-decayed one restarts at a step', () => {
+    const w = { ms: 200, at: 0 }
+    expect(wideningAt(w, 0, p.halfLifeMs)).toBe(200)
+    expect(wideningAt(w, p.halfLifeMs, p.halfLifeMs)).toBeCloseTo(100, 6)
+    expect(wideningAt(w, 3 * p.halfLifeMs, p.halfLifeMs)).toBeCloseTo(25, 6)
+    expect(wideningAt(w, 8 * p.halfLifeMs, p.halfLifeMs)).toBe(0)
+    expect(wideningAt(null, 5, p.halfLifeMs)).toBe(0)
+    expect(widenOnThrottle(w, 8 * p.halfLifeMs, p)).toEqual({ ms: p.stepMs, at: 8 * p.halfLifeMs })
+  })
+})
+
+describe("submit gate: a 429 widens every worker's margin, the stamp follows the answer", () => {
+  const W = 1000
+  const wideningKey = (target: string) => `${ns.submitWindow(target)}:widening`
+  const redisNow = async (c: Redis) => {
+    const [s, us] = await c.time()
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000)
+  }
+
+  it('the gate script decays a widening on Redis time as wideningAt does', async () => {
+    const c = client()
+    const gate = createSubmitGate(c, ns)
+    const limit = { target: uniqueName('gate-decay'), limit: 5, windowMs: W }
+    const { halfLifeMs } = wideningPolicy(W)
+    const at = (await redisNow(c)) - halfLifeMs
+    await c.hset(wideningKey(limit.target), 'ms', 160, 'at', at)
+    const admitted = await gate.acquire(limit)
+    // The first period of a target uses the ceiling; the widening comes on top.
+    const expected = wideningAt({ ms: 160, at }, admitted.at, halfLifeMs)
+    expect(expected).toBeCloseTo(80, 0)
+    expect(admitted.marginMs - marginBounds(W).max).toBeGreaterThanOrEqual(Math.floor(expected) - 1)
+    expect(admitted.marginMs - marginBounds(W).max).toBeLessThanOrEqual(Math.floor(expected))
+  })
+
+  it('a 429 from the gateway (real simulator) widens the margin of every worker; a fixed margin stays fixed', async () => {
+    const t = await simTarget('gate-429', { submitRate: 5, submitWindowMs: W })
+    const limit = { target: t.target.name, limit: 5, windowMs: W }
+    const [gate1, gate2] = [createSubmitGate(client(), ns), createSubmitGate(client(), ns)] as const
+    const fixedGate = createSubmitGate(client(), ns, { marginMs: 30 })
+    const ims = createImsClients([t.target], createWorkerMetrics({ defaultMetrics: false }), gate1)
+    try {
+      const before = await gate2.acquire(limit)
+      t.sim.control.setFaults({ throttleRate: 1, operations: ['quickImport'] })
+      const err = await ims
+        .get(t.target.name)
+        .quickImport(systemBody(1))
+        .catch((e: unknown) => e)
+      expect(isImsError(err) && err.status === 429 && err.code === 'APIG.0308').toBe(true)
+      const step = wideningPolicy(W).stepMs
+      // The other worker's next admission carries the widening (Redis, not this process).
+      const after = await gate2.acquire(limit)
+      expect(after.marginMs).toBeGreaterThanOrEqual(before.marginMs - 1 + step - 1)
+      expect(after.marginMs - step).toBeGreaterThanOrEqual(marginBounds(W).min)
+      // A second 429 at once is the same overlap: no further widening.
+      await ims
+        .get(t.target.name)
+        .quickImport(systemBody(2))
+        .catch(() => undefined)
+      expect(Number(await client().hget(wideningKey(limit.target), 'ms'))).toBe(step)
+      expect((await fixedGate.acquire(limit)).marginMs).toBe(30)
+      expect(t.sim.control.requestLog('quickImport').map((e) => e.status)).toEqual([429, 429])
+    } finally {
+      t.sim.control.setFaults({})
+      await ims.close()
+    }
+  })
+
+  it('a held admission is stamped after its POST was answered (after IMS counted it), with the small margin', async () => {
+    const t = await simTarget('gate-answer', { submitRate: 1, submitWindowMs: W })
+    const limit = { target: t.target.name, limit: 1, windowMs: W }
+    const gate = createSubmitGate(client(), ns)
+    const ims = createImsClients([t.target], createWorkerMetrics({ defaultMetrics: false }), gate)
+    try {
+      t.sim.control.setFaults({ latencyMs: 300, operations: ['quickImport'] })
+      const post = async () => {
+        const admission = await gate.acquire(limit, undefined, { untilSent: true })
+        // As the submit processor does: the POST, then sent() one turn later.
+        const posting = ims.get(t.target.name).quickImport(systemBody(3))
+        const stamped = nextTurn().then(() => admission.sent())
+        await posting
+        return { admission, stamp: await stamped, answeredAt: Date.now() }
+      }
+      const first = await post()
+      const counted = t.sim.control.requestLog('quickImport')[0]?.at ?? Number.NaN
+      expect(first.stamp).toBeGreaterThanOrEqual(counted + 300 - 5)
+      expect(first.stamp).toBeGreaterThanOrEqual(first.admission.at + 300)
+      // The second POST (one slot per window) waits for a window after the stamp, not the admission.
+      const second = await post()
+      expect(second.admission.at).toBeGreaterThanOrEqual(first.stamp + W)
+      expect(second.admission.marginMs).toBe(answeredMargin(W))
+      const arrivals = t.sim.control.requestLog('quickImport').map((e) => e.at)
+      expect(maxInSlidingWindow(arrivals, W)).toBe(1)
+    } finally {
+      t.sim.control.setFaults({})
+      await ims.close()
+    }
+  })
+
+  it('a held slot stays counted while its POST is not sent, beyond its first hold (renewed)', async () => {
+    const gate = createSubmitGate(client(), ns, { marginMs: 10 })
+    const limit = { target: uniqueName('gate-renew'), limit: 1, windowMs: 200 }
+    const admission = await gate.acquire(limit, undefined, { untilSent: true })
+    // The first hold is 5 s; renewed every third of it, it is still counted after 7 s.
+    await new Promise((r) => setTimeout(r, 7000))
+    expect((await gate.tryAcquire(limit)).admitted).toBe(false)
+    const stamp = await admission.sent()
+    expect(stamp).toBeGreaterThanOrEqual(admission.at + 7000)
+    await new Promise((r) => setTimeout(r, limit.windowMs + 20))
+    expect((await gate.tryAcquire(limit)).admitted).toBe(true)
+  }, 15_000)
 })

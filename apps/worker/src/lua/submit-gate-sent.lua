@@ -1,11 +1,13 @@
--- Stamps an admission of the submit gate when its POST has been written (docs/submit-gate.md):
--- the stamp follows any stall of the caller between admission and write.
+-- Stamps an admission of the submit gate once its POST is out (docs/submit-gate.md), or renews
+-- the hold of one whose POST is not answered yet.
 -- KEYS[1]  the target's window log
 -- ARGV[1]  member: the admission's token (added again if it left the log: the POST is out)
 -- ARGV[2]  window (ms), the safety margin included
--- Reply    the stamp (Redis ms)
+-- ARGV[3]  hold (ms, 0 if absent): 0 stamps now; more renews the hold, score now + hold
+-- Reply    the score written (Redis ms)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1000)
-return math.floor(now)
+local hold = tonumber(ARGV[3] or '0')
+redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) + hold) + 1000)
+return math.floor(now + hold)
