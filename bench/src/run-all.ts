@@ -8,6 +8,7 @@ import { machineInfo } from './lib/machine.js'
 import { type BenchReport, consoleLines, renderMarkdown } from './lib/report.js'
 import type { ScenarioId } from './lib/result.js'
 import type { Scenario } from './lib/scenario.js'
+import { capacityScenario } from './scenarios/capacity.js'
 import { inflightCostScenario } from './scenarios/inflight-cost.js'
 import { intakeScenario } from './scenarios/intake.js'
 import { limitPrecisionScenario } from './scenarios/limit-precision.js'
@@ -21,6 +22,7 @@ const SCENARIOS: Scenario[] = [
   limitPrecisionScenario,
   makespanScenario,
   inflightCostScenario,
+  capacityScenario,
 ]
 
 function parseOnly(argv: string[]): ScenarioId[] | null {

@@ -1,6 +1,12 @@
 /** What every scenario returns; run-all.ts collects these into results/latest.{json,md}. */
 
-export type ScenarioId = 'intake' | 'makespan' | 'limit-precision' | 'inflight-cost' | 'poll-schedule'
+export type ScenarioId =
+  | 'intake'
+  | 'makespan'
+  | 'limit-precision'
+  | 'inflight-cost'
+  | 'poll-schedule'
+  | 'capacity'
 
 export interface Target {
   /** What the target is checked on: the figure's value or its ratio to the baseline. */

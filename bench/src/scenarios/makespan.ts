@@ -6,11 +6,12 @@ import {
   keys,
   SIMULATOR_DEFAULTS,
 } from '@ims-importer/core'
-import { createImsClient, type ImsClient } from '@ims-importer/ims-client'
+import { createImsClient } from '@ims-importer/ims-client'
 import { SIM_AUTH, simTargetConfig, type TsProcess } from '@ims-importer/testkit'
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
 import { quickImportBody } from '../lib/bodies.js'
 import { type BenchContext, sleep } from '../lib/context.js'
+import { jobTimes } from '../lib/ims-jobs.js'
 import { privateRedis } from '../lib/redis.js'
 import { type Figure, figure, type ScenarioResult } from '../lib/result.js'
 import { runIfMain, type Scenario } from '../lib/scenario.js'
@@ -64,27 +65,6 @@ const simOptions = (): SimulatorOptions => ({
   imageQuota: 1_000_000,
   rateLimits: { quickImport: { limit: R, windowMs: W } },
 })
-
-interface JobTimes {
-  beginMs: number
-  endMs: number
-}
-
-async function jobTimes(client: ImsClient, jobIds: string[]): Promise<Map<string, JobTimes>> {
-  const out = new Map<string, JobTimes>()
-  let next = 0
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < jobIds.length) {
-        const id = jobIds[next++] as string
-        const job = await client.getJob(id)
-        if (job.begin_time && job.end_time)
-          out.set(id, { beginMs: Date.parse(job.begin_time), endMs: Date.parse(job.end_time) })
-      }
-    }),
-  )
-  return out
-}
 
 /** LB = max(floor((N-1)/R) * W + d_min, sum(d)/C, d_max), from the first POST. */
 function lowerBound(durationsMs: number[], cap: number, rate: number | null) {
