@@ -8,6 +8,7 @@ import {
   type Redis,
   type SizeHint,
   sizeBucket,
+  WaitingState,
 } from '@ims-importer/core'
 import { z } from 'zod'
 
@@ -19,23 +20,26 @@ import { z } from 'zod'
 // Cost, whatever the batch's size (up to 1000 imports): three round trips. The batch's open imports
 // by status (ZINTER of the batch's index with each status index: Redis walks the smaller set, the
 // batch's), their records (one MGET; final imports are never read, so a batch costs less as it
-// ends), the duration lists of each distinct target and size bucket (one pipeline).
+// ends), the duration lists of each distinct target and size bucket (one pipeline). The open
+// records are read once per view (readOpenImports): the view's `waiting` summary reads them too.
 
-/** Statuses whose imports hold a place: their end is expected (or, while submitting, about to start). */
-const HOLDING: readonly ImportStatus[] = ['submitting', 'submitted', 'running']
-const OPEN: readonly ImportStatus[] = ['queued', ...HOLDING]
+/** Statuses of a batch's imports that have not ended: queued, or holding a place on their target. */
+const OpenStatus = z.enum(['queued', 'submitting', 'submitted', 'running'])
+const OPEN: readonly ImportStatus[] = OpenStatus.options
 
 /** Places a target has when the config does not name it (TargetConfig's default maxInFlight). */
 const DEFAULT_PLACES = 40
 
-/** What a batch's expected finish reads of a record; anything else in it is ignored. */
-const EtaFields = z.object({
+/** What the batch view reads of an open import's record; anything else in it is ignored. */
+const OpenImport = z.object({
   target: z.string(),
-  status: z.string(),
+  status: OpenStatus,
   request: z.object({ min_disk: z.number().optional() }).loose(),
   expected_finish: z.object({ at: z.string() }).loose().nullable().optional(),
+  waiting: WaitingState.nullable().optional(),
 })
-type EtaFields = z.infer<typeof EtaFields>
+export type OpenImport = z.infer<typeof OpenImport>
+type EtaFields = OpenImport
 
 export interface BatchFinish {
   /** When the batch's last open import is expected to end (ISO-8601 UTC). */
@@ -74,42 +78,62 @@ async function execAll(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown
 }
 
 /**
- * The expected finish of a batch from its counts by status; null when the batch has no open
- * import (it has ended) or nothing is known of any of them.
+ * The batch's open imports (queued, submitting, submitted, running) in item order, with the
+ * fields the view needs; none when its counts show no open import. Two round trips.
  */
+export async function readOpenImports(
+  deps: Pick<BatchFinishDeps, 'redis' | 'keys'>,
+  batchId: string,
+  counts: Readonly<Record<ImportStatus, number>>,
+): Promise<OpenImport[]> {
+  const { redis, keys } = deps
+  const statuses = OPEN.filter((s) => (counts[s] ?? 0) > 0)
+  if (statuses.length === 0) return []
+  // The batch's open import ids (scores: the item index, weight 0 on the status set).
+  const byStatus = redis.pipeline()
+  for (const s of statuses)
+    byStatus.zinter(2, keys.batchImports(batchId), keys.statusImports(s), 'WEIGHTS', 1, 0)
+  const ids = (await execAll(byStatus)).flatMap((v) => (Array.isArray(v) ? (v as string[]) : []))
+  if (ids.length === 0) return []
+  // Their records, read raw: only the fields above are parsed; one that moved on is left out.
+  const raws = await redis.mget(ids.map((id) => keys.import(id)))
+  const open: OpenImport[] = []
+  for (const raw of raws) {
+    if (raw === null) continue
+    let parsed: ReturnType<typeof OpenImport.safeParse>
+    try {
+      parsed = OpenImport.safeParse(JSON.parse(raw))
+    } catch {
+      continue
+    }
+    if (parsed.success) open.push(parsed.data)
+  }
+  return open
+}
+
+/** The expected finish of a batch from its counts by status (reads its open imports). */
 export async function batchExpectedFinish(
   deps: BatchFinishDeps,
   batchId: string,
   counts: Readonly<Record<ImportStatus, number>>,
   now: number = Date.now(),
 ): Promise<BatchFinish | null> {
+  return expectedFinishOf(deps, await readOpenImports(deps, batchId, counts), now)
+}
+
+/**
+ * The expected finish of a batch from its open imports (readOpenImports); null when there is none
+ * (the batch has ended) or nothing is known of any of them. One round trip (the model's lists).
+ */
+export async function expectedFinishOf(
+  deps: BatchFinishDeps,
+  open: readonly OpenImport[],
+  now: number = Date.now(),
+): Promise<BatchFinish | null> {
   const { redis, keys } = deps
-  const statuses = OPEN.filter((s) => (counts[s] ?? 0) > 0)
-  if (statuses.length === 0) return null
-
-  // 1. The batch's open import ids, in item order (scores: the item index, weight 0 on the status set).
-  const byStatus = redis.pipeline()
-  for (const s of statuses)
-    byStatus.zinter(2, keys.batchImports(batchId), keys.statusImports(s), 'WEIGHTS', 1, 0)
-  const ids = (await execAll(byStatus)).flatMap((v) => (Array.isArray(v) ? (v as string[]) : []))
-  if (ids.length === 0) return null
-
-  // 2. Their records, read raw: only the few fields above are parsed.
-  const raws = await redis.mget(ids.map((id) => keys.import(id)))
-  const open: EtaFields[] = []
-  for (const raw of raws) {
-    if (raw === null) continue
-    let parsed: ReturnType<typeof EtaFields.safeParse>
-    try {
-      parsed = EtaFields.safeParse(JSON.parse(raw))
-    } catch {
-      continue
-    }
-    if (parsed.success && OPEN.includes(parsed.data.status as ImportStatus)) open.push(parsed.data)
-  }
   if (open.length === 0) return null
 
-  // 3. The duration model's lists of each distinct target and size bucket, in one pipeline.
+  // The duration model's lists of each distinct target and size bucket, in one pipeline.
   const needModel = open.filter((r) => r.status === 'queued' || r.status === 'submitting')
   const listKeys = new Map<string, number>()
   const listKey = (target: string, bucket: string) => durationModelKey(keys, target, bucket)
@@ -138,7 +162,7 @@ export async function batchExpectedFinish(
     return medians.get(memo) ?? null
   }
 
-  // 4. List scheduling per target, on the target's places; the batch ends with its last target.
+  // List scheduling per target, on the target's places; the batch ends with its last target.
   const perTarget = new Map<string, { running: (number | null)[]; queuedMs: (number | null)[] }>()
   let known = 0
   for (const r of open) {

@@ -48,7 +48,9 @@ function withScores(flat: string[]): { index: number; importId: string }[] {
  * The batch view's `waiting`: queued imports whose target paused their submission, grouped by
  * target, reason and code (earliest `since`, latest message).
  */
-export function summariseWaiting(records: readonly (ImportRecord | null)[]): BatchWaiting {
+export function summariseWaiting(
+  records: readonly (Pick<ImportRecord, 'status' | 'target' | 'waiting'> | null)[],
+): BatchWaiting {
   const groups = new Map<string, BatchWaiting['reasons'][number]>()
   let count = 0
   for (const r of records) {

@@ -1,6 +1,6 @@
 import { type AdmitResult, enqueueSubmitBulk, type NewImport, newId } from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { batchExpectedFinish } from '../batch-finish.js'
+import { expectedFinishOf, readOpenImports } from '../batch-finish.js'
 import { type BatchRecord, summariseWaiting } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
@@ -19,9 +19,6 @@ import {
   isWellFormedId,
   MAX_BATCH_ITEMS,
 } from '../schemas.js'
-
-/** Records read per round trip when the batch view counts its imports waiting for their target. */
-const WAITING_CHUNK = 250
 
 /** A batch writes up to 1000 records in a few round trips; bound it so a hung store still answers (503). */
 const BATCH_BUDGET_MS = 5000
@@ -227,16 +224,6 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     },
   )
 
-  /** The batch's queued imports that wait for their target (only queued ones can). */
-  const waitingOf = async (id: string, queued: number) => {
-    if (queued === 0) return summariseWaiting([])
-    const ids = (await batches.itemsInStatus(id, 'queued', -1, MAX_BATCH_ITEMS)).map((p) => p.importId)
-    const records: Awaited<ReturnType<typeof store.getMany>> = []
-    for (let i = 0; i < ids.length; i += WAITING_CHUNK)
-      records.push(...(await store.getMany(ids.slice(i, i + WAITING_CHUNK))))
-    return summariseWaiting(records)
-  }
-
   app.get(
     '/v1/batches/:id',
     {
@@ -263,11 +250,13 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           : batches.itemsInStatus(id, status, after, limit + 1),
       ])
       const shown = page.slice(0, limit)
-      const [records, expected_finish, waiting] = await Promise.all([
+      // The batch's open imports, read once: its expected finish and its imports waiting for their target.
+      const [records, open] = await Promise.all([
         store.getMany(shown.map((p) => p.importId)),
-        batchExpectedFinish(finishDeps, id, counts),
-        waitingOf(id, counts.queued ?? 0),
+        readOpenImports(finishDeps, id, counts),
       ])
+      const expected_finish = await expectedFinishOf(finishDeps, open)
+      const waiting = summariseWaiting(open)
       const items = shown.flatMap((p, i) => {
         const r = records[i]
         if (!r) return []
