@@ -31,6 +31,13 @@ const CORE_PANELS = [
   'IMS responses by status code',
   'Failures by IMS error code',
   'Import duration percentiles',
+  'Idle place-time share',
+  'Detection latency',
+  'Job-status polls per finished import',
+  'Poll gate decisions',
+  'Image quota',
+  'Submissions paused for quota',
+  'Backlog expected finish',
 ]
 
 const panels = dataPanels(loadDashboard())
