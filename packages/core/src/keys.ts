@@ -57,6 +57,11 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     statusImports: (status: string) => `${p}:status:${status}:imports`,
     /** Sorted set of a tenant's import ids in one status, scored by creation time (ms). */
     tenantStatusImports: (tenant: string, status: string) => `${p}:tenant:${tenant}:status:${status}:imports`,
+    /**
+     * Sorted set of a tenant's import ids in one target, scored by creation time (ms): serves
+     * `GET /v1/imports?target=` (written since issue 16; imports accepted before are not in it).
+     */
+    tenantTargetImports: (tenant: string, target: string) => `${p}:tenant:${tenant}:target:${target}:imports`,
     /** Sorted set of a tenant's import ids carrying one external_id, scored by creation time (ms). */
     tenantExternalImports: (tenant: string, externalId: string) =>
       `${p}:tenant:${tenant}:external:${externalId}:imports`,
@@ -97,6 +102,16 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     imageQuotaRead: (target: string) => `${p}:image-quota:${target}:read`,
     /** Sorted set used as the sliding window of a target's job-status GETs (member = unique token, score = ms). */
     pollWindow: (target: string) => `${p}:poll-window:${target}`,
+    /**
+     * Sorted set of what retention removes and when (docs/retention.md): member = JSON naming a
+     * final import and its index entries (`["i", id, tenant, status, batch_id, external_id]`) or a
+     * batch (`["b", id, tenant]`), score = when it expires (epoch ms).
+     */
+    retention: `${p}:retention`,
+    /** Hash status -> `score:seen`, where the retention sweep's pass over a final status set is. */
+    retentionBackfill: `${p}:retention:backfill`,
+    /** Failed authentications from one client address in the current window (INCR, PX window). */
+    authFailures: (address: string) => `${p}:auth-failures:${address}`,
   } as const
 }
 

@@ -1,9 +1,18 @@
--- Compare-and-set of one record on its version, moving its id between status indexes.
+-- Compare-and-set of one record on its version, moving its id between status indexes. A record
+-- that becomes (or stays) final gets its retention: the record expires at ARGV[7] and the
+-- retention set names its index entries for the sweep; the batch, once none of its imports is
+-- open, expires then too (docs/retention.md).
 -- KEYS: 1 record, 2 old status, 3 new status, 4 old tenant status, 5 new tenant status,
---   6 the batch's status counts (only when the record is in a batch)
--- ARGV: 1 expected version, 2 new json, 3 score (creation ms), 4 id, 5 old status, 6 new status
+--   6 the retention set, then only when the record is in a batch: 7 the batch's status counts,
+--   8 the batch record, 9 the batch's imports
+-- ARGV: 1 expected version, 2 new json, 3 score (creation ms), 4 id, 5 old status, 6 new status,
+--   7 expiry (epoch ms; '' = the new status is not final), 8 the record's retention member,
+--   9 the batch's retention member ('' = none), 10.. the statuses that are not final
 -- Returns {'ok'}, {'missing'}, {'corrupt'} (the stored record is not JSON) or
 --   {'conflict', stored version}.
+
+-- @include retain-final
+
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {'missing'} end
 local ok, rec = pcall(cjson.decode, cur)
@@ -15,9 +24,18 @@ if ARGV[5] ~= ARGV[6] then
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
   redis.call('ZREM', KEYS[4], ARGV[4])
   redis.call('ZADD', KEYS[5], ARGV[3], ARGV[4])
-  if KEYS[6] then
-    redis.call('HINCRBY', KEYS[6], ARGV[5], -1)
-    redis.call('HINCRBY', KEYS[6], ARGV[6], 1)
+  if KEYS[7] then
+    redis.call('HINCRBY', KEYS[7], ARGV[5], -1)
+    redis.call('HINCRBY', KEYS[7], ARGV[6], 1)
   end
+end
+if ARGV[7] ~= '' then
+  local open = {}
+  for i = 10, #ARGV do open[#open + 1] = ARGV[i] end
+  local batch = nil
+  if KEYS[7] and ARGV[9] ~= '' then
+    batch = { counts = KEYS[7], record = KEYS[8], imports = KEYS[9], member = ARGV[9] }
+  end
+  retain_final(KEYS[1], KEYS[6], tonumber(ARGV[7]), ARGV[8], batch, open)
 end
 return {'ok'}

@@ -5,14 +5,23 @@ import { createMany } from './create.js'
 import { DEFAULT_SCAN_BUDGET, listImports } from './list.js'
 import { getImport, getImports } from './read.js'
 import { removeImport } from './remove.js'
+import { DEFAULT_RETENTION_MS, retainUnexpiring, sweepExpired } from './retention.js'
 import { transitionImport, updateImport } from './transition.js'
 import type { ImportStore, ImportStoreOptions, StoreContext } from './types.js'
 
 export * from './admit.js'
 export * from './errors.js'
+export {
+  batchRetentionMember,
+  DEFAULT_RETENTION_MS,
+  importRetentionMember,
+} from './retention.js'
 export type { ImportPage, ImportStore, ImportStoreOptions, ListImportsQuery } from './types.js'
 
 const DEFAULT_IDS_BY_STATUS_LIMIT = 1000
+/** Records and batches one sweep removes at most, and final records per status it backfills. */
+const DEFAULT_SWEEP_LIMIT = 20_000
+const DEFAULT_BACKFILL = 2_000
 
 function emptyCounts(): Record<ImportStatus, number> {
   return Object.fromEntries(ImportStatus.options.map((s) => [s, 0])) as Record<ImportStatus, number>
@@ -24,7 +33,11 @@ function emptyCounts(): Record<ImportStatus, number> {
  * indexes always change together, and a transition is a compare-and-set on `version`.
  */
 export function createImportStore(redis: Redis, options: ImportStoreOptions = {}): ImportStore {
-  const ctx: StoreContext = { redis, keys: options.keys ?? defaultKeys }
+  const ctx: StoreContext = {
+    redis,
+    keys: options.keys ?? defaultKeys,
+    retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+  }
   const { keys } = ctx
   const scanBudget = options.listScanBudget ?? DEFAULT_SCAN_BUDGET
   return {
@@ -51,5 +64,11 @@ export function createImportStore(redis: Redis, options: ImportStoreOptions = {}
       return counts
     },
     remove: (id) => removeImport(ctx, id),
+    async sweepRetention({ limit = DEFAULT_SWEEP_LIMIT, backfill = DEFAULT_BACKFILL } = {}) {
+      // Backfill first: a record from before retention that is already due goes in this sweep.
+      const retained = await retainUnexpiring(ctx, backfill)
+      const expired = await sweepExpired(ctx, limit)
+      return { expired, retained }
+    },
   }
 }

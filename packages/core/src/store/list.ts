@@ -13,10 +13,10 @@ export const DEFAULT_SCAN_BUDGET = 10_000
 const SCAN_CHUNK = 250
 
 /** Which index a list walks; part of the cursor so a cursor cannot be replayed on another. */
-type ListSource = 'tenant' | 'status' | 'external' | 'batch'
+type ListSource = 'tenant' | 'status' | 'external' | 'batch' | 'target'
 
 const Cursor = z.object({
-  k: z.enum(['tenant', 'status', 'external', 'batch']),
+  k: z.enum(['tenant', 'status', 'external', 'batch', 'target']),
   s: z.string(),
   i: z.string(),
 })
@@ -61,7 +61,9 @@ function planList({ keys }: StoreContext, query: ListImportsQuery): ListPlan {
   if (batch_id !== undefined) return { source: 'batch', index: keys.batchImports(batch_id), exact: false }
   if (status !== undefined)
     return { source: 'status', index: keys.tenantStatusImports(tenant, status), exact: target === undefined }
-  return { source: 'tenant', index: keys.tenantImports(tenant), exact: target === undefined }
+  if (target !== undefined)
+    return { source: 'target', index: keys.tenantTargetImports(tenant, target), exact: true }
+  return { source: 'tenant', index: keys.tenantImports(tenant), exact: true }
 }
 
 const matches = (query: ListImportsQuery, r: ImportRecord): boolean =>
@@ -103,6 +105,10 @@ export async function listImports(
       ctx,
       entries.map((e) => e.id),
     )
+    // An entry without its record is one whose record expired (docs/retention.md): it goes from
+    // the index walked now; the retention sweep removes it from the others.
+    const stale = entries.filter((_, i) => records[i] === null).map((e) => e.id)
+    if (stale.length > 0) await ctx.redis.zrem(index, ...stale)
     for (const [i, entry] of entries.entries()) {
       if (items.length === limit) {
         // Entries remain after a full page: the cursor is the last item returned.
@@ -111,7 +117,6 @@ export async function listImports(
       after = { k: source, s: entry.score, i: entry.id }
       examined++
       const record = records[i]
-      // A missing record is an index entry whose record is being removed right now.
       if (record && matches(query, record)) items.push(record)
     }
     if (entries.length < count) return { items, next_cursor: null }

@@ -9,4 +9,6 @@ export const scripts = {
   page: loadLua(CORE_LUA_DIR, 'page-index'),
   rateLimitTake: loadLua(CORE_LUA_DIR, 'rate-limit-take'),
   idempotencyForget: loadLua(CORE_LUA_DIR, 'idempotency-forget'),
+  retainImport: loadLua(CORE_LUA_DIR, 'retain-import'),
+  expireRetained: loadLua(CORE_LUA_DIR, 'expire-retained'),
 } as const

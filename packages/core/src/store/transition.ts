@@ -3,10 +3,12 @@ import {
   type ImportPatch,
   type ImportRecord,
   type ImportStatus,
+  isFinal,
 } from '../import-record.js'
 import { runScript } from '../redis.js'
 import { CorruptImportRecordError, ImportNotFoundError, VersionConflictError } from './errors.js'
 import { getImport } from './read.js'
+import { retentionArgs } from './retention.js'
 import { scripts } from './scripts.js'
 import { createdScore, serialise } from './serialise.js'
 import type { StoreContext } from './types.js'
@@ -17,7 +19,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Writes `next` over `current` if the stored version is still `current.version`. */
 async function compareAndSet(
-  { redis, keys }: StoreContext,
+  { redis, keys, retentionMs }: StoreContext,
   current: ImportRecord,
   next: ImportRecord,
 ): Promise<void> {
@@ -29,8 +31,12 @@ async function compareAndSet(
     keys.statusImports(to),
     keys.tenantStatusImports(current.tenant, from),
     keys.tenantStatusImports(current.tenant, to),
+    keys.retention,
   ]
-  if (current.batch_id !== null) keyList.push(keys.batchStatusCounts(current.batch_id))
+  // A final record gets its retention in the same step (docs/retention.md).
+  let retention: (string | number)[] = ['', '', '']
+  if (isFinal(to)) retention = retentionArgs(keys, next, retentionMs, keyList)
+  else if (current.batch_id !== null) keyList.push(keys.batchStatusCounts(current.batch_id))
   const reply = (await runScript(redis, scripts.transition, keyList, [
     current.version,
     serialise(next),
@@ -38,6 +44,7 @@ async function compareAndSet(
     current.id,
     from,
     to,
+    ...retention,
   ])) as string[]
   switch (reply[0]) {
     case 'ok':

@@ -27,6 +27,11 @@ export interface ImportStoreOptions {
    * what an index answers; past it the page comes back short, with a cursor to go on.
    */
   listScanBudget?: number
+  /**
+   * How long a final import (its record, index entries and batch) is kept after it became
+   * final, in ms (RETENTION_DAYS; default 30 days; docs/retention.md).
+   */
+  retentionMs?: number
 }
 
 /** The Redis-backed store of import records. All keys live under one namespace (one cluster slot). */
@@ -68,10 +73,21 @@ export interface ImportStore {
   countByStatusForBatch(batchId: string): Promise<Record<ImportStatus, number>>
   /** Removes a record and its index entries (used when an enqueue fails right after create). */
   remove(id: string): Promise<void>
+  /**
+   * The retention sweep (docs/retention.md): removes up to `limit` due records and batches with
+   * every index entry of them, and gives retention to up to `backfill` final records of each
+   * final status that have none (written before retention existed).
+   */
+  sweepRetention(options?: {
+    limit?: number
+    backfill?: number
+  }): Promise<{ expired: number; retained: number }>
 }
 
 /** What every part of the store works with: its connection and its namespace. */
 export interface StoreContext {
   redis: Redis
   keys: Keys
+  /** How long a final record is kept (ms). */
+  retentionMs: number
 }
