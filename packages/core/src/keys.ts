@@ -104,7 +104,7 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     pollWindow: (target: string) => `${p}:poll-window:${target}`,
     /**
      * Sorted set of what retention removes and when (docs/retention.md): member = JSON naming a
-     * final import and its index entries (`["i", id, tenant, status, batch_id, external_id]`) or a
+     * final import and its index entries (`["i", id, tenant, status, batch_id, external_id, target]`) or a
      * batch (`["b", id, tenant]`), score = when it expires (epoch ms).
      */
     retention: `${p}:retention`,

@@ -44,6 +44,7 @@ async function whereIndexed(r: ImportRecord): Promise<string[]> {
       [`tenant status ${s}`, keys.tenantStatusImports(r.tenant, s)],
     ]),
   ]
+  zsets.push(['target', keys.tenantTargetImports(r.tenant, r.target)])
   if (r.external_id) zsets.push(['external', keys.tenantExternalImports(r.tenant, r.external_id)])
   if (r.batch_id) zsets.push(['batch', keys.batchImports(r.batch_id)])
   for (const [name, key] of zsets) if ((await redis.zscore(key, r.id)) !== null) found.push(name)

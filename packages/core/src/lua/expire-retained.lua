@@ -4,20 +4,21 @@
 -- KEYS: 1 the retention set, then per member its keys (positions in ARGV):
 --   an import ('i'): record, tenant index, status index, tenant status index, then the
 --     external-id index (when its position > 0), then the batch's imports and status counts
---     (when its position > 0);
+--     (when its position > 0), then the tenant's index of the target (when its position > 0);
 --   a batch ('b'): batch record, its imports, its status counts, the tenant's batches.
--- ARGV: 1 N, then 6 fields per member: member, kind ('i' or 'b'), id, status ('' for a batch),
+-- ARGV: 1 N, then 8 fields per member: member, kind ('i' or 'b'), id, status ('' for a batch),
 --   position of its first key, position of its external-id index (0 = none), position of its
---   batch's imports (0 = none), so 7 per member in all:
---   ARGV[2 + 7i .. 8 + 7i] = member, kind, id, status, first, external, batch
+--   batch's imports (0 = none), position of its target index (0 = none):
+--   ARGV[2 + 8i .. 9 + 8i] = member, kind, id, status, first, external, batch, target
 -- Returns the number of members removed (members not due, or no longer there, are skipped).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ret, removed = KEYS[1], 0
 for i = 0, tonumber(ARGV[1]) - 1 do
-  local b = 2 + 7 * i
+  local b = 2 + 8 * i
   local member, kind, id, status = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   local first, ext, batch = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
+  local bytarget = tonumber(ARGV[b + 7])
   local score = redis.call('ZSCORE', ret, member)
   if score and tonumber(score) <= now then
     if kind == 'i' then
@@ -32,6 +33,7 @@ for i = 0, tonumber(ARGV[1]) - 1 do
         redis.call('DEL', KEYS[first])
         for k = first + 1, first + 3 do redis.call('ZREM', KEYS[k], id) end
         if ext > 0 then redis.call('ZREM', KEYS[ext], id) end
+        if bytarget > 0 then redis.call('ZREM', KEYS[bytarget], id) end
         if batch > 0 and redis.call('ZREM', KEYS[batch], id) == 1 and redis.call('EXISTS', KEYS[batch + 1]) == 1 then
           redis.call('HINCRBY', KEYS[batch + 1], status, -1)
         end

@@ -15,7 +15,7 @@ export const OPEN_STATUSES: readonly ImportStatus[] = ImportStatus.options.filte
  * once the record itself is gone. Built here only, so every writer writes the same member.
  */
 export const importRetentionMember = (r: ImportRecord): string =>
-  JSON.stringify(['i', r.id, r.tenant, r.status, r.batch_id ?? '', r.external_id ?? ''])
+  JSON.stringify(['i', r.id, r.tenant, r.status, r.batch_id ?? '', r.external_id ?? '', r.target])
 
 /** A batch in the retention set (its tenant names the tenant's index of batches). */
 export const batchRetentionMember = (batchId: string, tenant: string): string =>
@@ -86,14 +86,16 @@ export async function sweepExpired(ctx: StoreContext, limit: number): Promise<nu
     const junk: string[] = []
     for (const raw of due) {
       const m = Member.parse(raw)
-      if (m?.[0] === 'i' && m.length === 6 && ImportStatus.safeParse(m[3]).success) {
-        const [, id, tenant, status, batchId, externalId] = m as [
+      // 6 fields: written before the per-target index existed (no target named, none to prune).
+      if (m?.[0] === 'i' && (m.length === 6 || m.length === 7) && ImportStatus.safeParse(m[3]).success) {
+        const [, id, tenant, status, batchId, externalId, target = ''] = m as [
           string,
           string,
           string,
           string,
           string,
           string,
+          string?,
         ]
         const first =
           keyList.push(
@@ -105,7 +107,8 @@ export async function sweepExpired(ctx: StoreContext, limit: number): Promise<nu
         const ext = externalId === '' ? 0 : keyList.push(keys.tenantExternalImports(tenant, externalId))
         const batch =
           batchId === '' ? 0 : keyList.push(keys.batchImports(batchId), keys.batchStatusCounts(batchId)) - 1
-        args.push(raw, 'i', id, status, first, ext, batch)
+        const byTarget = target === '' ? 0 : keyList.push(keys.tenantTargetImports(tenant, target))
+        args.push(raw, 'i', id, status, first, ext, batch, byTarget)
       } else if (m?.[0] === 'b' && m.length === 3) {
         const [, id, tenant] = m as [string, string, string]
         const first =
@@ -115,7 +118,7 @@ export async function sweepExpired(ctx: StoreContext, limit: number): Promise<nu
             keys.batchStatusCounts(id),
             keys.tenantBatches(tenant),
           ) - 3
-        args.push(raw, 'b', id, '', first, 0, 0)
+        args.push(raw, 'b', id, '', first, 0, 0, 0)
       } else {
         junk.push(raw)
         continue
