@@ -77,7 +77,7 @@ export function marginBounds(windowMs: number): { min: number; max: number } {
  * is only for a gateway's own clocks and rounding. docs/submit-gate.md, "Stamped at the answer".
  */
 export function answeredMargin(windowMs: number): number {
-  return Math.max(10, Math.ceil(windowMs * 0.01))
+  return Math.max(5, Math.ceil(windowMs * 0.005))
 }
 
 /** A target's margin widening after a 429: `ms` set at Redis time `at`, halving every half-life. */
@@ -189,8 +189,9 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
   }
   const marginFor = (windowMs: number) => options.marginMs ?? marginBounds(windowMs).min
   const fixed = options.marginMs !== undefined
-  /** Per target: quick-import POSTs of this process not answered yet, by sequence number. */
-  const posts = new Map<string, Map<number, Promise<void>>>()
+  /** Per target: quick-import POSTs of this process not answered yet, by sequence number; each
+   * resolves with the time (performance.now) its answer or failure was in. */
+  const posts = new Map<string, Map<number, Promise<number>>>()
   let postSeq = 0
   const postsOf = (target: string) => {
     let p = posts.get(target)
@@ -228,14 +229,28 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     return { result, rttMs, wideningMs }
   }
 
-  /** Writes a held slot's score: now + holdMs (a renewal), or the stamp (holdMs 0). */
-  const stampHeld = async (target: string, member: string, windowMs: number, holdMs: number) =>
-    Number(await runScript(redis, SENT_SCRIPT, [keys.submitWindow(target)], [member, windowMs, holdMs]))
+  /**
+   * Writes a held slot's score: now + holdMs (a renewal), or the stamp (holdMs 0): Redis time now,
+   * or `answeredAt` (performance.now) translated to Redis time, never earlier than it really was.
+   */
+  const stampHeld = async (
+    target: string,
+    member: string,
+    windowMs: number,
+    holdMs: number,
+    answeredAt?: number,
+  ) => {
+    // The script runs after this line: Redis now - age is at or after the answer.
+    const ageMs = answeredAt === undefined ? 0 : Math.max(0, Math.floor(performance.now() - answeredAt))
+    return Number(
+      await runScript(redis, SENT_SCRIPT, [keys.submitWindow(target)], [member, windowMs, holdMs, ageMs]),
+    )
+  }
 
-  /** Resolves once every POST to `target` tracked after sequence `since` has been answered. */
-  const answersSince = async (target: string, since: number) => {
+  /** Once every POST to `target` tracked after sequence `since` is answered: the last answer's time. */
+  const answersSince = async (target: string, since: number): Promise<number | undefined> => {
     const pending = [...postsOf(target)].filter(([seq]) => seq > since).map(([, done]) => done)
-    await Promise.all(pending)
+    return pending.length === 0 ? undefined : Math.max(...(await Promise.all(pending)))
   }
 
   /** The held admission's `sent`: keeps its hold renewed until called, then stamps after the answers. */
@@ -253,8 +268,7 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     renewal.unref()
     return async () => {
       clearInterval(renewal)
-      await answersSince(gl.target, since)
-      return stampHeld(gl.target, member, windowMs, 0)
+      return stampHeld(gl.target, member, windowMs, 0, await answersSince(gl.target, since))
     }
   }
 
@@ -263,16 +277,16 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     trackPost: (target) => {
       answered.add(target)
       const seq = ++postSeq
-      let done!: () => void
+      let done!: (at: number) => void
       postsOf(target).set(
         seq,
-        new Promise<void>((resolve) => {
+        new Promise<number>((resolve) => {
           done = resolve
         }),
       )
       return () => {
         postsOf(target).delete(seq)
-        done()
+        done(performance.now())
       }
     },
     throttled: async (limit) => {

@@ -298,6 +298,8 @@ describe("submit gate: a 429 widens every worker's margin, the stamp follows the
       const counted = t.sim.control.requestLog('quickImport')[0]?.at ?? Number.NaN
       expect(first.stamp).toBeGreaterThanOrEqual(counted + 300 - 5)
       expect(first.stamp).toBeGreaterThanOrEqual(first.admission.at + 300)
+      // At the answer as this process saw it (Redis time, same host clock), not a round trip later.
+      expect(first.stamp).toBeLessThanOrEqual(first.answeredAt + 2)
       // The second POST (one slot per window) waits for a window after the stamp, not the admission.
       const second = await post()
       expect(second.admission.at).toBeGreaterThanOrEqual(first.stamp + W)
