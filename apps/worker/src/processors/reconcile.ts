@@ -14,6 +14,10 @@ export interface ReconcileReport {
   inflightAdded: number
   inflightRemoved: number
   overduePolls: number
+  /** Final imports and batches removed with their index entries (retention, docs/retention.md). */
+  expired: number
+  /** Final records written without retention (an earlier release) that got it now. */
+  retentionGiven: number
 }
 
 /** Whether a queue holds a live job (waiting, delayed, active...) under this id; removes a dead one. */
@@ -35,7 +39,9 @@ async function liveJob(queue: Queue, jobId: string): Promise<BullJob | null> {
  * - the in-flight sets are recomputed from the store: imports submitted, running or submitting
  *   after a POST attempt are added; places of final, missing or long-queued imports are
  *   removed, each only if nobody re-acquired it meanwhile;
- * - polls overdue by more than POLL_OVERDUE_MS are reported (log and metric).
+ * - polls overdue by more than POLL_OVERDUE_MS are reported (log and metric);
+ * - the retention sweep: final imports and batches past RETENTION_DAYS go with every index entry
+ *   of them, and final records from before retention get theirs (docs/retention.md).
  */
 export const processReconcile = (deps: WorkerDeps) => async (): Promise<ReconcileReport> => {
   const report: ReconcileReport = {
@@ -45,6 +51,8 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
     inflightAdded: 0,
     inflightRemoved: 0,
     overduePolls: 0,
+    expired: 0,
+    retentionGiven: 0,
   }
   const repair = (kind: string, n = 1) => n > 0 && deps.metrics.repairs.inc({ kind }, n)
 
@@ -127,6 +135,10 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
     }
     report.inflightRemoved += await deps.inflight.prune(target.name, stale)
   }
+
+  const swept = await deps.store.sweepRetention()
+  report.expired = swept.expired
+  report.retentionGiven = swept.retained
 
   repair('submit_requeued', report.submitRequeued)
   repair('poll_requeued', report.pollRequeued)
