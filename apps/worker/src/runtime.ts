@@ -1,4 +1,5 @@
 import {
+  createDurationModel,
   createImportStore,
   createKeys,
   createLogger,
@@ -16,6 +17,7 @@ import { createImageQuota } from './image-quota.js'
 import { createImsClients } from './ims-clients.js'
 import { createInflight } from './inflight.js'
 import { createWorkerMetrics } from './metrics.js'
+import { createPlaceDemand, createPollGate } from './poll-gate.js'
 import { processReconcile, type ReconcileReport } from './processors/reconcile.js'
 import { createSubmitGate, sleep } from './submit-gate.js'
 import { createWorkers, RECONCILE_SCHEDULER_ID } from './workers.js'
@@ -80,6 +82,13 @@ export async function createWorkerRuntime(
     gate,
     inflight,
     metrics,
+    pollGate: createPollGate(redis, keys),
+    durationModel: createDurationModel(redis, keys),
+    placeDemand: createPlaceDemand({
+      queues,
+      inflight,
+      caps: new Map(config.targets.map((t) => [t.name, t.limits.maxInFlight])),
+    }),
     imageQuota,
     targets: new Map(config.targets.map((t) => [t.name, t])),
   }
