@@ -21,6 +21,7 @@ import {
   withDeadline,
 } from './problem.js'
 import { logCompleted, requestLog } from './request-log.js'
+import { adminQueuesRoutes } from './routes/admin-queues.js'
 import { batchRoutes } from './routes/batches.js'
 import { registerDocs } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
@@ -270,5 +271,6 @@ export function buildApp(deps: ApiDeps): App {
   app.register(metricsRoutes, deps)
   app.register(importRoutes, deps)
   app.register(batchRoutes, deps)
+  app.register(adminQueuesRoutes, deps)
   return app
 }

@@ -27,6 +27,8 @@ export const ApiEnv = BaseEnv.extend({
   ADMIN_API_KEYS: z.string().optional(),
   /** Require an admin key on /metrics. Off by default: Prometheus scrapes it on a private network. */
   METRICS_AUTH: envBoolean.default(false),
+  /** Let admin keys retry and clean jobs in the queue UI (/admin/queues); read-only when off. */
+  ADMIN_QUEUES_WRITE: envBoolean.default(false),
   /**
    * Require a key on /docs and /openapi.json, like every other route (the default). Turn it off
    * to browse Swagger UI, which cannot send a bearer key for its own page; `pnpm start` does.
@@ -94,6 +96,8 @@ export const ApiConfig = ApiEnv.loose()
     /** True when API_KEYS was not set and the development key is in use. */
     usingDevKey: !e.API_KEYS,
     metricsAuth: e.METRICS_AUTH,
+    /** The queue UI may retry and clean jobs (otherwise it only shows them). */
+    adminQueuesWrite: e.ADMIN_QUEUES_WRITE,
     docsAuth: e.DOCS_AUTH,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
