@@ -267,8 +267,11 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     )
     renewal.unref()
     return async () => {
+      // Still renewed while the answers are awaited (a slow IMS); none after the stamp is sent:
+      // renewals already sent run before it (one connection, in order).
+      const answeredAt = await answersSince(gl.target, since)
       clearInterval(renewal)
-      return stampHeld(gl.target, member, windowMs, 0, await answersSince(gl.target, since))
+      return stampHeld(gl.target, member, windowMs, 0, answeredAt)
     }
   }
 

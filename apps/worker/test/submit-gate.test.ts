@@ -312,14 +312,18 @@ describe("submit gate: a 429 widens every worker's margin, the stamp follows the
     }
   })
 
-  it('a held slot stays counted while its POST is not sent, beyond its first hold (renewed)', async () => {
+  it('a held slot stays counted while its POST is unanswered, beyond its first hold (renewed)', async () => {
     const gate = createSubmitGate(client(), ns, { marginMs: 10 })
     const limit = { target: uniqueName('gate-renew'), limit: 1, windowMs: 200 }
     const admission = await gate.acquire(limit, undefined, { untilSent: true })
-    // The first hold is 5 s; renewed every third of it, it is still counted after 7 s.
-    await new Promise((r) => setTimeout(r, 7000))
+    const answered = gate.trackPost(limit.target)
+    await new Promise((r) => setTimeout(r, 1000))
+    const stamping = admission.sent()
+    // The first hold is 5 s; renewed every third of it until the answer, still counted after 7 s.
+    await new Promise((r) => setTimeout(r, 6000))
     expect((await gate.tryAcquire(limit)).admitted).toBe(false)
-    const stamp = await admission.sent()
+    answered()
+    const stamp = await stamping
     expect(stamp).toBeGreaterThanOrEqual(admission.at + 7000)
     await new Promise((r) => setTimeout(r, limit.windowMs + 20))
     expect((await gate.tryAcquire(limit)).admitted).toBe(true)
