@@ -14,7 +14,10 @@
 -- ARGV[7]: the record key of an import id without the id (keys.import('')): a replayed import's
 --   record is read in this call. Built here, not passed in KEYS, as BullMQ builds job keys from
 --   its prefix: it carries the same hash tag, so it is in the same cluster slot.
--- ARGV[8...]: the records (write-imports.lua's layout)
+-- ARGV[8]: the tenant's cap of imports not yet final (0 = none)
+-- ARGV[9], ARGV[10]: where in KEYS the tenant's status sets of the statuses not final start
+--   (keys.tenantStatusImports, consecutive) and how many there are (0 when no cap)
+-- ARGV[11...]: the records (write-imports.lua's layout)
 --
 -- Returns one of:
 --   {'created'}
@@ -24,6 +27,7 @@
 --   {'mismatch'}       the key was used with another body
 --   {'in_progress'}    the key's request is still being handled (or being undone: its import is gone)
 --   {'exists', id}     a record id is taken
+--   {'over_quota', imports not yet final, cap}   the records would take the tenant past its cap
 
 -- @include gcra
 -- @include idempotency-lookup
@@ -44,9 +48,18 @@ if hash ~= '' then
   end
 end
 
-local taken = first_existing_import(8)
+-- The cap counts the tenant's status sets, which every transition keeps exact (records of
+-- earlier releases included); a replay above is answered even at the cap.
+local cap = tonumber(ARGV[8])
+if cap > 0 then
+  local open, first = 0, tonumber(ARGV[9])
+  for i = first, first + tonumber(ARGV[10]) - 1 do open = open + redis.call('ZCARD', KEYS[i]) end
+  if open + tonumber(ARGV[11]) > cap then return {'over_quota', tostring(open), tostring(cap)} end
+end
+
+local taken = first_existing_import(11)
 if taken then return {'exists', taken} end
-write_imports(8)
+write_imports(11)
 if hash ~= '' then
   redis.call('HSET', KEYS[2], 'state', 'done', 'hash', hash, ARGV[4], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])

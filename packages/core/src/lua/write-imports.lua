@@ -1,14 +1,15 @@
 -- Shared by create-imports.lua and admit-imports.lua (pulled in with `-- @include write-imports`).
 --
--- New records, from ARGV[a] on: ARGV[a] = N, then 8 fields per record (record i at a + 8i + 1..8):
+-- New records, from ARGV[a] on: ARGV[a] = N, then 9 fields per record (record i at a + 9i + 1..9):
 --   1 json, 2 score (creation ms), 3 id, 4 index in its batch ('' = after the batch's last),
 --   5 position in KEYS of the record key,
 --   6 position of its three index keys, consecutive: tenant, status (queued), tenant status,
 --   7 position of its batch set, followed by the batch's status-counts hash (0 = no batch),
---   8 position of its external-id index (0 = none).
+--   8 position of its external-id index (0 = none),
+--   9 position of its tenant's target index (keys.tenantTargetImports).
 -- Keys that records share (one tenant's indexes, one batch's) stand in KEYS once.
 
-local FIELDS = 8
+local FIELDS = 9
 
 -- The id of the first record whose key exists, or nil.
 local function first_existing_import(a)
@@ -41,6 +42,7 @@ local function write_imports(a)
     end
     local ext = tonumber(ARGV[b + 8])
     if ext > 0 then redis.call('ZADD', KEYS[ext], score, id) end
+    redis.call('ZADD', KEYS[tonumber(ARGV[b + 9])], score, id)
   end
   for counts, added in pairs(queued) do redis.call('HINCRBY', KEYS[counts], 'queued', added) end
 end

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto'
-import type { ImportRecord, NewImport } from '../import-record.js'
+import { type ImportRecord, ImportStatus, isFinal, type NewImport } from '../import-record.js'
 import { keys as defaultKeys, type Keys } from '../keys.js'
 import { type Redis, runScript } from '../redis.js'
 import { newImportArgs, newImportRecords } from './create.js'
@@ -39,6 +39,11 @@ export interface AdmitRequest {
   /** The Idempotency-Key and the answer stored under it when the records are created. */
   idempotency: (IdempotencyClaim & { answer: StoredAnswer }) | null
   imports: NewImport[]
+  /**
+   * The most imports not yet final the tenant of `imports` may have once they are written
+   * (counted in the same step); null or absent: no cap.
+   */
+  maxOpenImports?: number | null
   now?: Date
 }
 
@@ -54,6 +59,8 @@ export type AdmitResult =
   | { kind: 'in_progress' }
   /** A record id is taken (ids are random: a caller's bug, not a race). */
   | { kind: 'exists'; importId: string }
+  /** The records would take the tenant past its cap of imports not yet final: `open` now, `cap`. */
+  | { kind: 'over_quota'; open: number; cap: number }
 
 /**
  * Intake admission: the rate limit, the Idempotency-Key and the records in one script and one
@@ -68,6 +75,9 @@ export interface Admission {
   forget(claim: IdempotencyClaim): Promise<void>
 }
 
+/** The statuses an import is not final in: counted against a tenant's cap. */
+const OPEN_STATUSES = ImportStatus.options.filter((s) => !isFinal(s))
+
 /** GCRA's arguments: the interval between requests (ms) and the burst (requests). */
 const gcraArgs = (limit: RateLimit): [number, number] => [60_000 / limit.perMinute, limit.perMinute]
 
@@ -81,7 +91,7 @@ export function createAdmission(redis: Redis, options: { keys?: Keys } = {}): Ad
   return {
     keys,
 
-    async admit({ rateLimit, idempotency, imports, now = new Date() }) {
+    async admit({ rateLimit, idempotency, imports, maxOpenImports, now = new Date() }) {
       const records = newImportRecords(imports, now)
       const keyList = [keys.apiRate(rateLimit.keyId)]
       let answerField = ''
@@ -105,6 +115,13 @@ export function createAdmission(redis: Redis, options: { keys?: Keys } = {}): Ad
         IDEMPOTENCY_TTL_MS,
         importKeyPrefix,
       ]
+      const tenant = imports[0]?.tenant
+      if (maxOpenImports && tenant !== undefined) {
+        if (imports.some((i) => i.tenant !== tenant))
+          throw new Error('admit: a capped request holds the imports of one tenant')
+        args.push(maxOpenImports, keyList.length + 1, OPEN_STATUSES.length)
+        for (const status of OPEN_STATUSES) keyList.push(keys.tenantStatusImports(tenant, status))
+      } else args.push(0, 0, 0)
       const recordArgs = newImportArgs(keys, imports, records, keyList)
       const reply = (await runScript(redis, scripts.admit, keyList, [...args, ...recordArgs])) as string[]
       const [kind, detail = '', more = ''] = reply
@@ -122,6 +139,8 @@ export function createAdmission(redis: Redis, options: { keys?: Keys } = {}): Ad
           return { kind }
         case 'exists':
           return { kind, importId: detail }
+        case 'over_quota':
+          return { kind, open: Number(detail), cap: Number(more) }
         default:
           throw new Error(`admit-imports: unexpected reply ${String(kind)}`)
       }

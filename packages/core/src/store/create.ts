@@ -63,6 +63,7 @@ export function newImportArgs(
             `external\n${r.tenant}\n${r.external_id}`,
             keys.tenantExternalImports(r.tenant, r.external_id),
           )
+    const targetAt = place(`target\n${r.tenant}\n${r.target}`, keys.tenantTargetImports(r.tenant, r.target))
     args.push(
       serialiseNew(r),
       createdScore(r),
@@ -72,6 +73,7 @@ export function newImportArgs(
       indexesAt,
       batchAt,
       externalAt,
+      targetAt,
     )
   }
   return args

@@ -22,5 +22,6 @@ export async function removeImport(ctx: StoreContext, id: string): Promise<void>
     externalAt = keyList.push(keys.tenantExternalImports(record.tenant, record.external_id))
   if (record.batch_id !== null)
     batchAt = keyList.push(keys.batchImports(record.batch_id), keys.batchStatusCounts(record.batch_id)) - 1
-  await runScript(redis, scripts.remove, keyList, [id, statuses.length, externalAt, batchAt])
+  const targetAt = keyList.push(keys.tenantTargetImports(record.tenant, record.target))
+  await runScript(redis, scripts.remove, keyList, [id, statuses.length, externalAt, batchAt, targetAt])
 }
