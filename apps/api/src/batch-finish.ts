@@ -165,12 +165,16 @@ export async function expectedFinishOf(
   // List scheduling per target, on the target's places; the batch ends with its last target.
   const perTarget = new Map<string, { running: (number | null)[]; queuedMs: (number | null)[] }>()
   let known = 0
+  // A queued import waiting for its target (submissions paused, image quota) starts when the
+  // pause ends, which nobody knows: scheduled as if now, so the batch's end is a lower bound.
+  let paused = false
   for (const r of open) {
     const group = perTarget.get(r.target) ?? { running: [], queuedMs: [] }
     perTarget.set(r.target, group)
     if (r.status === 'queued') {
       const ms = medianOf(r)
       if (ms !== null) known++
+      if (r.waiting) paused = true
       group.queuedMs.push(ms)
     } else if (r.status === 'submitting') {
       // Its POST is on its way: it holds a place and its job is about to start.
@@ -185,7 +189,7 @@ export async function expectedFinishOf(
   }
   if (known === 0) return null
   let at = Number.NEGATIVE_INFINITY
-  let complete = true
+  let complete = !paused
   for (const [target, group] of perTarget) {
     const finish = expectedBatchFinish({ now, ...group, places: deps.places[target] ?? DEFAULT_PLACES })
     if (!finish.complete) complete = false

@@ -169,7 +169,7 @@ export const BatchExpectedFinish = z
       .meta({ description: "When the batch's last open import is expected to end (ISO-8601 UTC)" }),
     complete: z.boolean().meta({
       description:
-        "False when some open import's expected end or duration is unknown: `at` then counts only the known ones, a lower bound",
+        "False when some open import's expected end or duration is unknown, or it waits for its target's paused submissions: `at` is then a lower bound",
     }),
   })
   .meta({

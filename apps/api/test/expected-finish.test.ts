@@ -146,6 +146,18 @@ describe('GET /v1/batches/{id}: expected_finish', () => {
     expect(view.expected_finish).toEqual({ at: iso(t0 + 15 * MIN), complete: false })
   })
 
+  it("is a lower bound while a queued import waits for its target's paused submissions", async () => {
+    const batch = await postBatch(2, BIG)
+    const [a, b] = batch.imports
+    const t0 = Date.now()
+    await run(a?.id as string, finishAt(t0 + 40 * MIN))
+    expect((await getBatch(batch.id)).expected_finish).toEqual({ at: iso(t0 + 40 * MIN), complete: true })
+    await api.deps.store.transition(b?.id as string, 'queued', {
+      waiting: { reason: 'image_quota', code: 'IMG.0015', message: 'quota reached', since: iso(t0) },
+    })
+    expect((await getBatch(batch.id)).expected_finish).toEqual({ at: iso(t0 + 40 * MIN), complete: false })
+  })
+
   it('is null when nothing is known, and once every import is final', async () => {
     const batch = await postBatch(2, LATE)
     expect((await getBatch(batch.id)).expected_finish).toBeNull()
