@@ -7,8 +7,8 @@
  * finished_at) minus the job's end_time, that as a share of the job's duration, polls per import
  * (attempts.poll) and the share of place-time held after IMS had finished. Prints figures; asserts
  * nothing. Safe to run while the stack is restarted: the waiting loop rides out an API that is
- * down for a while. Submits through POST /v1/batches and waits on the batch's counts, so the
- * API's per-key rate limit is never hit.
+ * down for a while. Submits through POST /v1/batches and reads the batch's records 500 a page,
+ * so the API's per-key rate limit (600 requests a minute by default) is not hit.
  *
  *   pnpm check:detection [--count 120] [--timeout 900] [--quiet]
  *
@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { createApiClient, FINAL_STATUSES, type ImportView, isFinalStatus } from '@ims-importer/api-client'
+import { createApiClient, type ImportView, isFinalStatus } from '@ims-importer/api-client'
 
 const env = process.env
 const { values: args } = parseArgs({
@@ -144,27 +144,38 @@ async function main(): Promise<void> {
     `[${elapsed()}] ${COUNT} accepted in ${batches.length} batch(es); waiting for each to reach a final state`,
   )
 
-  let counts: Record<string, number> = {}
+  // Final or not is read from the records themselves (the batch's imports, 500 a page), not
+  // from the batch view's counts: the check must not trust what it is checking.
+  const listAll = async (): Promise<ImportView[]> => {
+    const out: ImportView[] = []
+    for (const b of batches) {
+      let cursor: string | undefined
+      do {
+        const page = await client.listImports({ batch_id: b.id, limit: 500, ...(cursor ? { cursor } : {}) })
+        out.push(...page.items)
+        cursor = page.next_cursor ?? undefined
+      } while (cursor)
+    }
+    return out
+  }
+  let views: ImportView[] = []
   let unreachableSince: number | null = null
   let lastReport = ''
-  const finalCount = () => FINAL_STATUSES.reduce((a, s) => a + (counts[s] ?? 0), 0)
   while (Date.now() - started < TIMEOUT_MS) {
     try {
-      const views = await Promise.all(batches.map((b) => client.getBatch(b.id, { limit: 1 })))
-      counts = {}
-      for (const view of views) {
-        for (const [s, n] of Object.entries(view.counts)) counts[s] = (counts[s] ?? 0) + (n ?? 0)
-      }
+      views = await listAll()
       if (unreachableSince !== null) {
         console.log(
           `[${elapsed()}] the API answers again (after ${((Date.now() - unreachableSince) / 1000).toFixed(1)} s)`,
         )
         unreachableSince = null
       }
+      const counts: Record<string, number> = {}
+      for (const v of views) counts[v.status] = (counts[v.status] ?? 0) + 1
       const report = JSON.stringify(counts)
       if (report !== lastReport) console.log(`[${elapsed()}] ${report}`)
       lastReport = report
-      if (finalCount() >= COUNT) break
+      if (views.length >= COUNT && views.every((v) => isFinalStatus(v.status))) break
     } catch (err) {
       if (unreachableSince === null) {
         unreachableSince = Date.now()
@@ -175,15 +186,6 @@ async function main(): Promise<void> {
   }
   const waitedMs = Date.now() - started
 
-  const views: ImportView[] = []
-  for (const b of batches) {
-    let cursor: string | undefined
-    do {
-      const page = await client.listImports({ batch_id: b.id, limit: 100, ...(cursor ? { cursor } : {}) })
-      views.push(...page.items)
-      cursor = page.next_cursor ?? undefined
-    } while (cursor)
-  }
   const finals = new Map(views.filter((v) => isFinalStatus(v.status)).map((v) => [v.id, v]))
   const open = views.filter((v) => !isFinalStatus(v.status))
   if (open.length > 0) {
@@ -192,6 +194,16 @@ async function main(): Promise<void> {
       `\nNOT FINAL after ${(waitedMs / 1000).toFixed(0)} s: ${open.length} imports, e.g. ${openIds.join(', ')}`,
     )
   }
+  // The batch view's counts should say the same as the records.
+  const batchCounts: Record<string, number> = {}
+  for (const b of batches) {
+    const view = await client.getBatch(b.id, { limit: 1 })
+    for (const [st, n] of Object.entries(view.counts)) if (n) batchCounts[st] = (batchCounts[st] ?? 0) + n
+  }
+  const recordCounts: Record<string, number> = {}
+  for (const v of views) recordCounts[v.status] = (recordCounts[v.status] ?? 0) + 1
+  const countsAgree =
+    JSON.stringify(Object.entries(batchCounts).sort()) === JSON.stringify(Object.entries(recordCounts).sort())
 
   const token = await simToken()
   const rows = await mapLimit([...finals.values()], 8, async (view) => {
@@ -257,6 +269,7 @@ async function main(): Promise<void> {
       '',
       `imports                                ${COUNT} submitted, ${finals.size} final, ${open.length} not final`,
       `final states                           ${JSON.stringify(byStatus)}`,
+      `batch view's counts                    ${countsAgree ? 'agree with the records' : `DISAGREE with the records: batch ${JSON.stringify(batchCounts)}, records ${JSON.stringify(recordCounts)}`}`,
       `jobs the simulator does not know       ${rows.filter((r) => r.jobId && !r.jobKnown).length}`,
       `imports without an IMS job id          ${rows.filter((r) => !r.jobId).length}`,
       `all final after                        ${fixed((Math.max(...finishedTimes) - started) / 1000, 1)} s from the first POST`,
