@@ -1,6 +1,12 @@
 import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyError, type FastifyRequest, LogController } from 'fastify'
+import Fastify, {
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+  type HookHandlerDoneFunction,
+  LogController,
+} from 'fastify'
 import {
   hasZodFastifySchemaValidationErrors,
   serializerCompiler,
@@ -8,15 +14,18 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
 import { bearerToken, findApiKeyIn, indexApiKeys } from './auth.js'
+import { createAuthThrottle } from './auth-throttle.js'
 import type { ApiDeps } from './deps.js'
 import { prototypeKeyErrors } from './json-body.js'
 import type { RejectReason } from './metrics.js'
 import {
   HttpProblem,
+  isRedisOutOfMemory,
   isRedisUnavailable,
   PROBLEM_CONTENT_TYPE,
   rateLimitedProblem,
   remainingMs,
+  storeFullProblem,
   toProblem,
   withDeadline,
 } from './problem.js'
@@ -28,6 +37,8 @@ import { healthRoutes } from './routes/health.js'
 import { importRoutes } from './routes/imports.js'
 import { metricsRoutes } from './routes/metrics.js'
 import type { AccessPolicy, App } from './types.js'
+
+type HookDone = HookHandlerDoneFunction
 
 /** Routes whose rejections count in ims_importer_imports_rejected_total. */
 const INTAKE_ROUTES = new Set(['/v1/imports', '/v1/batches'])
@@ -94,6 +105,7 @@ function asProblem(err: FastifyError | Error, req: FastifyRequest): HttpProblem 
   const status = (err as FastifyError).statusCode
   if (status !== undefined && status >= 400 && status < 500)
     return new HttpProblem(status === 413 ? 'body_too_large' : 'bad_request', err.message)
+  if (isRedisOutOfMemory(err)) return storeFullProblem()
   if (isRedisUnavailable(err))
     return new HttpProblem('unavailable', 'the service cannot reach its store right now; retry shortly', {
       headers: { 'retry-after': '1' },
@@ -122,6 +134,18 @@ export function buildApp(deps: ApiDeps): App {
     childLoggerFactory: (logger) => logger,
     // While closing (SIGTERM), new requests get 503 at once; in-flight ones finish.
     return503OnClosing: true,
+    // A client gets so long to send a whole request (a slow body is answered 408 and closed), to
+    // send its headers, to stay silent, and to keep an idle connection open.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node looks for requests past those timeouts this often (its default, 30 s, would let a
+      // slow body outlive a short request timeout by that much).
+      connectionsCheckingInterval: Math.min(1000, config.http.requestTimeoutMs),
+    },
   }).withTypeProvider<ZodTypeProvider>() as unknown as App
 
   app.setValidatorCompiler(validatorCompiler)
@@ -174,12 +198,10 @@ export function buildApp(deps: ApiDeps): App {
     return 'tenant'
   }
 
-  // Callback style: the intake routes (their limit is taken in the handler) pass without a promise.
-  app.addHook('onRequest', (req, reply, done) => {
-    reply.header('x-request-id', req.id)
-    req.redisDeadline = Date.now() + REDIS_BUDGET_MS
-    const access = accessOf(req)
-    if (access === 'public') return done()
+  const throttle = createAuthThrottle(redis, deps.keys, config.authThrottle)
+
+  /** The key check and the rate limit of a route that needs a key. */
+  const authorize = (req: FastifyRequest, reply: FastifyReply, access: AccessPolicy, done: HookDone) => {
     const token = bearerToken(req.headers.authorization)
     if (!token) {
       reply.header('www-authenticate', 'Bearer')
@@ -188,12 +210,19 @@ export function buildApp(deps: ApiDeps): App {
     const key = findApiKeyIn(token, access === 'admin' ? adminKeys : tenantKeys)
     if (!key) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      return done(new HttpProblem('unauthorized', 'the API key is not valid for this route'))
+      // Counted per client address: past the limit, 429 (auth-throttle.ts).
+      throttle
+        .failed(req.ip)
+        .then((limited) =>
+          done(limited ?? new HttpProblem('unauthorized', 'the API key is not valid for this route')),
+        )
+      return
     }
     req.tenant = key.tenant
-    req.apiKeyId = key.keyId
+    // An admin key and a tenant key of the same name are two keys: two rate-limit counters.
+    req.apiKeyId = access === 'admin' ? `admin/${key.keyId}` : key.keyId
     if (req.routeOptions.config?.rateLimit === 'in-handler') return done()
-    const limit = { keyId: key.keyId, perMinute: config.rateLimitPerMinute }
+    const limit = { keyId: req.apiKeyId, perMinute: config.rateLimitPerMinute }
     withDeadline('rate limit', remainingMs(req.redisDeadline), deps.admission.takeRateLimit(limit)).then(
       (decision) =>
         done(
@@ -201,6 +230,17 @@ export function buildApp(deps: ApiDeps): App {
         ),
       (err: Error) => done(err),
     )
+  }
+
+  // Callback style: the intake routes (their limit is taken in the handler) pass without a promise.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id)
+    req.redisDeadline = Date.now() + REDIS_BUDGET_MS
+    const access = accessOf(req)
+    if (access === 'public') return done()
+    // Only an address that failed recently here costs a look in Redis first.
+    if (!throttle.suspect(req.ip)) return authorize(req, reply, access, done)
+    throttle.check(req.ip).then((limited) => (limited ? done(limited) : authorize(req, reply, access, done)))
   })
 
   app.addHook('onResponse', (req, reply, done) => {

@@ -1,5 +1,7 @@
 import type { ImportRecord, Keys, Redis } from '@ims-importer/core'
 import { z } from 'zod'
+import { compactItemErrors, expandItemErrors, type ItemErrorGroup } from './item-errors.js'
+import { FieldError } from './problem.js'
 import { type BatchWaiting, ItemErrors } from './schemas.js'
 
 /** One batch as stored at keys.batch(id); its import ids live in keys.batchImports(id), scored by item index. */
@@ -12,6 +14,30 @@ export const BatchRecord = z.object({
   rejected: z.array(ItemErrors),
 })
 export type BatchRecord = z.infer<typeof BatchRecord>
+
+/**
+ * A batch as written: its rejected items in groups (item-errors.ts), so refused items cost their
+ * distinct errors once; batches written by earlier releases carry `rejected` whole.
+ */
+const StoredBatch = BatchRecord.omit({ rejected: true }).extend({
+  rejected: z.array(ItemErrors).optional(),
+  rejected_groups: z.array(z.tuple([z.string(), z.array(FieldError)])).optional(),
+})
+
+const toStored = ({ rejected, ...batch }: BatchRecord): string =>
+  JSON.stringify({
+    ...BatchRecord.parse({ ...batch, rejected: [] }),
+    rejected: undefined,
+    rejected_groups: compactItemErrors(rejected),
+  })
+
+function fromStored(raw: string): BatchRecord {
+  const { rejected, rejected_groups, ...batch } = StoredBatch.parse(JSON.parse(raw))
+  return {
+    ...batch,
+    rejected: rejected_groups ? expandItemErrors(rejected_groups as ItemErrorGroup[]) : (rejected ?? []),
+  }
+}
 
 export interface BatchStore {
   /**
@@ -73,7 +99,7 @@ export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
   return {
     async create(batch) {
       const multi = redis.multi()
-      multi.set(keys.batch(batch.id), JSON.stringify(BatchRecord.parse(batch)), 'NX')
+      multi.set(keys.batch(batch.id), toStored(batch), 'NX')
       multi.zadd(keys.tenantBatches(batch.tenant), Date.parse(batch.created_at), batch.id)
       const results = await multi.exec()
       const failed = results?.find(([err]) => err)
@@ -81,7 +107,7 @@ export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
     },
     async get(id) {
       const raw = await redis.get(keys.batch(id))
-      return raw === null ? null : BatchRecord.parse(JSON.parse(raw))
+      return raw === null ? null : fromStored(raw)
     },
     async items(id, after, limit) {
       const flat = await redis.zrangebyscore(

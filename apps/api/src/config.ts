@@ -54,6 +54,22 @@ export const ApiEnv = BaseEnv.extend({
   ...CallbackRetryEnv.shape,
   /** How long SIGTERM waits for in-flight requests before closing anyway (ms). */
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Longest a client may take to send a whole request, headers and body (ms): a slow body is
+   * answered 408 and closed then. 4 MB batches need about 30 s at 1 Mbit/s.
+   */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Longest a client may take to send a request's headers (ms); at most REQUEST_TIMEOUT_MS. */
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** A connection with no traffic at all this long is closed (ms). */
+  CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  /** An idle keep-alive connection is closed after this long (ms); above a load balancer's idle timeout. */
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(72_000),
+  /** Failed authentications per client address and window before every request from it gets 429. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().positive().default(20),
+  AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  /** Days final imports, their index entries and batches are kept (fractions allowed; docs/retention.md). */
+  RETENTION_DAYS: z.coerce.number().positive().default(30),
 })
 export type ApiEnv = z.infer<typeof ApiEnv>
 
@@ -109,6 +125,17 @@ export const ApiConfig = ApiEnv.loose()
     /** Retries of the callback a cancel queues (core's CallbackRetryEnv, read by the worker too). */
     callbackRetry: { attempts: e.CALLBACK_ATTEMPTS, retryBaseMs: e.CALLBACK_RETRY_BASE_MS },
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+    /** The HTTP server's timeouts (ms). */
+    http: {
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
+      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    },
+    /** Failed-auth throttling per client address (auth-throttle.ts). */
+    authThrottle: { maxFailures: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS },
+    /** How long a final import is kept (ms; RETENTION_DAYS). */
+    retentionMs: Math.round(e.RETENTION_DAYS * 86_400_000),
     ...targetsOf(e as TargetsEnv),
   }))
 export type ApiConfig = z.output<typeof ApiConfig>

@@ -81,7 +81,7 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
     redis,
     queueRedis,
     keys,
-    store: createImportStore(redis, { keys }),
+    store: createImportStore(redis, { keys, retentionMs: config.retentionMs }),
     admission: createAdmission(redis, { keys }),
     batches: createBatchStore(redis, keys),
     queues: createQueues(queueRedis, keys),

@@ -92,6 +92,31 @@ export function isRedisUnavailable(err: unknown): boolean {
   return IOREDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
 }
 
+/**
+ * Redis refused a write because it reached `maxmemory` (policy noeviction): `OOM command not
+ * allowed when used memory > 'maxmemory'`, as a command's reply or from inside a script.
+ */
+export function isRedisOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && /\bOOM command not allowed\b/.test(err.message)
+}
+
+/** The 503 of a store that is full: nothing was written; an operator must make room. */
+export function storeFullProblem(): HttpProblem {
+  return new HttpProblem(
+    'unavailable',
+    'the service cannot store anything right now: its Redis is out of memory (maxmemory reached); nothing was accepted, retry later',
+    { headers: { 'retry-after': '30' } },
+  )
+}
+
+/** Longest piece of a caller's input quoted back in an error (characters). */
+export const ECHO_MAX = 64
+
+/** A caller's input as quoted in an error: at most ECHO_MAX characters, then "…". */
+export function echo(value: string): string {
+  return value.length > ECHO_MAX ? `${value.slice(0, ECHO_MAX)}…` : value
+}
+
 export class DeadlineExceededError extends Error {
   constructor(what: string, ms: number) {
     super(`${what} did not finish within ${ms} ms`)

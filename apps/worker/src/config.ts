@@ -7,6 +7,7 @@ import {
   type TargetsEnv,
 } from '@ims-importer/core'
 import { z } from 'zod'
+import { parseAdminKeys } from './metrics-auth.js'
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 const count = (fallback: number) => z.coerce.number().int().positive().default(fallback)
@@ -14,8 +15,17 @@ const count = (fallback: number) => z.coerce.number().int().positive().default(f
 /** The worker's env, parsed once in main.ts. Secrets (CALLBACK_SECRET) never reach logs. */
 export const WorkerEnv = BaseEnv.extend(CallbackRetryEnv.shape).extend({
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(9091),
-  /** Address the health server binds (0.0.0.0 in a container). */
-  WORKER_HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Address the health server (/metrics, /livez, /readyz) binds: loopback unless configured
+   * (a container sets 0.0.0.0 for Prometheus, on its private network).
+   */
+  WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Require an admin key (ADMIN_API_KEYS, as the API reads them) on the worker's /metrics. */
+  METRICS_AUTH: envBoolean.default(false),
+  /** `name:key` or `name:sha256:<64 hex>`, comma-separated: the keys that may read /metrics. */
+  ADMIN_API_KEYS: z.string().optional(),
+  /** Days final imports, their index entries and batches are kept (fractions allowed; docs/retention.md). */
+  RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** Run the reconciler (its Worker and job scheduler) in this process. */
   RECONCILE_ENABLED: envBoolean.default(true),
   /** HMAC key for the X-Signature header of callbacks; callbacks fail clearly without it. */
@@ -84,6 +94,10 @@ export const WorkerSettings = WorkerEnv.loose().transform((e) => ({
   logLevel: e.LOG_LEVEL,
   port: e.WORKER_PORT,
   host: e.WORKER_HOST,
+  /** Hashes of the keys that may read /metrics (METRICS_AUTH), else null: /metrics is open. */
+  metricsKeys: e.METRICS_AUTH ? parseAdminKeys(e.ADMIN_API_KEYS) : null,
+  /** How long a final import is kept (ms; RETENTION_DAYS). */
+  retentionMs: Math.round(e.RETENTION_DAYS * 86_400_000),
   reconcilerEnabled: e.RECONCILE_ENABLED,
   targets: loadTargets(e as TargetsEnv),
   callback: {

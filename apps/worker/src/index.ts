@@ -24,7 +24,11 @@ export async function startWorker(
   options: RuntimeOptions = {},
 ): Promise<StartedWorker> {
   const runtime = await createWorkerRuntime(config, options)
-  const server = buildHealthServer({ registry: runtime.deps.metrics.registry, ready: runtime.ready })
+  const server = buildHealthServer({
+    registry: runtime.deps.metrics.registry,
+    ready: runtime.ready,
+    metricsKeys: config.metricsKeys,
+  })
   const url = await server.listen({ port: config.port, host: config.host })
   let closing: Promise<void> | undefined
   return {

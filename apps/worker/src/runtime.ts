@@ -55,7 +55,7 @@ export async function createWorkerRuntime(
   const redis = createRedis(config.redisUrl, { connectionName: 'ims-worker' })
   redis.on('error', (err) => log.error({ err }, 'redis error'))
   const keys = createKeys(config.keyPrefix)
-  const store = createImportStore(redis, { keys })
+  const store = createImportStore(redis, { keys, retentionMs: config.retentionMs })
   const queues = createQueues(redis, keys)
   const metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true })
   const ims = createImsClients(config.targets, metrics)

@@ -4,9 +4,18 @@ import { expectedFinishOf, readOpenImports } from '../batch-finish.js'
 import { type BatchRecord, summariseWaiting } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
+import { compactAnswer, expandAnswer } from '../item-errors.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
 import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
-import { type FieldError, HttpProblem, problemResponses, remainingMs, withDeadline } from '../problem.js'
+import {
+  type FieldError,
+  HttpProblem,
+  isRedisOutOfMemory,
+  problemResponses,
+  remainingMs,
+  storeFullProblem,
+  withDeadline,
+} from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
   BatchAccepted,
@@ -163,6 +172,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             'batch left partly written; the reconciler will enqueue its queued records',
           )
         await forgetKey(deps, req, claim)
+        if (isRedisOutOfMemory(err)) return storeFullProblem()
         return new HttpProblem(
           'unavailable',
           'the batch could not be recorded and queued; nothing was accepted, retry',
@@ -177,7 +187,8 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           left(),
           admission.admit({
             rateLimit: rateLimitOf(deps, req),
-            idempotency: claim && { ...claim, answer: { response: answer } },
+            // Stored with its refused items' errors in groups (item-errors.ts): bounded bytes.
+            idempotency: claim && { ...claim, answer: { response: compactAnswer(answer) } },
             imports: planned.map((p) => p.input),
             now,
           }),
@@ -192,7 +203,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           metrics.replays.inc()
           const { answer: stored } = result
           if (!('response' in stored)) throw new Error('a batch key holds an import id, not an answer')
-          return sendAccepted(reply, stored.response as StoredResponse, true)
+          return sendAccepted(reply, expandAnswer(stored.response) as StoredResponse, true)
         }
         default:
           throw refusal(result, config.rateLimitPerMinute)

@@ -13,7 +13,14 @@ import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
 import { parseImportRequest } from '../import-request.js'
 import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
-import { HttpProblem, problemResponses, remainingMs, withDeadline } from '../problem.js'
+import {
+  HttpProblem,
+  isRedisOutOfMemory,
+  problemResponses,
+  remainingMs,
+  storeFullProblem,
+  withDeadline,
+} from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
   IdempotencyHeaders,
@@ -150,6 +157,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
             ),
           )
         await forgetKey(deps, req, claim)
+        if (isRedisOutOfMemory(err)) throw storeFullProblem()
         throw new HttpProblem('unavailable', 'the import could not be queued; nothing was accepted, retry', {
           headers: { 'retry-after': '1' },
         })
