@@ -101,6 +101,42 @@ describe('docker/compose.yaml', () => {
     expect(service('grafana').image).toMatch(/^grafana\/grafana(:|$)/)
   })
 
+  // Issue 16: compose shipped API_KEYS dev:dev-key on a published port, Grafana with anonymous
+  // viewers and admin/admin, Prometheus with --web.enable-lifecycle, Redis without maxmemory.
+  it('has no default key or password: they come from docker/.env, which compose requires', () => {
+    const raw = readFileSync(join(DOCKER_DIR, 'compose.yaml'), 'utf8')
+    for (const name of ['API_KEYS', 'GRAFANA_ADMIN_PASSWORD']) {
+      expect(raw, `${name} has no default`).not.toMatch(new RegExp(`\\$\\{${name}:?-`))
+      expect(raw, `${name} is required`).toMatch(new RegExp(`\\$\\{${name}:\\?[^}]+\\}`))
+    }
+    expect(service('api').environment?.API_KEYS).toMatch(/^\$\{API_KEYS:\?/)
+    expect(service('grafana').environment?.GF_SECURITY_ADMIN_PASSWORD).toMatch(
+      /^\$\{GRAFANA_ADMIN_PASSWORD:\?/,
+    )
+    expect(raw).not.toMatch(/dev-key/)
+    const example = readFileSync(join(DOCKER_DIR, '.env.example'), 'utf8')
+    for (const name of ['API_KEYS', 'GRAFANA_ADMIN_PASSWORD'])
+      expect(example).toMatch(new RegExp(`^${name}=$`, 'm'))
+  })
+
+  it('gives Grafana no anonymous access and Prometheus no lifecycle API', () => {
+    const grafana = service('grafana').environment ?? {}
+    expect(grafana.GF_AUTH_ANONYMOUS_ENABLED ?? 'false').toBe('false')
+    expect(grafana.GF_AUTH_ANONYMOUS_ORG_ROLE).toBeUndefined()
+    expect(service('prometheus').command ?? []).not.toContain('--web.enable-lifecycle')
+    expect((service('prometheus').command ?? []).some((a) => a.startsWith('--web.enable-admin-api'))).toBe(
+      false,
+    )
+  })
+
+  it('bounds Redis with maxmemory and noeviction', () => {
+    const args = service('redis').command ?? []
+    const at = args.indexOf('--maxmemory')
+    expect(at, '--maxmemory is set').toBeGreaterThan(0)
+    expect(args[at + 1]).toMatch(/^\$\{REDIS_MAXMEMORY:-\d+[kmg]b\}$/)
+    expect(args.join(' ')).toMatch(/--maxmemory-policy noeviction/)
+  })
+
   it('builds each app from docker/Dockerfile with the repository root as context', () => {
     for (const [name, app] of [
       ['api', 'api'],
