@@ -3,8 +3,10 @@ import {
   CallbackRetryEnv,
   envBoolean,
   loadTargets,
+  loadTenants,
   parseEnv,
   type TargetsEnv,
+  type TenantPolicy,
 } from '@ims-importer/core'
 import { z } from 'zod'
 import { parseAdminKeys } from './metrics-auth.js'
@@ -12,7 +14,7 @@ import { parseAdminKeys } from './metrics-auth.js'
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 const count = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
-/** The worker's env, parsed once in main.ts. Secrets (CALLBACK_SECRET) never reach logs. */
+/** The worker's env, parsed once in main.ts. Secrets (the tenants' callback secrets) never reach logs. */
 export const WorkerEnv = BaseEnv.extend(CallbackRetryEnv.shape).extend({
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(9091),
   /**
@@ -28,8 +30,13 @@ export const WorkerEnv = BaseEnv.extend(CallbackRetryEnv.shape).extend({
   RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** Run the reconciler (its Worker and job scheduler) in this process. */
   RECONCILE_ENABLED: envBoolean.default(true),
-  /** HMAC key for the X-Signature header of callbacks; callbacks fail clearly without it. */
-  CALLBACK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * The tenant policy the API reads too (packages/core/src/tenants.ts): each tenant's callback
+   * secrets (Standard Webhooks) and what it may use, checked again before each submission.
+   * Unset: API_KEYS tenants, who may use everything and have no callback secret (their callbacks
+   * fail with that reason). CALLBACK_SECRET of earlier releases is no longer read.
+   */
+  TENANTS_FILE: z.string().min(1).optional(),
   CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
   CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
   CALLBACK_TIMEOUT_MS: ms(10_000),
@@ -87,46 +94,58 @@ export type WorkerEnv = z.infer<typeof WorkerEnv>
  * The worker's settings: the env (other variables kept, for the targets and their `env:NAME`
  * secrets) shaped into the config the code reads. Its output type is WorkerConfig.
  */
-export const WorkerSettings = WorkerEnv.loose().transform((e) => ({
-  redisUrl: e.REDIS_URL,
-  /** The namespace of every key, queue and channel (createKeys). */
-  keyPrefix: e.REDIS_KEY_PREFIX,
-  logLevel: e.LOG_LEVEL,
-  port: e.WORKER_PORT,
-  host: e.WORKER_HOST,
-  /** Hashes of the keys that may read /metrics (METRICS_AUTH), else null: /metrics is open. */
-  metricsKeys: e.METRICS_AUTH ? parseAdminKeys(e.ADMIN_API_KEYS) : null,
-  /** How long a final import is kept (ms; RETENTION_DAYS). */
-  retentionMs: Math.round(e.RETENTION_DAYS * 86_400_000),
-  reconcilerEnabled: e.RECONCILE_ENABLED,
-  targets: loadTargets(e as TargetsEnv),
-  callback: {
-    secret: e.CALLBACK_SECRET,
-    allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
-    allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
-    timeoutMs: e.CALLBACK_TIMEOUT_MS,
-    attempts: e.CALLBACK_ATTEMPTS,
-    retryBaseMs: e.CALLBACK_RETRY_BASE_MS,
-  },
-  shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
-  concurrency: { submit: e.SUBMIT_CONCURRENCY, poll: e.POLL_CONCURRENCY, callback: e.CALLBACK_CONCURRENCY },
-  submit: {
-    maxThrottledMs: e.SUBMIT_MAX_THROTTLED_MS,
-    maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
-    retryWindowMs: e.SUBMIT_RETRY_WINDOW_MS,
-    retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
-    retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
-    lookupSettleMs: e.SUBMIT_LOOKUP_SETTLE_MS,
-    inflightWaitMs: e.INFLIGHT_WAIT_MS,
-    authFailurePauseMs: e.AUTH_FAILURE_PAUSE_MS,
-    throttleBackoffMs: e.THROTTLE_BACKOFF_MS,
-    gateMarginMs: e.SUBMIT_GATE_MARGIN_MS,
-  },
-  poll: { maxConsecutiveFailures: e.POLL_MAX_CONSECUTIVE_FAILURES, overdueMs: e.POLL_OVERDUE_MS },
-  reconcileEveryMs: e.RECONCILE_EVERY_MS,
-  lockDurationMs: e.JOB_LOCK_DURATION_MS,
-  stalledIntervalMs: e.STALLED_INTERVAL_MS,
-}))
+export const WorkerSettings = WorkerEnv.loose().transform((e) => {
+  const targets = loadTargets(e as TargetsEnv)
+  return {
+    redisUrl: e.REDIS_URL,
+    /** The namespace of every key, queue and channel (createKeys). */
+    keyPrefix: e.REDIS_KEY_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    port: e.WORKER_PORT,
+    host: e.WORKER_HOST,
+    /** Hashes of the keys that may read /metrics (METRICS_AUTH), else null: /metrics is open. */
+    metricsKeys: e.METRICS_AUTH ? parseAdminKeys(e.ADMIN_API_KEYS) : null,
+    /** How long a final import is kept (ms; RETENTION_DAYS). */
+    retentionMs: Math.round(e.RETENTION_DAYS * 86_400_000),
+    reconcilerEnabled: e.RECONCILE_ENABLED,
+    targets,
+    /**
+     * Each tenant's policy (TENANTS_FILE); null without one: every tenant may use everything and
+     * has no callback secret.
+     */
+    tenantPolicies: (e.TENANTS_FILE
+      ? loadTenants(e.TENANTS_FILE, {
+          env: e as Record<string, string | undefined>,
+          targets: targets.map((t) => t.name),
+        }).policies
+      : null) as ReadonlyMap<string, TenantPolicy> | null,
+    callback: {
+      allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
+      allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
+      timeoutMs: e.CALLBACK_TIMEOUT_MS,
+      attempts: e.CALLBACK_ATTEMPTS,
+      retryBaseMs: e.CALLBACK_RETRY_BASE_MS,
+    },
+    shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+    concurrency: { submit: e.SUBMIT_CONCURRENCY, poll: e.POLL_CONCURRENCY, callback: e.CALLBACK_CONCURRENCY },
+    submit: {
+      maxThrottledMs: e.SUBMIT_MAX_THROTTLED_MS,
+      maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
+      retryWindowMs: e.SUBMIT_RETRY_WINDOW_MS,
+      retryBaseMs: e.SUBMIT_RETRY_BASE_MS,
+      retryMaxMs: e.SUBMIT_RETRY_MAX_MS,
+      lookupSettleMs: e.SUBMIT_LOOKUP_SETTLE_MS,
+      inflightWaitMs: e.INFLIGHT_WAIT_MS,
+      authFailurePauseMs: e.AUTH_FAILURE_PAUSE_MS,
+      throttleBackoffMs: e.THROTTLE_BACKOFF_MS,
+      gateMarginMs: e.SUBMIT_GATE_MARGIN_MS,
+    },
+    poll: { maxConsecutiveFailures: e.POLL_MAX_CONSECUTIVE_FAILURES, overdueMs: e.POLL_OVERDUE_MS },
+    reconcileEveryMs: e.RECONCILE_EVERY_MS,
+    lockDurationMs: e.JOB_LOCK_DURATION_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
+  }
+})
 export type WorkerConfig = z.output<typeof WorkerSettings>
 
 /** Parses the worker's env (and the targets it names) into its config; main.ts only. */

@@ -5,7 +5,7 @@ import { createWorkerRuntime, type RuntimeOptions, type WorkerRuntime } from './
 
 export { defaultWorkerConfig, loadWorkerConfig, type WorkerConfig, WorkerEnv } from './config.js'
 export { pollDelayMs } from './poll-schedule.js'
-export { callbackBody, signBody } from './processors/callback.js'
+export { callbackBody, webhookHeaders, webhookId } from './processors/callback.js'
 export type { ReconcileReport } from './processors/reconcile.js'
 export { createWorkerRuntime, type RuntimeOptions, type WorkerRuntime } from './runtime.js'
 export { marginBounds } from './submit-gate.js'

@@ -13,7 +13,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
   const registry: Registry = createMetricsRegistry('worker', options)
   const submissions = new Counter({
     name: 'ims_importer_submissions_total',
-    help: 'Submit attempts by target and outcome (submitted, adopted, throttled, transient, uncertain, permanent, auth, cap_full, image_quota, skipped).',
+    help: 'Submit attempts by target and outcome (submitted, adopted, throttled, transient, uncertain, permanent, auth, cap_full, image_quota, skipped, policy_denied: the tenant policy no longer allows it, no POST).',
     labelNames: ['target', 'outcome'],
     registers: [registry],
   })

@@ -1,7 +1,16 @@
-import { createHmac } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { enqueueCallback, enqueueSubmit, type ImportPatch, jobIds, newId, PollJob } from '@ims-importer/core'
+import {
+  decodeWebhookSecret,
+  enqueueCallback,
+  enqueueSubmit,
+  type ImportPatch,
+  jobIds,
+  newId,
+  PollJob,
+  unrestrictedPolicy,
+} from '@ims-importer/core'
+import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serviceError } from '../src/final-state.js'
 import type { WorkerRuntime } from '../src/index.js'
@@ -11,13 +20,25 @@ import { type Intake, type SimTarget, systemBody, waitAllFinal, waitUntil } from
 /** This file's own namespace; what its tests start is closed after it. */
 const f = workerTestFile('callbacks')
 
-const SECRET = 'callback-secret-for-tests'
+/** tenant-a's callback secret (Standard Webhooks), as its tenants-file entry would give it. */
+const SECRET = 'whsec_Y2FsbGJhY2stc2VjcmV0LWZvci10ZXN0cy0wMTIzNDU2Nzg5'
+const tenantPolicies = new Map([
+  ['tenant-a', { ...unrestrictedPolicy('tenant-a'), callbackSecrets: [decodeWebhookSecret(SECRET, 'test')] }],
+])
 
 interface Received {
   path: string
-  signature: string | undefined
+  headers: IncomingHttpHeaders
   body: string
 }
+
+/** Verifies a delivery as a receiver would (standardwebhooks); returns its payload. */
+const verified = (r: Received) =>
+  new Webhook(SECRET).verify(r.body, {
+    'webhook-id': String(r.headers['webhook-id']),
+    'webhook-timestamp': String(r.headers['webhook-timestamp']),
+    'webhook-signature': String(r.headers['webhook-signature']),
+  })
 
 describe('callbacks', () => {
   let t: SimTarget
@@ -42,7 +63,7 @@ describe('callbacks', () => {
     server = createServer(async (req, res) => {
       const body = await readBody(req)
       const path = req.url ?? ''
-      received.push({ path, signature: req.headers['x-signature'] as string | undefined, body })
+      received.push({ path, headers: req.headers, body })
       if (path === '/redirect-out') {
         res.writeHead(307, { location: 'http://10.1.2.3/hook' }).end()
         return
@@ -55,7 +76,7 @@ describe('callbacks', () => {
     ;({ t, intake, runtime } = await f.simRuntime(
       'cb',
       {},
-      { callback: { secret: SECRET, allowHttpLoopback: true, retryBaseMs: 100, attempts: 4 } },
+      { tenantPolicies, callback: { allowHttpLoopback: true, retryBaseMs: 100, attempts: 4 } },
     ))
   })
   afterAll(async () => {
@@ -107,13 +128,14 @@ describe('callbacks', () => {
     const last = deliveries[2] as Received
     expect(JSON.parse(last.body)).toEqual({
       id,
+      tenant: 'tenant-a',
       status: 'succeeded',
       target: t.target.name,
       external_id: 'ext-1',
       image_id: record?.ims.image_id,
       error: null,
     })
-    expect(last.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(last.body).digest('hex')}`)
+    expect(verified(last)).toEqual(JSON.parse(last.body))
     // The worker counts a delivery once the receiver's answer is back, a moment after the receiver
     // has the request: wait for the count, then check it exactly.
     const deliveryMetrics = () =>
@@ -198,15 +220,14 @@ describe('callbacks', () => {
       const delivery = got[0] as Received
       expect(JSON.parse(delivery.body)).toEqual({
         id,
+        tenant: 'tenant-a',
         status: 'cancelled',
         target: t.target.name,
         external_id: `ext-${path.slice(1)}`,
         image_id: null,
         error: null,
       })
-      expect(delivery.signature).toBe(
-        `sha256=${createHmac('sha256', SECRET).update(delivery.body).digest('hex')}`,
-      )
+      expect(verified(delivery)).toEqual(JSON.parse(delivery.body))
       expect((await intake.store.get(id))?.status).toBe('cancelled')
     }
     expect(t.sim.control.counters().totalCreates).toBe(creates)

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createDurationModel } from '@ims-importer/core'
+import { createDurationModel, decodeWebhookSecret, unrestrictedPolicy } from '@ims-importer/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sizeHintOf } from '../src/processors/poll.js'
 import { workerTestFile } from './helpers/fixtures.js'
@@ -42,7 +42,24 @@ describe('lost jobs', () => {
         poll: { initialDelayMs: pollMs, factor: 1, maxDelayMs: pollMs, jitter: 0, planner: 'fixed' },
         sim: { initMs: 50, jobDurationMs: { min: 60_000, max: 60_000 } },
       },
-      { callback: { secret: 'callback-secret-for-tests', allowHttpLoopback: true } },
+      {
+        // tenant-a (the harness's tenant) signs its callbacks with a Standard Webhooks secret.
+        tenantPolicies: new Map([
+          [
+            'tenant-a',
+            {
+              ...unrestrictedPolicy('tenant-a'),
+              callbackSecrets: [
+                decodeWebhookSecret(
+                  `whsec_${Buffer.from('poll-planning-test-callback-secret').toString('base64')}`,
+                  'test',
+                ),
+              ],
+            },
+          ],
+        ]),
+        callback: { allowHttpLoopback: true },
+      },
     )
     const hook = await callbackServer()
     const ids = await Promise.all(

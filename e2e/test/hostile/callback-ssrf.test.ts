@@ -6,10 +6,12 @@ import {
   createImportStore,
   createLogger,
   createRedis,
+  decodeWebhookSecret,
   type HostLookup,
   type ImportStore,
   jobIds,
   newId,
+  unrestrictedPolicy,
 } from '@ims-importer/core'
 import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
@@ -183,7 +185,9 @@ describe('callback_url at intake', () => {
 })
 
 describe('callback_url at delivery', () => {
-  const SECRET = 'ssrf-test-callback-secret'
+  /** The test tenant's callback secret (Standard Webhooks). */
+  const SECRET = 'whsec_c3NyZi10ZXN0LWNhbGxiYWNrLXNlY3JldC0wMTIzNDU2'
+  const TENANT = uniqueName('ssrf')
   let server: Server
   let base: string
   let port: number
@@ -191,7 +195,7 @@ describe('callback_url at delivery', () => {
   let redis: Redis
   let store: ImportStore
   const logs = createLogCapture()
-  const received: { path: string; signature: string | undefined; body: string }[] = []
+  const received: { path: string; signed: string; signature: string | undefined; body: string }[] = []
   const lookups: string[] = []
   const outcomes = new Map<string, string>()
 
@@ -227,7 +231,8 @@ describe('callback_url at delivery', () => {
         const url = new URL(req.url ?? '/', 'http://x')
         received.push({
           path: url.pathname,
-          signature: req.headers['x-signature'] as string | undefined,
+          signed: `${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${body}`,
+          signature: req.headers['webhook-signature'] as string | undefined,
           body,
         })
         const to = url.searchParams.get('to')
@@ -250,10 +255,12 @@ describe('callback_url at delivery', () => {
         ...config,
         reconcilerEnabled: false,
         shutdownDeadlineMs: 5000,
+        tenantPolicies: new Map([
+          [TENANT, { ...unrestrictedPolicy(TENANT), callbackSecrets: [decodeWebhookSecret(SECRET, 'test')] }],
+        ]),
         // The first hop may be loopback (this test's server); nothing private, ever.
         callback: {
           ...config.callback,
-          secret: SECRET,
           allowHttpLoopback: true,
           allowPrivate: false,
           attempts: 1,
@@ -287,7 +294,7 @@ describe('callback_url at delivery', () => {
     // must not rely on the API's check.
     const created = await store.create({
       id,
-      tenant: uniqueName('ssrf'),
+      tenant: TENANT,
       target: 'ssrf-none',
       request: EXAMPLE,
       callback_url: callbackUrl,
@@ -410,11 +417,12 @@ describe('callback_url at delivery', () => {
     })
     // The redirect target's name was looked up (checked), not merely skipped.
     expect(lookups).toContain('internal.example.test')
-    // Delivered callbacks carry a valid signature of the exact body.
+    // Delivered callbacks carry a valid signature of the exact body (Standard Webhooks).
     const delivered = received.filter((r) => r.path.startsWith('/ok/'))
     expect(delivered).toHaveLength(2)
+    const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64')
     for (const r of delivered)
-      expect(r.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(r.body).digest('hex')}`)
+      expect(r.signature).toBe(`v1,${createHmac('sha256', key).update(r.signed).digest('base64')}`)
     // Nothing of the secret in the worker's log.
     expect(logs.text()).not.toContain(SECRET)
   })

@@ -1,7 +1,14 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createLogger, createRedis, type ImportRecord, TargetConfig } from '@ims-importer/core'
+import {
+  createLogger,
+  createRedis,
+  decodeWebhookSecret,
+  type ImportRecord,
+  TargetConfig,
+  unrestrictedPolicy,
+} from '@ims-importer/core'
 import { keysEverywhere, testKeys, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
 import { buildSimulator, type SimulatorOptions } from 'ims-simulator'
@@ -26,7 +33,8 @@ const S = {
   wrongPassword: 'WrongPw-e2e-4hT8sV2nW',
   ak: 'AKE2E7Q1W9ZX3C5V8B0NP',
   sk: 'SK-e2e-Lp0Ok9Ij8Uh7Yg6Tf5Rd',
-  hmac: 'hmac-e2e-secret-Zq4Wm8Nv2Bx6',
+  /** The tenants' callback secret (Standard Webhooks: whsec_ and base64). */
+  hmac: 'whsec_aG1hYy1lMmUtc2VjcmV0LVpxNFdtOE52MkJ4Ni0wMTIz',
   apiKeyA: 'apikey-e2e-A-7yH3jK9lP2sD',
   apiKeyB: 'apikey-e2e-B-5tR1eW8qM4fG',
 }
@@ -77,7 +85,14 @@ describe('secrets never leak', () => {
   const apiLogs = createLogCapture()
   const workerLogs = createLogCapture()
   const answers: string[] = []
-  const callbacks: { path: string; headers: string; body: string; signature: string }[] = []
+  const callbacks: {
+    path: string
+    headers: string
+    body: string
+    id: string
+    timestamp: string
+    signature: string
+  }[] = []
   let simToken: Sim
   let simAksk: Sim
   let api: TestApi
@@ -128,7 +143,9 @@ describe('secrets never leak', () => {
           path: req.url ?? '',
           headers: JSON.stringify(req.headers),
           body: b,
-          signature: String(req.headers['x-signature']),
+          id: String(req.headers['webhook-id']),
+          timestamp: String(req.headers['webhook-timestamp']),
+          signature: String(req.headers['webhook-signature']),
         })
         res.writeHead(200).end()
       })
@@ -161,9 +178,15 @@ describe('secrets never leak', () => {
           throttleBackoffMs: 300,
           authFailurePauseMs: 1000,
         },
+        // Both tenants sign their callbacks with S.hmac (from a tenants file in production).
+        tenantPolicies: new Map(
+          tenants.map((t) => [
+            t,
+            { ...unrestrictedPolicy(t), callbackSecrets: [decodeWebhookSecret(S.hmac, 'test')] },
+          ]),
+        ),
         callback: {
           ...base.callback,
-          secret: S.hmac,
           allowHttpLoopback: true,
           attempts: 3,
           retryBaseMs: 200,
@@ -304,8 +327,12 @@ describe('secrets never leak', () => {
     expect(counters[0]?.responses.auth?.['401'] ?? 0).toBeGreaterThan(0)
     expect(tokens.size).toBeGreaterThan(0)
     expect(callbacks.length).toBe(withCallback.length)
+    // Standard Webhooks: v1,<base64 HMAC-SHA256 of id.timestamp.body> with the secret's bytes.
+    const key = Buffer.from(S.hmac.slice('whsec_'.length), 'base64')
     for (const c of callbacks)
-      expect(c.signature).toBe(`sha256=${createHmac('sha256', S.hmac).update(c.body).digest('hex')}`)
+      expect(c.signature).toBe(
+        `v1,${createHmac('sha256', key).update(`${c.id}.${c.timestamp}.${c.body}`).digest('base64')}`,
+      )
     for (const c of counters) for (const n of Object.values(c.createsByMarker)) expect(n).toBe(1)
 
     // Everything under the service's keys in Redis: records, batches, idempotency, BullMQ queues and job data.

@@ -16,10 +16,14 @@ import { parsePayload } from '../payload.js'
 
 const MAX_REDIRECTS = 3
 
-/** The callback body: what a caller needs to act on the final state, nothing more. */
+/**
+ * The callback body: what a caller needs to act on the final state, nothing more, and whose it
+ * is (`tenant`: a receiver shared by tenants, or one pointed at by another tenant, can tell).
+ */
 export function callbackBody(record: ImportRecord): string {
   return JSON.stringify({
     id: record.id,
+    tenant: record.tenant,
     status: record.status,
     target: record.target,
     external_id: record.external_id,
@@ -28,9 +32,53 @@ export function callbackBody(record: ImportRecord): string {
   })
 }
 
-/** `X-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes>`. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+/** The Standard Webhooks message id of an import's callback: one final state, one message (retries keep it). */
+export const webhookId = (importId: string): string => `msg_${importId}`
+
+/**
+ * Standard Webhooks headers (https://www.standardwebhooks.com): `webhook-signature` is
+ * `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per secret, space-separated: while a
+ * tenant rotates (two secrets) a receiver with either verifies. `timestamp` in seconds.
+ */
+export function webhookHeaders(
+  secrets: readonly Buffer[],
+  id: string,
+  timestamp: number,
+  body: string,
+): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  const signed = `${id}.${timestamp}.${body}`
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': secrets
+      .map((key) => `v1,${createHmac('sha256', key).update(signed).digest('base64')}`)
+      .join(' '),
+  }
+}
+
+/** Node's and undici's network error codes, in words a tenant can act on (no address in them). */
+function deliveryError(err: unknown, timeoutMs: number): string {
+  const code = String((err as { code?: unknown }).code ?? '')
+  if (err instanceof HttpAnswer) return `the callback URL answered HTTP ${err.status}`
+  if (code === 'ECONNREFUSED') return 'the callback URL refused the connection'
+  if (/TIMEOUT|ETIMEDOUT/.test(code))
+    return `the callback URL did not answer within ${Math.round(timeoutMs / 1000)} s`
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')
+    return 'the connection to the callback URL closed before an answer'
+  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))
+    return "the callback URL's TLS certificate was not accepted"
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'the callback URL is not reachable'
+  return 'the callback could not be delivered (network error)'
+}
+
+/** A policy refusal (SSRF guard, redirects) in a tenant's words: which rule, never an address. */
+function rejectionText(reason: string, hop: number): string {
+  const where = hop > 0 ? `after ${hop} redirect(s), ` : ''
+  const resolves = /resolves to an? ([a-z-]+) address/.exec(reason)
+  if (resolves) return `${where}the callback URL resolves to a ${resolves[1]} address, which is not allowed`
+  if (/cannot be resolved|resolves to no address/.test(reason))
+    return `${where}the callback URL's host name cannot be resolved`
+  return `${where}${reason}`
 }
 
 /** A lookup that answers only with the addresses the SSRF check approved (no second resolution). */
@@ -42,7 +90,22 @@ function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
   }
 }
 
-class CallbackRejected extends Error {}
+class CallbackRejected extends Error {
+  /** What the tenant reads in callback.last_error (the message itself is logged). */
+  constructor(
+    message: string,
+    readonly forTenant: string,
+  ) {
+    super(message)
+  }
+}
+
+/** A non-2xx answer of the callback URL. */
+class HttpAnswer extends Error {
+  constructor(readonly status: number) {
+    super(`callback answered HTTP ${status}`)
+  }
+}
 
 export interface CallbackProcessorOptions {
   /** DNS resolution for the SSRF check; tests pass their own. */
@@ -50,13 +113,14 @@ export interface CallbackProcessorOptions {
 }
 
 /**
- * Delivers the final state of an import to its callback_url: POST with an HMAC signature,
+ * Delivers the final state of an import to its callback_url: POST signed per Standard Webhooks
+ * with its tenant's secret(s),
  * retried by BullMQ with backoff for about an hour (CALLBACK_ATTEMPTS, CALLBACK_RETRY_BASE_MS). The host is checked
  * against the SSRF policy at delivery and on every redirect, and the connection goes to the
  * checked address only. The outcome is counted and kept on the record.
  */
 export function processCallback(deps: WorkerDeps, options: CallbackProcessorOptions = {}) {
-  async function deliver(startUrl: string, body: string, signature: string): Promise<number> {
+  async function deliver(startUrl: string, body: string, headers: Record<string, string>): Promise<number> {
     const cfg = deps.config.callback
     let url = startUrl
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -65,7 +129,7 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
         { allowPrivate: cfg.allowPrivate, allowHttpLoopback: cfg.allowHttpLoopback },
         options.lookup,
       )
-      if (!check.ok) throw new CallbackRejected(check.reason)
+      if (!check.ok) throw new CallbackRejected(check.reason, rejectionText(check.reason, hop))
       const dispatcher = new Agent({
         connect: { lookup: pinnedLookup(check.addresses), timeout: cfg.timeoutMs },
       })
@@ -75,7 +139,7 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
           dispatcher,
           headers: {
             'content-type': 'application/json',
-            'x-signature': signature,
+            ...headers,
             'user-agent': 'ims-importer',
           },
           body,
@@ -87,19 +151,22 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
         const location = res.headers.location
         if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
           // Only 307/308 keep the POST and its body; follow those, each one checked again.
-          if (res.statusCode !== 307 && res.statusCode !== 308)
-            throw new CallbackRejected(
-              `callback answered ${res.statusCode}; only 307/308 redirects are followed`,
-            )
+          if (res.statusCode !== 307 && res.statusCode !== 308) {
+            const text = `callback answered ${res.statusCode}; only 307/308 redirects are followed`
+            throw new CallbackRejected(text, `the callback URL ${text.slice('callback '.length)}`)
+          }
           url = new URL(location, url).toString()
           continue
         }
-        throw new Error(`callback answered HTTP ${res.statusCode}`)
+        throw new HttpAnswer(res.statusCode)
       } finally {
         await dispatcher.close()
       }
     }
-    throw new CallbackRejected(`more than ${MAX_REDIRECTS} redirects`)
+    throw new CallbackRejected(
+      `more than ${MAX_REDIRECTS} redirects`,
+      `the callback URL redirected more than ${MAX_REDIRECTS} times`,
+    )
   }
 
   return async (job: Job): Promise<string> => {
@@ -113,21 +180,25 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
     const attempts = (record.callback?.attempts ?? 0) + 1
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
 
-    if (!cfg.secret) {
+    // The tenant's own secrets (TENANTS_FILE): a callback is never signed with another's.
+    const secrets = deps.config.tenantPolicies?.get(record.tenant)?.callbackSecrets ?? []
+    if (secrets.length === 0) {
       await keep(deps, importId, {
         status: 'failed',
         attempts,
-        last_error: 'CALLBACK_SECRET is not configured',
+        last_error:
+          'no callback secret is configured for this tenant, so callbacks cannot be signed; ask the operator to set one',
         delivered_at: null,
       })
       deps.metrics.callbacks.inc({ outcome: 'rejected' })
-      log.error('callback: CALLBACK_SECRET is not configured')
+      log.error({ tenant: record.tenant }, 'callback: the tenant has no callback secret')
       return 'rejected'
     }
     const body = callbackBody(record)
-    const signature = signBody(cfg.secret, body)
+    // Signed at each attempt: a receiver's replay window (Standard Webhooks: 5 min) counts from the send.
+    const headers = webhookHeaders(secrets, webhookId(importId), Math.floor(Date.now() / 1000), body)
     try {
-      const status = await deliver(record.callback_url, body, signature)
+      const status = await deliver(record.callback_url, body, headers)
       await keep(deps, importId, {
         status: 'delivered',
         attempts,
@@ -140,7 +211,12 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       if (err instanceof CallbackRejected) {
-        await keep(deps, importId, { status: 'failed', attempts, last_error: message, delivered_at: null })
+        await keep(deps, importId, {
+          status: 'failed',
+          attempts,
+          last_error: err.forTenant,
+          delivered_at: null,
+        })
         deps.metrics.callbacks.inc({ outcome: 'rejected' })
         log.warn({ reason: message }, 'callback: rejected by policy')
         return 'rejected'
@@ -148,7 +224,8 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
       await keep(deps, importId, {
         status: lastAttempt ? 'failed' : 'pending',
         attempts,
-        last_error: message,
+        // The log keeps the network's own message (it may name an address); the tenant reads this.
+        last_error: deliveryError(err, cfg.timeoutMs),
         delivered_at: null,
       })
       deps.metrics.callbacks.inc({ outcome: lastAttempt ? 'failed' : 'retry' })

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import {
   type ImportRecord,
   jobIds,
+  policyViolation,
   type QuickImportRequest,
   SubmitJob,
   VersionConflictError,
@@ -10,7 +11,7 @@ import {
 import { isImageQuotaError } from '@ims-importer/ims-client'
 import { DelayedError, type Job, type Queue, RateLimitError, WaitingError } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
-import { finish, resumeCallback } from '../final-state.js'
+import { afterFinal, finish, resumeCallback, serviceError } from '../final-state.js'
 import { classifyImsFailure } from '../ims-failure.js'
 import { findImageByMarker } from '../marker-lookup.js'
 import { type JobState, loadJobImport, parsePayload, readJobState } from '../payload.js'
@@ -19,6 +20,18 @@ import { schedulePoll } from '../poll-schedule.js'
 import { decideSubmit, type Seen, type SubmitStep } from './submit-decision.js'
 
 export { PLACE_WAIT_MAX_MS } from './submit-decision.js'
+
+/**
+ * Why the record's tenant may no longer submit it (its target or bucket left the tenants file's
+ * policy, or the tenant did), or null. Without a tenants file every tenant may use everything.
+ */
+function policyDenial(deps: WorkerDeps, record: ImportRecord): string | null {
+  const policies = deps.config.tenantPolicies
+  if (!policies) return null
+  const policy = policies.get(record.tenant)
+  if (!policy) return `tenant ${record.tenant} is no longer in the tenant policy`
+  return policyViolation(policy, record, [...deps.targets.keys()])
+}
 
 export interface SubmitProcessorOptions {
   /** In-process waiting for a place; without it a full cap always takes the queue-pause path. */
@@ -69,6 +82,24 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     const { target, log } = loaded
     let record: ImportRecord = loaded.record
     const outcome = (o: string) => deps.metrics.submissions.inc({ target: target.name, outcome: o })
+    // The tenant's policy may have changed since intake (TENANTS_FILE): an import it no longer
+    // allows fails here, before any POST. Only a queued one: a submitting one may have reached IMS.
+    const denied = record.status === 'queued' ? policyDenial(deps, record) : null
+    if (denied !== null) {
+      const failed = await deps.store.update(importId, (current) =>
+        current.status === 'queued'
+          ? { to: 'failed', patch: { error: serviceError('policy_denied', denied) }, reason: denied }
+          : null,
+      )
+      if (failed?.status === 'failed') {
+        await afterFinal(deps, failed)
+        outcome('policy_denied')
+        log.warn({ reason: denied }, 'submit: refused by the tenant policy')
+        return 'policy_denied'
+      }
+      // Changed under us (a cancel, another worker): BullMQ runs the job again and it decides anew.
+      throw new Error(`import ${importId} changed while refusing it by policy`)
+    }
     const queue = deps.queues.submit(target.name)
     const client = deps.ims.get(target.name)
     const writeState = (s: JobState) => job.updateData({ importId, ...s })
