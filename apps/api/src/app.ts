@@ -19,6 +19,7 @@ import type { ApiDeps } from './deps.js'
 import { prototypeKeyErrors } from './json-body.js'
 import type { RejectReason } from './metrics.js'
 import {
+  echo,
   HttpProblem,
   isRedisOutOfMemory,
   isRedisUnavailable,
@@ -100,7 +101,7 @@ function asProblem(err: FastifyError | Error, req: FastifyRequest): HttpProblem 
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
     return new HttpProblem(
       'unsupported_media_type',
-      `the body must be JSON sent as Content-Type: application/json (got ${req.headers['content-type'] ?? 'none'})`,
+      `the body must be JSON sent as Content-Type: application/json (got ${echo(req.headers['content-type'] ?? 'none')})`,
     )
   const status = (err as FastifyError).statusCode
   if (status !== undefined && status >= 400 && status < 500)
@@ -172,7 +173,7 @@ export function buildApp(deps: ApiDeps): App {
         done(
           keys.length > 0
             ? new HttpProblem('validation', 'the body has keys that are not accepted', { errors: keys })
-            : new HttpProblem('bad_request', `the body is not valid JSON: ${err.message}`),
+            : new HttpProblem('bad_request', `the body is not valid JSON: ${echo(err.message)}`),
           undefined,
         )
         return
@@ -268,7 +269,7 @@ export function buildApp(deps: ApiDeps): App {
   })
 
   app.setNotFoundHandler((req) => {
-    throw new HttpProblem('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)
+    throw new HttpProblem('not_found', `no route ${req.method} ${echo(req.url.split('?')[0] ?? '')}`)
   })
 
   app.addHook('onReady', async () => {

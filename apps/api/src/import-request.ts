@@ -1,5 +1,5 @@
 import { type CallbackUrlPolicy, checkCallbackUrl, validateQuickImport } from '@ims-importer/core'
-import type { FieldError } from './problem.js'
+import { echo, type FieldError } from './problem.js'
 
 /** Fields of POST /v1/imports that belong to the service and are never sent to IMS. */
 export const SERVICE_FIELDS = ['target', 'external_id', 'callback_url'] as const
@@ -47,7 +47,7 @@ export function parseImportRequest(
       if (typeof t !== 'string' || !rules.targets.includes(t))
         errors.push({
           path: at('target'),
-          message: `unknown target ${JSON.stringify(t)}; configured targets: ${rules.targets.join(', ')}`,
+          message: `unknown target ${echo(JSON.stringify(t) ?? String(t))}; configured targets: ${rules.targets.join(', ')}`,
         })
       else target = t
     }

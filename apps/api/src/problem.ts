@@ -65,15 +65,34 @@ export class HttpProblem extends Error {
   }
 }
 
+/**
+ * Longest detail, error message and error path of a problem (characters): every echo of input is
+ * cut to ECHO_MAX where it is written; this bounds what any one text can carry all the same (a
+ * path holds the body's own keys).
+ */
+const DETAIL_MAX = 1024
+const MESSAGE_MAX = 512
+const PATH_MAX = 128
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text)
+const clipErrors = (errors: FieldError[]): FieldError[] =>
+  errors.map((e) =>
+    e.message.length > MESSAGE_MAX || e.path.length > PATH_MAX
+      ? { ...e, path: clip(e.path, PATH_MAX), message: clip(e.message, MESSAGE_MAX) }
+      : e,
+  )
+
 export function toProblem(p: HttpProblem, requestId?: string): Problem {
   return {
     type: problemTypeUri(p.kind),
     title: problemTypes[p.kind].title,
     status: p.status,
-    detail: p.detail,
+    detail: clip(p.detail, DETAIL_MAX),
     ...(requestId ? { request_id: requestId } : {}),
-    ...(p.extra.errors ? { errors: p.extra.errors } : {}),
-    ...(p.extra.item_errors ? { item_errors: p.extra.item_errors } : {}),
+    ...(p.extra.errors ? { errors: clipErrors(p.extra.errors) } : {}),
+    ...(p.extra.item_errors
+      ? { item_errors: p.extra.item_errors.map((i) => ({ index: i.index, errors: clipErrors(i.errors) })) }
+      : {}),
   }
 }
 
