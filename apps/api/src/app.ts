@@ -13,9 +13,10 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
-import { bearerToken, findApiKeyIn, indexApiKeys } from './auth.js'
+import { bearerToken, createAuthenticator } from './auth.js'
 import { createAuthThrottle } from './auth-throttle.js'
 import type { ApiDeps } from './deps.js'
+import { rateLimitOf } from './intake.js'
 import { prototypeKeyErrors } from './json-body.js'
 import type { RejectReason } from './metrics.js'
 import {
@@ -182,10 +183,10 @@ export function buildApp(deps: ApiDeps): App {
     })
   })
 
-  const tenantKeys = indexApiKeys(config.apiKeys)
-  const adminKeys = indexApiKeys(config.adminKeys)
+  const authenticate = createAuthenticator(config)
   app.decorateRequest('tenant', null)
   app.decorateRequest('apiKeyId', null)
+  app.decorateRequest('principal', null)
   app.decorateRequest('redisDeadline', 0)
   app.decorateRequest('logTags', null)
 
@@ -208,8 +209,8 @@ export function buildApp(deps: ApiDeps): App {
       reply.header('www-authenticate', 'Bearer')
       return done(new HttpProblem('unauthorized', 'send Authorization: Bearer <api key>'))
     }
-    const key = findApiKeyIn(token, access === 'admin' ? adminKeys : tenantKeys)
-    if (!key) {
+    const principal = authenticate(token, access === 'admin')
+    if (!principal) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
       // Counted per client address: past the limit, 429 (auth-throttle.ts).
       throttle
@@ -219,16 +220,15 @@ export function buildApp(deps: ApiDeps): App {
         )
       return
     }
-    req.tenant = key.tenant
+    req.principal = principal
+    req.tenant = principal.tenant
     // An admin key and a tenant key of the same name are two keys: two rate-limit counters.
-    req.apiKeyId = access === 'admin' ? `admin/${key.keyId}` : key.keyId
+    req.apiKeyId = access === 'admin' ? `admin/${principal.keyId}` : principal.keyId
     if (req.routeOptions.config?.rateLimit === 'in-handler') return done()
-    const limit = { keyId: req.apiKeyId, perMinute: config.rateLimitPerMinute }
+    const limit = rateLimitOf(deps, req)
     withDeadline('rate limit', remainingMs(req.redisDeadline), deps.admission.takeRateLimit(limit)).then(
       (decision) =>
-        done(
-          decision.allowed ? undefined : rateLimitedProblem(decision.retryAfterMs, config.rateLimitPerMinute),
-        ),
+        done(decision.allowed ? undefined : rateLimitedProblem(decision.retryAfterMs, limit.perMinute)),
       (err: Error) => done(err),
     )
   }

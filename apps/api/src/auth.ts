@@ -1,17 +1,13 @@
 import { hash, timingSafeEqual } from 'node:crypto'
-import { ConfigError } from '@ims-importer/core'
+import {
+  type ApiKeyEntry,
+  ConfigError,
+  TENANT_PATTERN,
+  type TenantPolicy,
+  unrestrictedPolicy,
+} from '@ims-importer/core'
 
-/** One configured API key: never the plaintext, only its SHA-256. */
-export interface ApiKeyEntry {
-  tenant: string
-  /** SHA-256 of the key (32 bytes). */
-  hash: Buffer
-  /** Stable, non-secret identity of the key for rate limiting: `<tenant>#<position in its list>`. */
-  keyId: string
-}
-
-/** Tenant names are part of Redis keys: a safe alphabet only. */
-export const TENANT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+export { type ApiKeyEntry, TENANT_PATTERN } from '@ims-importer/core'
 
 const sha256 = (text: string): Buffer => hash('sha256', text, 'buffer')
 
@@ -78,4 +74,58 @@ export function findApiKeyIn(token: string, index: ApiKeyIndex): ApiKeyEntry | n
   const presented = sha256(token)
   const candidate = index.get(presented.toString('hex'))
   return candidate && timingSafeEqual(presented, candidate.hash) ? candidate : null
+}
+
+/**
+ * Who a request comes from, once its key matched (req.principal). `isAdmin`: the key is an
+ * operator key (ADMIN_API_KEYS or the tenants file's `admins`), accepted on admin routes only;
+ * its `policy` allows nothing of a tenant's.
+ */
+export interface Principal {
+  /** The tenant (or, for an admin key, the admin's name). */
+  tenant: string
+  /** The key's non-secret id, for its rate limit. */
+  keyId: string
+  isAdmin: boolean
+  /** What the tenant may do (targets, buckets, rate limit, quota of imports not yet final). */
+  policy: TenantPolicy
+}
+
+/** A policy that allows nothing: an admin key's (admin routes check no tenant policy). */
+const adminPolicy = (name: string): TenantPolicy => ({
+  ...unrestrictedPolicy(name),
+  targets: [],
+  buckets: [],
+  maxOpenImports: 0,
+})
+
+/**
+ * The request authenticator: tenant keys (API_KEYS, or the tenants file) and admin keys in two
+ * indexes; a matched tenant key gets its tenant's policy from the tenants file, or the
+ * unrestricted one of an API_KEYS tenant.
+ */
+export function createAuthenticator(config: {
+  apiKeys: readonly ApiKeyEntry[]
+  adminKeys: readonly ApiKeyEntry[]
+  tenantPolicies: ReadonlyMap<string, TenantPolicy> | null
+}) {
+  const tenantKeys = indexApiKeys(config.apiKeys)
+  const adminKeys = indexApiKeys(config.adminKeys)
+  const unrestricted = new Map<string, TenantPolicy>()
+  const policyOf = (tenant: string): TenantPolicy => {
+    const configured = config.tenantPolicies?.get(tenant)
+    if (configured) return configured
+    const known = unrestricted.get(tenant)
+    if (known) return known
+    const p = unrestrictedPolicy(tenant)
+    unrestricted.set(tenant, p)
+    return p
+  }
+  return (token: string, admin: boolean): Principal | null => {
+    const key = findApiKeyIn(token, admin ? adminKeys : tenantKeys)
+    if (!key) return null
+    return admin
+      ? { tenant: key.tenant, keyId: key.keyId, isAdmin: true, policy: adminPolicy(key.tenant) }
+      : { tenant: key.tenant, keyId: key.keyId, isAdmin: false, policy: policyOf(key.tenant) }
+  }
 }

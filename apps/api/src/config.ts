@@ -3,8 +3,10 @@ import {
   CallbackRetryEnv,
   envBoolean,
   loadTargets,
+  loadTenants,
   parseEnv,
   type TargetsEnv,
+  type Tenants,
 } from '@ims-importer/core'
 import { z } from 'zod'
 import { parseApiKeys } from './auth.js'
@@ -21,7 +23,15 @@ export const ApiEnv = BaseEnv.extend({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** Comma-separated `tenant:key` pairs; a key may be `sha256:<64 hex>` so no plaintext is stored. */
+  /**
+   * The tenant policy (JSON or YAML; packages/core/src/tenants.ts): each tenant's keys, targets,
+   * buckets, rate limit, quota of imports not yet final and callback secrets. Replaces API_KEYS.
+   */
+  TENANTS_FILE: z.string().min(1).optional(),
+  /**
+   * The simple form, for development: comma-separated `tenant:key` pairs (a key may be
+   * `sha256:<64 hex>`); such a tenant may use every target and bucket and has no callback secret.
+   */
   API_KEYS: z.string().optional(),
   /** Same format; operator keys, the only keys that may read /metrics when METRICS_AUTH is on. */
   ADMIN_API_KEYS: z.string().optional(),
@@ -94,50 +104,75 @@ function targetsOf(env: TargetsEnv) {
  */
 export const ApiConfig = ApiEnv.loose()
   .superRefine((e, ctx) => {
-    if (e.NODE_ENV === 'production' && !e.API_KEYS)
-      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required in production' })
-    if (e.METRICS_AUTH && !e.ADMIN_API_KEYS)
+    if (e.NODE_ENV === 'production' && !e.API_KEYS && !e.TENANTS_FILE)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_KEYS'],
+        message: 'required in production (or TENANTS_FILE)',
+      })
+    if (e.API_KEYS && e.TENANTS_FILE)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_KEYS'],
+        message: 'set TENANTS_FILE or API_KEYS, not both (the tenants file lists every key)',
+      })
+    if (e.METRICS_AUTH && !e.ADMIN_API_KEYS && !e.TENANTS_FILE)
       ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEYS'], message: 'required when METRICS_AUTH is on' })
   })
-  .transform((e) => ({
-    port: e.PORT,
-    host: e.HOST,
-    redisUrl: e.REDIS_URL,
-    /** The namespace of every key and queue (REDIS_KEY_PREFIX). */
-    keyPrefix: e.REDIS_KEY_PREFIX,
-    logLevel: e.LOG_LEVEL as string,
-    /** Tenant keys, hashed. */
-    apiKeys: parseApiKeys(e.API_KEYS ?? DEV_API_KEYS, 'API_KEYS'),
-    adminKeys: e.ADMIN_API_KEYS ? parseApiKeys(e.ADMIN_API_KEYS, 'ADMIN_API_KEYS') : [],
-    /** True when API_KEYS was not set and the development key is in use. */
-    usingDevKey: !e.API_KEYS,
-    metricsAuth: e.METRICS_AUTH,
-    /** The queue UI may retry and clean jobs (otherwise it only shows them). */
-    adminQueuesWrite: e.ADMIN_QUEUES_WRITE,
-    docsAuth: e.DOCS_AUTH,
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
-    bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    batchBodyLimitBytes: e.BATCH_BODY_LIMIT_BYTES,
-    callbackPolicy: {
-      allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
-      allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
-    },
-    /** Retries of the callback a cancel queues (core's CallbackRetryEnv, read by the worker too). */
-    callbackRetry: { attempts: e.CALLBACK_ATTEMPTS, retryBaseMs: e.CALLBACK_RETRY_BASE_MS },
-    shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
-    /** The HTTP server's timeouts (ms). */
-    http: {
-      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-      headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
-      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
-      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
-    },
-    /** Failed-auth throttling per client address (auth-throttle.ts). */
-    authThrottle: { maxFailures: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS },
-    /** How long a final import is kept (ms; RETENTION_DAYS). */
-    retentionMs: Math.round(e.RETENTION_DAYS * 86_400_000),
-    ...targetsOf(e as TargetsEnv),
-  }))
+  .transform((e) => {
+    const targets = targetsOf(e as TargetsEnv)
+    const tenants: Tenants | null = e.TENANTS_FILE
+      ? loadTenants(e.TENANTS_FILE, {
+          env: e as Record<string, string | undefined>,
+          targets: targets.targets,
+        })
+      : null
+    return {
+      port: e.PORT,
+      host: e.HOST,
+      redisUrl: e.REDIS_URL,
+      /** The namespace of every key and queue (REDIS_KEY_PREFIX). */
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      logLevel: e.LOG_LEVEL as string,
+      /** Tenant keys, hashed: the tenants file's, else API_KEYS (or the development key). */
+      apiKeys: tenants ? tenants.apiKeys : parseApiKeys(e.API_KEYS ?? DEV_API_KEYS, 'API_KEYS'),
+      /** Operator keys: ADMIN_API_KEYS and the tenants file's `admins`. */
+      adminKeys: [
+        ...(e.ADMIN_API_KEYS ? parseApiKeys(e.ADMIN_API_KEYS, 'ADMIN_API_KEYS') : []),
+        ...(tenants?.adminKeys ?? []),
+      ],
+      /** Each tenant's policy from TENANTS_FILE; null: API_KEYS tenants, every target and bucket. */
+      tenantPolicies: tenants?.policies ?? null,
+      /** True when neither API_KEYS nor TENANTS_FILE was set and the development key is in use. */
+      usingDevKey: !e.API_KEYS && !e.TENANTS_FILE,
+      metricsAuth: e.METRICS_AUTH,
+      /** The queue UI may retry and clean jobs (otherwise it only shows them). */
+      adminQueuesWrite: e.ADMIN_QUEUES_WRITE,
+      docsAuth: e.DOCS_AUTH,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      batchBodyLimitBytes: e.BATCH_BODY_LIMIT_BYTES,
+      callbackPolicy: {
+        allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
+        allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,
+      },
+      /** Retries of the callback a cancel queues (core's CallbackRetryEnv, read by the worker too). */
+      callbackRetry: { attempts: e.CALLBACK_ATTEMPTS, retryBaseMs: e.CALLBACK_RETRY_BASE_MS },
+      shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+      /** The HTTP server's timeouts (ms). */
+      http: {
+        requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+        headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
+        connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+        keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      },
+      /** Failed-auth throttling per client address (auth-throttle.ts). */
+      authThrottle: { maxFailures: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS },
+      /** How long a final import is kept (ms; RETENTION_DAYS). */
+      retentionMs: Math.round(e.RETENTION_DAYS * 86_400_000),
+      ...targets,
+    }
+  })
 export type ApiConfig = z.output<typeof ApiConfig>
 
 /** Parses the API's env once (main.ts). */

@@ -81,7 +81,9 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
     redis,
     queueRedis,
     keys,
-    store: createImportStore(redis, { keys, retentionMs: config.retentionMs }),
+    // A listing filtered beyond its index (batch_id or external_id with more filters) reads at most
+    // this many entries per request; past them the page comes back short, with a cursor.
+    store: createImportStore(redis, { keys, listScanBudget: 1000, retentionMs: config.retentionMs }),
     admission: createAdmission(redis, { keys }),
     batches: createBatchStore(redis, keys),
     queues: createQueues(queueRedis, keys),

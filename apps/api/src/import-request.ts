@@ -1,5 +1,14 @@
-import { type CallbackUrlPolicy, checkCallbackUrl, validateQuickImport } from '@ims-importer/core'
-import { echo, type FieldError } from './problem.js'
+import {
+  bucketAllowed,
+  bucketOf,
+  type CallbackUrlPolicy,
+  checkCallbackUrl,
+  type TenantPolicy,
+  targetAllowed,
+  targetsOf,
+  validateQuickImport,
+} from '@ims-importer/core'
+import type { FieldError } from './problem.js'
 
 /** Fields of POST /v1/imports that belong to the service and are never sent to IMS. */
 export const SERVICE_FIELDS = ['target', 'external_id', 'callback_url'] as const
@@ -17,7 +26,19 @@ export interface ImportRequestRules {
   /** Configured target names; the first is the default. */
   targets: readonly string[]
   callbackPolicy: CallbackUrlPolicy
+  /** The caller's tenant policy: its targets, default target and buckets. */
+  policy: TenantPolicy
 }
+
+/** An echoed input in an error: a short prefix only. */
+const shown = (v: unknown): string => {
+  const text = JSON.stringify(v) ?? String(v)
+  return text.length > 66 ? `${text.slice(0, 64)}…` : text
+}
+
+/** The target of an import that names none: the tenant's default, else the first configured. */
+export const defaultTargetOf = (rules: ImportRequestRules): string =>
+  rules.policy.defaultTarget ?? rules.targets[0] ?? ''
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -31,12 +52,17 @@ export function parseImportRequest(
   body: unknown,
   rules: ImportRequestRules,
   prefix = '',
-): { ok: true; value: ParsedImportRequest } | { ok: false; errors: FieldError[] } {
+):
+  | { ok: true; value: ParsedImportRequest }
+  /** `forbidden`: every error is a rule of the tenant's policy (403), not a bad body (400). */
+  | { ok: false; errors: FieldError[]; forbidden: boolean } {
   const at = (path: string) =>
     prefix ? (path === '' ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`) : path
   const errors: FieldError[] = []
+  let policyErrors = 0
+  const { policy } = rules
   let imsBody: unknown = body
-  let target = rules.targets[0] ?? ''
+  let target = defaultTargetOf(rules)
   let externalId: string | null = null
   let callbackUrl: string | null = null
 
@@ -44,12 +70,22 @@ export function parseImportRequest(
     const { target: t, external_id: e, callback_url: c, ...rest } = body
     imsBody = rest
     if (t !== undefined) {
-      if (typeof t !== 'string' || !rules.targets.includes(t))
+      if (typeof t !== 'string') errors.push({ path: at('target'), message: 'target must be a string' })
+      else if (targetAllowed(policy, t, rules.targets)) target = t
+      else if (policy.targets === null)
+        // A tenant that may use every target: the target does not exist.
         errors.push({
           path: at('target'),
-          message: `unknown target ${echo(JSON.stringify(t) ?? String(t))}; configured targets: ${rules.targets.join(', ')}`,
+          message: `unknown target ${shown(t)}; configured targets: ${rules.targets.join(', ')}`,
         })
-      else target = t
+      else {
+        // Unknown or another tenant's: the same answer, naming only the tenant's own targets.
+        policyErrors++
+        errors.push({
+          path: at('target'),
+          message: `tenant ${policy.name} may not use target ${shown(t)}; its targets: ${targetsOf(policy, rules.targets).join(', ')}`,
+        })
+      }
     }
     if (e !== undefined) {
       if (typeof e !== 'string' || e.length === 0 || e.length > MAX_EXTERNAL_ID_LENGTH)
@@ -70,6 +106,15 @@ export function parseImportRequest(
     }
   }
 
+  const bucket = isPlainObject(imsBody) ? bucketOf(imsBody.image_url) : null
+  if (bucket !== null && !bucketAllowed(policy, bucket)) {
+    policyErrors++
+    errors.push({
+      path: at('image_url'),
+      message: `bucket ${shown(bucket)} is not one tenant ${policy.name} may import from`,
+    })
+  }
+
   const result = validateQuickImport(imsBody)
   if (!result.success)
     for (const issue of result.issues)
@@ -78,7 +123,8 @@ export function parseImportRequest(
         message: issue.message,
         ...(issue.ims_code ? { ims_code: issue.ims_code } : {}),
       })
-  if (errors.length > 0 || !result.success) return { ok: false, errors }
+  if (errors.length > 0 || !result.success)
+    return { ok: false, errors, forbidden: policyErrors > 0 && policyErrors === errors.length }
   return {
     ok: true,
     value: {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastif
 import { validatorCompiler } from 'fastify-type-provider-zod'
 import type { ApiDeps } from './deps.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './idempotency.js'
-import { HttpProblem, rateLimitedProblem, remainingMs, withDeadline } from './problem.js'
+import { type FieldError, HttpProblem, rateLimitedProblem, remainingMs, withDeadline } from './problem.js'
 import { requestLog } from './request-log.js'
 
 /*
@@ -27,10 +27,10 @@ export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
 /** A body checked by its route: the value to admit, or why it is refused. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: HttpProblem }
 
-/** The caller's rate limit (its key id is set by the onRequest hook). */
+/** The caller's rate limit (its key id and policy are set by the onRequest hook): its tenant's, else the service's. */
 export const rateLimitOf = (deps: ApiDeps, req: FastifyRequest): RateLimit => ({
   keyId: req.apiKeyId as string,
-  perMinute: deps.config.rateLimitPerMinute,
+  perMinute: req.principal?.policy.rateLimitPerMinute ?? deps.config.rateLimitPerMinute,
 })
 
 /**
@@ -91,7 +91,24 @@ export function refusal(
     case 'exists':
       // Ids are random and fresh per request: a taken one is a bug, answered 500.
       return new Error(`import id ${result.importId} is taken`)
+    case 'over_quota':
+      // Retry-After: a hint for clients that wait on 429; imports take minutes to hours.
+      return new HttpProblem(
+        'rate_limited',
+        `the tenant has ${result.open} imports not yet final and may have at most ${result.cap}; this request would go past that: retry once some have finished`,
+        { headers: { 'retry-after': '60' } },
+      )
   }
+}
+
+/**
+ * The answer to a body that breaks rules: 403 when it breaks only its tenant's policy (a target
+ * or bucket it may not use), naming the rule in `detail`; else 400 with every error.
+ */
+export function bodyProblem(errors: FieldError[], forbidden: boolean): HttpProblem {
+  if (forbidden)
+    return new HttpProblem('forbidden', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors })
+  return new HttpProblem('validation', `the request has ${errors.length} error(s)`, { errors })
 }
 
 /**

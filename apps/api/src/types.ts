@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '@ims-importer/core'
+import type { Principal } from './auth.js'
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 
@@ -23,6 +24,11 @@ declare module 'fastify' {
     tenant: string | null
     /** The caller's key (`<tenant>#<n>`, not secret), for its rate limit (null on public routes). */
     apiKeyId: string | null
+    /**
+     * Who the caller is (null on public routes): tenant, key id, `isAdmin` (an operator key) and
+     * the tenant's policy.
+     */
+    principal: Principal | null
     /** Epoch ms by which this request's Redis work must be done (see REDIS_BUDGET_MS). */
     redisDeadline: number
   }

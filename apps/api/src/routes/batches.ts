@@ -1,12 +1,19 @@
-import { type AdmitResult, enqueueSubmitBulk, type NewImport, newId } from '@ims-importer/core'
+import {
+  type AdmitResult,
+  enqueueSubmitBulk,
+  type NewImport,
+  newId,
+  type TenantPolicy,
+} from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { Principal } from '../auth.js'
 import { expectedFinishOf, readOpenImports } from '../batch-finish.js'
 import { type BatchRecord, summariseWaiting } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
-import { compactAnswer, expandAnswer } from '../item-errors.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
 import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
+import { compactAnswer, expandAnswer } from '../item-errors.js'
 import {
   type FieldError,
   HttpProblem,
@@ -46,13 +53,14 @@ interface CheckedBatch {
 
 export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store, admission, queues, metrics, config, targets, batches } = deps
-  const rules = { targets, callbackPolicy: config.callbackPolicy }
   const finishDeps = { redis: deps.redis, keys: deps.keys, places: config.places }
 
   /** The envelope, then each item on its own; refused only when no item is valid. */
   const checkBatch = (
     body: unknown,
+    policy: TenantPolicy,
   ): { ok: true; value: CheckedBatch } | { ok: false; problem: HttpProblem } => {
+    const rules = { targets, callbackPolicy: config.callbackPolicy, policy }
     const envelope = BatchEnvelope.safeParse(body)
     if (!envelope.success)
       return {
@@ -69,17 +77,24 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     metrics.batchSize.observe(items.length)
     const valid: CheckedBatch['valid'] = []
     const invalid: CheckedBatch['invalid'] = []
+    let forbidden = 0
     items.forEach((item, index) => {
       const parsed = parseImportRequest(item, rules, `items[${index}]`)
       if (parsed.ok) valid.push({ index, value: parsed.value })
-      else invalid.push({ index, errors: parsed.errors })
+      else {
+        invalid.push({ index, errors: parsed.errors })
+        if (parsed.forbidden) forbidden++
+      }
     })
     if (valid.length === 0)
       return {
         ok: false,
         problem: new HttpProblem(
-          'validation',
-          `none of the ${items.length} items is valid; nothing was accepted`,
+          // Every item breaks only the tenant's policy: 403, as a single import would get.
+          forbidden === items.length ? 'forbidden' : 'validation',
+          forbidden === items.length
+            ? `none of the ${items.length} items is allowed by tenant ${policy.name}'s policy; nothing was accepted (first: ${invalid[0]?.errors[0]?.path}: ${invalid[0]?.errors[0]?.message})`
+            : `none of the ${items.length} items is valid; nothing was accepted`,
           {
             errors: invalid.flatMap((i) => i.errors),
             item_errors: invalid,
@@ -103,7 +118,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: BatchRequestBody,
-        response: { 202: BatchAccepted, ...problemResponses(400, 401, 409, 413, 415, 422, 429, 503) },
+        response: { 202: BatchAccepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -114,7 +129,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         deps,
         req,
         'POST /v1/batches',
-        checkBatch(req.body),
+        checkBatch(req.body, (req.principal as Principal).policy),
         deadline,
       )
       const { valid, invalid, external_id } = value
@@ -190,6 +205,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             // Stored with its refused items' errors in groups (item-errors.ts): bounded bytes.
             idempotency: claim && { ...claim, answer: { response: compactAnswer(answer) } },
             imports: planned.map((p) => p.input),
+            maxOpenImports: (req.principal as Principal).policy.maxOpenImports,
             now,
           }),
         )
@@ -206,7 +222,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           return sendAccepted(reply, expandAnswer(stored.response) as StoredResponse, true)
         }
         default:
-          throw refusal(result, config.rateLimitPerMinute)
+          throw refusal(result, rateLimitOf(deps, req).perMinute)
       }
       try {
         // The batch and the jobs together (two connections; every job's record is written by
@@ -250,7 +266,12 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     async (req) => {
       const { id } = req.params
       tagLog(req, { batch_id: id })
-      const batch = isWellFormedId(id, 'bat') ? await batches.get(id) : null
+      // Another tenant's batch and an unknown id take the same path: one lookup in the caller's own
+      // batch index, then 404; the batch record is read only when it is the caller's.
+      const own =
+        isWellFormedId(id, 'bat') &&
+        (await deps.redis.zscore(deps.keys.tenantBatches(req.tenant as string), id)) !== null
+      const batch = own ? await batches.get(id) : null
       if (!batch || batch.tenant !== req.tenant) throw new HttpProblem('not_found', `no batch ${id}`)
       const { limit, cursor, status } = req.query
       const after = cursor === undefined ? -1 : Number(cursor)

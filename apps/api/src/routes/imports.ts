@@ -6,13 +6,24 @@ import {
   jobIds,
   newId,
   newImportRecord,
+  targetAllowed,
+  targetsOf,
 } from '@ims-importer/core'
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { Principal } from '../auth.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
 import { parseImportRequest } from '../import-request.js'
-import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
+import {
+  bodyInHandler,
+  bodyProblem,
+  checkIntake,
+  forgetKey,
+  rateLimitOf,
+  refusal,
+  sendAccepted,
+} from '../intake.js'
 import {
   HttpProblem,
   isRedisOutOfMemory,
@@ -65,9 +76,29 @@ const acceptedAnswer = (record: ImportRecord): StoredResponse => ({
   location: `/v1/imports/${record.id}`,
 })
 
+/**
+ * Whether an index serves a listing: one index alone (no filter, status, target, external_id),
+ * or a bounded one (a batch's, at most one request's items; an external_id's, that id's
+ * imports). Status and target together would be filtered on the records of an index that may
+ * hold every import of the tenant: refused (400) rather than scanned.
+ */
+export function listServedByIndex(q: {
+  status?: unknown
+  target?: unknown
+  batch_id?: unknown
+  external_id?: unknown
+}) {
+  if (q.batch_id !== undefined || q.external_id !== undefined) return true
+  return q.status === undefined || q.target === undefined
+}
+
 export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const { store, admission, queues, metrics, config, targets } = deps
-  const rules = { targets, callbackPolicy: config.callbackPolicy }
+  const rulesOf = (req: FastifyRequest) => ({
+    targets,
+    callbackPolicy: config.callbackPolicy,
+    policy: (req.principal as Principal).policy,
+  })
 
   /** Loads an import of the caller's tenant; any other tenant's id is a 404, like a missing one. */
   const loadOwn = async (req: FastifyRequest, id: string): Promise<ImportRecord> => {
@@ -91,25 +122,19 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: ImportRequestBody,
-        response: { 202: ImportView, ...problemResponses(400, 401, 409, 413, 415, 422, 429, 503) },
+        response: { 202: ImportView, ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (req, reply) => {
       const tenant = req.tenant as string
       const deadline = req.redisDeadline
+      const rules = rulesOf(req)
       const parsed = parseImportRequest(req.body as unknown, rules)
       const { value, claim } = await checkIntake(
         deps,
         req,
         'POST /v1/imports',
-        parsed.ok
-          ? parsed
-          : {
-              ok: false,
-              problem: new HttpProblem('validation', `the request has ${parsed.errors.length} error(s)`, {
-                errors: parsed.errors,
-              }),
-            },
+        parsed.ok ? parsed : { ok: false, problem: bodyProblem(parsed.errors, parsed.forbidden) },
         deadline,
       )
       const { request, target, external_id, callback_url } = value
@@ -122,6 +147,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           rateLimit: rateLimitOf(deps, req),
           idempotency: claim && { ...claim, answer: { importId: id } },
           imports: [{ id, tenant, target, request, external_id, callback_url }],
+          maxOpenImports: rules.policy.maxOpenImports,
         }),
       ).catch(async (err: unknown) => {
         // Whether or not the record landed, its answer goes, so that a retry runs anew.
@@ -140,7 +166,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           return sendAccepted(reply, response, true)
         }
         default:
-          throw refusal(result, config.rateLimitPerMinute)
+          throw refusal(result, rateLimitOf(deps, req).perMinute)
       }
       try {
         await withDeadline('submit enqueue', remainingMs(deadline), enqueueSubmit(queues, target, id))
@@ -200,9 +226,41 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     },
     async (req) => {
       const { status, target, external_id, batch_id, limit, cursor } = req.query
+      const tenant = req.tenant as string
+      const { policy } = req.principal as Principal
+      if (target !== undefined && !targetAllowed(policy, target, targets))
+        throw new HttpProblem(
+          'validation',
+          `target ${JSON.stringify(target)} is not one of the tenant's targets`,
+          {
+            errors: [
+              {
+                path: 'querystring.target',
+                message: `not one of the tenant's targets: ${targetsOf(policy, targets).join(', ')}`,
+              },
+            ],
+          },
+        )
+      if (!listServedByIndex(req.query))
+        throw new HttpProblem('validation', 'no index serves this combination of filters', {
+          errors: [
+            {
+              path: 'querystring.status',
+              message:
+                'status and target together are served by no index: filter by one of them (with batch_id or external_id, both are fine)',
+            },
+          ],
+        })
+      // A batch of another tenant lists like an unknown one: nothing, after the same one lookup
+      // in the caller's own batch index (its imports are never read).
+      if (
+        batch_id !== undefined &&
+        (await deps.redis.zscore(deps.keys.tenantBatches(tenant), batch_id)) === null
+      )
+        return { items: [], next_cursor: null }
       try {
         const page = await store.list({
-          tenant: req.tenant as string,
+          tenant,
           status,
           target,
           external_id,
