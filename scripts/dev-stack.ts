@@ -8,7 +8,8 @@
  * forget them. Ctrl-C stops everything, in reverse order.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { Redis } from 'ioredis'
@@ -24,7 +25,37 @@ const DEV_KEY = 'dev-key'
 // Real IMS never forgets a job it accepted: the simulator's images and jobs outlive a restart of
 // the stack, as the imports in Redis do (apps/ims-simulator/src/state-file.ts).
 const SIM_STATE_FILE = env.SIM_STATE_FILE ?? join(root, '.data', 'simulator-state.json')
-const API_KEYS = env.API_KEYS ?? `dev:${DEV_KEY}`
+
+/**
+ * Tenants: TENANTS_FILE or API_KEYS as given; else the dev tenant in .data/dev-tenants.json (key
+ * dev-key, every target and bucket) with a callback secret kept in .data/dev-callback-secret, so
+ * a receiver configured once keeps verifying across restarts.
+ */
+function tenantsEnv(): { vars: Record<string, string>; callbackSecret: string | null } {
+  if (env.TENANTS_FILE) return { vars: { TENANTS_FILE: env.TENANTS_FILE }, callbackSecret: null }
+  if (env.API_KEYS) return { vars: { API_KEYS: env.API_KEYS }, callbackSecret: null }
+  const dir = join(root, '.data')
+  mkdirSync(dir, { recursive: true })
+  const secretFile = join(dir, 'dev-callback-secret')
+  if (!existsSync(secretFile))
+    writeFileSync(secretFile, `whsec_${randomBytes(32).toString('base64')}\n`, { mode: 0o600 })
+  const callbackSecret = readFileSync(secretFile, 'utf8').trim()
+  const file = join(dir, 'dev-tenants.json')
+  const devKeyHash = createHash('sha256').update(DEV_KEY).digest('hex')
+  const tenants = {
+    tenants: {
+      dev: {
+        apiKeys: [`sha256:${devKeyHash}`],
+        targets: '*',
+        buckets: ['*'],
+        callbackSecrets: [callbackSecret],
+      },
+    },
+  }
+  writeFileSync(file, JSON.stringify(tenants, null, 2), { mode: 0o600 })
+  return { vars: { TENANTS_FILE: file }, callbackSecret }
+}
+const TENANTS = tenantsEnv()
 
 const children: { name: string; proc: ChildProcess }[] = []
 
@@ -151,17 +182,17 @@ async function main(): Promise<void> {
     SIM_STATE_FILE,
   })
   await waitFor('ims-simulator', () => httpOk(`${SIM_URL}/__sim/counters`))
-  start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, WORKER_PORT })
+  start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, ...TENANTS.vars, WORKER_PORT })
   start('api', tsx, ['apps/api/src/main.ts'], {
     ...common,
     PORT: API_PORT,
-    API_KEYS,
+    ...TENANTS.vars,
     DOCS_AUTH: env.DOCS_AUTH ?? 'false',
   })
   await waitFor('api', () => httpOk(`http://127.0.0.1:${API_PORT}/livez`))
   await waitFor('worker', () => httpOk(`http://127.0.0.1:${WORKER_PORT}/livez`))
 
-  const usingDevKey = !env.API_KEYS
+  const usingDevKey = TENANTS.callbackSecret !== null
   console.log(
     [
       '',
@@ -173,8 +204,13 @@ async function main(): Promise<void> {
       `  IMS state    ${relative(root, SIM_STATE_FILE) || SIM_STATE_FILE} (the simulator's images and jobs; delete it to forget them)`,
       `  Redis        ${redisUrl}`,
       usingDevKey
-        ? `  API key      Authorization: Bearer ${DEV_KEY}   (dev default, tenant "dev"; set API_KEYS to change)`
-        : '  API key      from API_KEYS',
+        ? `  API key      Authorization: Bearer ${DEV_KEY}   (dev default, tenant "dev"; set API_KEYS or TENANTS_FILE to change)`
+        : `  API key      from ${env.TENANTS_FILE ? 'TENANTS_FILE' : 'API_KEYS (no callback secrets: callbacks are not sent)'}`,
+      ...(usingDevKey
+        ? [
+            `  callbacks    signed per Standard Webhooks with ${TENANTS.callbackSecret}   (tenant "dev"; .data/dev-callback-secret)`,
+          ]
+        : []),
       '  try          pnpm demo',
       '',
     ].join('\n'),
