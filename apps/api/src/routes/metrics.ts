@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { ApiDeps } from '../deps.js'
 import { Problem, withDeadline } from '../problem.js'
 
-/** A scrape waits this long for Redis's INFO; past it the Redis gauges are left out. */
+/** A scrape waits this long for Redis's INFO; past it the Redis gauges read 0. */
 const INFO_MS = 500
 
 /** `field:value` lines of an INFO section, as numbers. */
@@ -19,7 +19,7 @@ export const metricsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, { metri
   // reports the same Redis: take max over replicas.
   const used = new Gauge({
     name: 'ims_importer_redis_memory_used_bytes',
-    help: 'Memory Redis uses (INFO memory used_memory), in bytes, read at scrape time; absent when Redis did not answer',
+    help: 'Memory Redis uses (INFO memory used_memory), in bytes, read at scrape time; 0 when Redis did not answer',
     registers: [metrics.registry],
   })
   const max = new Gauge({
