@@ -139,6 +139,22 @@ describe('retention', () => {
     expect(await redis.zscore(keys.tenantImports(tenant), a.id)).toBeNull()
   })
 
+  it("a listing by batch leaves the batch's set to the sweep, so the batch's counts stay right", async () => {
+    const tenant = uniqueName('t')
+    const batchId = newId('bat')
+    await writeBatch(tenant, batchId)
+    const [a, b] = (await store.createMany([
+      input(tenant, { batch_id: batchId, batch_index: 0 }),
+      input(tenant, { batch_id: batchId, batch_index: 1 }),
+    ])) as [ImportRecord, ImportRecord]
+    await finish(store, a.id)
+    await sleep(RETENTION_MS + 100)
+    expect((await store.list({ tenant, batch_id: batchId })).items.map((r) => r.id)).toEqual([b.id])
+    await store.sweepRetention()
+    expect(await redis.zscore(keys.batchImports(batchId), a.id)).toBeNull()
+    expect(await store.countByStatusForBatch(batchId)).toMatchObject({ queued: 1, succeeded: 0 })
+  })
+
   it('a final record written without retention (an earlier release) gets it at the next sweep and expires', async () => {
     const tenant = uniqueName('t')
     const batchId = newId('bat')

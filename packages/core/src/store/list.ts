@@ -106,8 +106,9 @@ export async function listImports(
       entries.map((e) => e.id),
     )
     // An entry without its record is one whose record expired (docs/retention.md): it goes from
-    // the index walked now; the retention sweep removes it from the others.
-    const stale = entries.filter((_, i) => records[i] === null).map((e) => e.id)
+    // the index walked now; the retention sweep removes it from the others. Not from a batch's
+    // set: the sweep takes it out there together with the batch's count of its status.
+    const stale = source === 'batch' ? [] : entries.filter((_, i) => records[i] === null).map((e) => e.id)
     if (stale.length > 0) await ctx.redis.zrem(index, ...stale)
     for (const [i, entry] of entries.entries()) {
       if (items.length === limit) {
