@@ -121,7 +121,7 @@ export function widenOnThrottle(w: Widening | null, now: number, p: WideningPoli
 
 /** A held slot's hold (ms, renewed while its POST is unanswered): a dead caller's slot frees after it. */
 const MIN_HOLD_MS = 5_000
-/** A held admission not sent within this is given up (its caller failed before the POST). */
+/** A held slot is renewed for this long at most: its caller may have failed before the POST, never to call sent(). */
 const MAX_HELD_MS = 120_000
 
 /** Margin = this many times the largest recent round trip (one for the reply, two for the rest). */
