@@ -16,6 +16,7 @@ const SECRET_FIELDS = [
   'apiKeys',
   'securityToken',
   'callbackSecret',
+  'callbackSecrets',
   'credentials',
   'cookie',
   'x-auth-token',
