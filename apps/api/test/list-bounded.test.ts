@@ -100,4 +100,43 @@ describe('list filters over 10,000 imports', () => {
       ].join('\n'),
     )
   }, 120_000)
+
+  it("prints another tenant's p50 alone and under a flood of the heaviest listing this tenant may send", async () => {
+    const other = api.tenants[1]
+    await api.post('/v1/imports', other, PAGE_EXAMPLE)
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    /** The other tenant lists every 10 ms for `ms`, while this tenant sends `perSecond` full pages of 500. */
+    const sample = async (ms: number, perSecond: number) => {
+      let on = true
+      const heavy: Promise<unknown>[] = []
+      const flood = (async () => {
+        while (on && perSecond > 0) {
+          heavy.push(api.app.inject({ url: `/v1/imports?target=${t1}&limit=500`, headers: api.auth(tenant) }))
+          await sleep(1000 / perSecond)
+        }
+      })()
+      const times: number[] = []
+      const end = Date.now() + ms
+      while (Date.now() < end) {
+        const t = performance.now()
+        await api.app.inject({ url: '/v1/imports?limit=10', headers: api.auth(other) })
+        times.push(performance.now() - t)
+        await sleep(10)
+      }
+      on = false
+      await flood
+      await Promise.all(heavy)
+      return times
+    }
+    const alone = await sample(3000, 0)
+    const lines = [`another tenant's GET /v1/imports?limit=10 (every 10 ms for 3 s): alone ${fmt(alone)}`]
+    // 2/s: the issue's flood; 10/s: the default rate limit (600 a minute) spent on the heaviest page.
+    for (const perSecond of [2, 10]) {
+      const under = await sample(3000, perSecond)
+      lines.push(
+        `  under ${perSecond} pages of 500 a second from the flooding tenant: ${fmt(under)}; p50 ratio ${(pct(under, 50) / pct(alone, 50)).toFixed(2)}`,
+      )
+    }
+    console.log(lines.join('\n'))
+  }, 60_000)
 })
