@@ -8,7 +8,7 @@ import {
   targetsOf,
   validateQuickImport,
 } from '@ims-importer/core'
-import type { FieldError } from './problem.js'
+import { echo, type FieldError } from './problem.js'
 
 /** Fields of POST /v1/imports that belong to the service and are never sent to IMS. */
 export const SERVICE_FIELDS = ['target', 'external_id', 'callback_url'] as const
@@ -30,11 +30,8 @@ export interface ImportRequestRules {
   policy: TenantPolicy
 }
 
-/** An echoed input in an error: a short prefix only. */
-const shown = (v: unknown): string => {
-  const text = JSON.stringify(v) ?? String(v)
-  return text.length > 66 ? `${text.slice(0, 64)}…` : text
-}
+/** An echoed input in an error, quoted: a short prefix only (problem.ts echo). */
+const shown = (v: unknown): string => echo(JSON.stringify(v) ?? String(v))
 
 /** The target of an import that names none: the tenant's default, else the first configured. */
 export const defaultTargetOf = (rules: ImportRequestRules): string =>
