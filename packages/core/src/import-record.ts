@@ -31,7 +31,8 @@ export const TRANSITIONS: Readonly<Record<ImportStatus, readonly ImportStatus[]>
   cancelled: [],
 }
 
-export const ErrorSource = z.enum(['validation', 'ims', 'service'])
+/** preflight: the worker's check of the image file in OBS before IMS sees the import. */
+export const ErrorSource = z.enum(['validation', 'ims', 'service', 'preflight'])
 export type ErrorSource = z.infer<typeof ErrorSource>
 
 export const ImportError = z.object({
@@ -97,6 +98,20 @@ export const WaitingState = z.object({
 })
 export type WaitingState = z.infer<typeof WaitingState>
 
+/**
+ * The image file as the worker's pre-flight found it in OBS (HEAD of the object, the bucket's
+ * location and storage class). Absent on records of earlier releases and where no check ran.
+ */
+export const FileInfo = z.object({
+  size_bytes: z.number().int().nonnegative(),
+  /** OBS storage class (STANDARD, WARM, COLD, DEEP_ARCHIVE), null when OBS did not say. */
+  storage_class: z.string().nullable(),
+  /** The bucket's region (location), null when OBS did not say. */
+  region: z.string().nullable(),
+  checked_at: z.string(),
+})
+export type FileInfo = z.infer<typeof FileInfo>
+
 /** One import as stored in Redis and as shown by `GET /v1/imports/{id}`. Times are ISO-8601 UTC. */
 export const ImportRecord = z.object({
   id: z.string(),
@@ -122,6 +137,7 @@ export const ImportRecord = z.object({
   /** Optional (records written before these fields existed stay readable). */
   expected_finish: ExpectedFinish.nullable().optional(),
   waiting: WaitingState.nullable().optional(),
+  file: FileInfo.nullable().optional(),
 })
 export type ImportRecord = z.infer<typeof ImportRecord>
 

@@ -81,6 +81,31 @@ export const TargetConfig = z.object({
     .prefault({}),
   poll: PollSchedule.prefault({}),
   /**
+   * Which cloud the target is: 'otc' (Open Telekom Cloud, default) or 'hwc' (Huawei Cloud). It
+   * decides how the quick-import body is validated (HWC takes license_type) and where job status
+   * is read (HWC: GET /v1/cloudimages/job/{job_id}).
+   */
+  cloud: z.enum(['otc', 'hwc']).default('otc'),
+  /** The target's region (e.g. eu-de): the pre-flight checks the image's bucket is in it. */
+  region: z.string().min(1).optional(),
+  /**
+   * OBS access for the pre-flight check of image files (docs/preflight.md). Token-auth targets
+   * need AK/SK here; AK/SK targets may leave `auth` out to use their own.
+   */
+  obs: z
+    .object({
+      /** OBS endpoint of the region, e.g. https://obs.eu-de.otc.t-systems.com. */
+      endpoint: z.string().url(),
+      auth: AkSkAuth.omit({ type: true }).optional(),
+    })
+    .optional(),
+  /**
+   * Checks of the image file in OBS before an import takes a rate-limit slot or a place:
+   * 'enforce' fails the import on a failed check, 'warn' logs it and submits, 'off' skips.
+   * Default: 'enforce' when the target has `obs`, else 'off'.
+   */
+  preflight: z.enum(['enforce', 'warn', 'off']).optional(),
+  /**
    * An import whose IMS job is answered "not found" (404 / IMG.0023) for this long since the last
    * answer that knew it (or since submit) fails with ims_job_lost and frees its place (ms).
    */
@@ -252,5 +277,28 @@ export function loadTargets(env: TargetsEnv): TargetConfig[] {
   }
   const parsed = TargetsFile.safeParse(raw)
   if (!parsed.success) throw new ConfigError(`invalid IMS targets:\n${describeIssues(parsed.error)}`)
-  return parsed.data.targets.map((t, i) => ({ ...t, auth: resolveAuth(t.auth, env, `targets.${i}.auth`) }))
+  return parsed.data.targets.map((t, i) => ({
+    ...t,
+    auth: resolveAuth(t.auth, env, `targets.${i}.auth`),
+    ...(t.obs?.auth
+      ? {
+          obs: {
+            ...t.obs,
+            auth: {
+              ak: resolveSecret(t.obs.auth.ak, env, `targets.${i}.obs.auth.ak`),
+              sk: resolveSecret(t.obs.auth.sk, env, `targets.${i}.obs.auth.sk`),
+              ...(t.obs.auth.securityToken
+                ? {
+                    securityToken: resolveSecret(
+                      t.obs.auth.securityToken,
+                      env,
+                      `targets.${i}.obs.auth.securityToken`,
+                    ),
+                  }
+                : {}),
+            },
+          },
+        }
+      : {}),
+  }))
 }
