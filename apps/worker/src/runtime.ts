@@ -58,9 +58,11 @@ export async function createWorkerRuntime(
   const store = createImportStore(redis, { keys, retentionMs: config.retentionMs })
   const queues = createQueues(redis, keys)
   const metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true })
-  const ims = createImsClients(config.targets, metrics)
-  const inflight = createInflight(redis, keys)
   const gate = createSubmitGate(redis, keys, { marginMs: config.submit.gateMarginMs })
+  // The IMS clients tell the gate when each POST starts and ends (its stamp is the answer's
+  // time) and when IMS throttles one (the margin widens): docs/submit-gate.md.
+  const ims = createImsClients(config.targets, metrics, gate)
+  const inflight = createInflight(redis, keys)
   const imageQuota = createImageQuota({
     redis,
     keys,

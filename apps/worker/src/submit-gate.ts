@@ -219,7 +219,7 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     const [admitted, waitMs, at, wideningMs] = (await runScript(
       redis,
       GATE_SCRIPT,
-      [keys.submitWindow(target), wideningKey(keys, target)],
+      [keys.submitWindow(target), keys.submitMarginWidening(target)],
       [limit, windowMs + marginMs, member, holdMs, fixed ? 0 : wideningPolicy(windowMs).halfLifeMs],
     )) as [number, number, number, number]
     const rttMs = Date.now() - asked
@@ -294,7 +294,7 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
     },
     throttled: async (limit) => {
       if (fixed) return 0
-      const key = wideningKey(keys, limit.target)
+      const key = keys.submitMarginWidening(limit.target)
       const policy = wideningPolicy(limit.windowMs)
       const [ms, at, now] = (await runScript(redis, WIDEN_SCRIPT, [key], ['', 0])) as [number, number, number]
       const current = ms < 0 ? null : { ms, at }
@@ -345,15 +345,6 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
       })
     },
   }
-}
-
-/**
- * A target's margin widening (hash: ms, at), beside its window log and in its hash slot.
- * Persistent key text: renaming it forgets the widenings in force (they decay within minutes).
- * It belongs in core's keys.ts (keys.submitWindow's neighbour); derived here until it moves.
- */
-function wideningKey(keys: Keys, target: string): string {
-  return `${keys.submitWindow(target)}:widening`
 }
 
 function untilAborted(p: Promise<void>, signal?: AbortSignal): Promise<void> {

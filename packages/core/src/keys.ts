@@ -88,6 +88,8 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     durationModel: (target: string, bucket: string) => `${p}:duration-model:${target}:${bucket}`,
     /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
     submitWindow: (target: string) => `${p}:submit-window:${target}`,
+    /** Hash (ms, at): the widening of a target's submit-gate margin after a 429, beside its window log. */
+    submitMarginWidening: (target: string) => `${p}:submit-window:${target}:widening`,
     /**
      * Hash of a target's private-image quota as last read from IMS (quota, used, readAt) and its
      * pause state (pausedSince, refusedAt, refusedMessage, failedAt); docs/image-quota.md.
