@@ -153,6 +153,7 @@ export type ImportPatch = Partial<
     | 'target'
     | 'expected_finish'
     | 'waiting'
+    | 'file'
   >
 > & { ims?: Partial<ImsState> }
 
