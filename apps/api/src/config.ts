@@ -1,6 +1,7 @@
 import {
   BaseEnv,
   CallbackRetryEnv,
+  type Cloud,
   envBoolean,
   loadTargets,
   loadTenants,
@@ -94,6 +95,11 @@ function targetsOf(env: TargetsEnv) {
      * scheduled on. A target missing here has the default cap.
      */
     places: Object.fromEntries(targets.map((t) => [t.name, t.limits.maxInFlight])) as Record<string, number>,
+    /**
+     * Each target's cloud: the quick-import body of an import is judged by its target's cloud
+     * (HWC takes license_type). A target missing here is OTC, the targets file's default.
+     */
+    clouds: Object.fromEntries(targets.map((t) => [t.name, t.cloud])) as Record<string, Cloud>,
   }
 }
 

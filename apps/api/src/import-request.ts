@@ -2,6 +2,7 @@ import {
   bucketAllowed,
   bucketOf,
   type CallbackUrlPolicy,
+  type Cloud,
   checkCallbackUrl,
   type TenantPolicy,
   targetAllowed,
@@ -25,6 +26,8 @@ export interface ParsedImportRequest {
 export interface ImportRequestRules {
   /** Configured target names; the first is the default. */
   targets: readonly string[]
+  /** Each target's cloud, which the body is judged by; a target missing here is OTC. */
+  clouds: Readonly<Record<string, Cloud>>
   callbackPolicy: CallbackUrlPolicy
   /** The caller's tenant policy: its targets, default target and buckets. */
   policy: TenantPolicy
@@ -42,8 +45,9 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 /**
  * Validates one import body (the IMS quick-import body plus the service fields). The service
- * fields are split off first; the rest goes through core's validateQuickImport, so errors carry
- * JSON paths and the IMS error code IMS would answer with. `prefix` prefixes paths (batch items).
+ * fields are split off first; the rest goes through core's validateQuickImport with the cloud of
+ * the import's target, so errors carry JSON paths and the IMS error code IMS would answer with.
+ * `prefix` prefixes paths (batch items).
  */
 export function parseImportRequest(
   body: unknown,
@@ -112,7 +116,8 @@ export function parseImportRequest(
     })
   }
 
-  const result = validateQuickImport(imsBody)
+  // Judged by the cloud of the import's target (the default target's when the named one is refused).
+  const result = validateQuickImport(imsBody, { cloud: rules.clouds[target] ?? 'otc' })
   if (!result.success)
     for (const issue of result.issues)
       errors.push({

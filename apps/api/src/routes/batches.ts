@@ -60,7 +60,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     body: unknown,
     policy: TenantPolicy,
   ): { ok: true; value: CheckedBatch } | { ok: false; problem: HttpProblem } => {
-    const rules = { targets, callbackPolicy: config.callbackPolicy, policy }
+    const rules = { targets, clouds: config.clouds, callbackPolicy: config.callbackPolicy, policy }
     const envelope = BatchEnvelope.safeParse(body)
     if (!envelope.success)
       return {

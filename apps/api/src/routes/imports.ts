@@ -96,6 +96,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
   const { store, admission, queues, metrics, config, targets } = deps
   const rulesOf = (req: FastifyRequest) => ({
     targets,
+    clouds: config.clouds,
     callbackPolicy: config.callbackPolicy,
     policy: (req.principal as Principal).policy,
   })
