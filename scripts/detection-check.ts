@@ -46,15 +46,43 @@ const started = Date.now()
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+const GIB = 2 ** 30
+/** System disks of up to this many GB: min_disk of every body. */
+const MIN_DISK = 100
+
+/**
+ * The image files the bodies name: the ZVHD2 files of the simulator's `migration-bucket` that fit
+ * in MIN_DISK (the dev stack seeds ten under wave-3/, scripts/dev-obs-seed.json), so the
+ * pre-flight and the simulator's IMS find each one; file i of the run is file i mod their count.
+ * A simulator whose OBS holds none gets keys unique to the run, as before (its jobs must then
+ * not judge files: SIM_OBS_JUDGING off, and no pre-flight on the target).
+ */
+async function imageFiles(): Promise<string[]> {
+  const res = await fetch(`${SIM_URL}/__sim/obs`)
+  if (!res.ok) throw new Error(`the simulator's GET /__sim/obs answered ${res.status}`)
+  const { buckets } = (await res.json()) as {
+    buckets: {
+      name: string
+      storageClass: string
+      objects: { key: string; size: number; storageClass: string }[]
+    }[]
+  }
+  return (buckets.find((b) => b.name === 'migration-bucket')?.objects ?? [])
+    .filter((o) => o.key.endsWith('.zvhd2') && o.size <= MIN_DISK * GIB && o.storageClass === 'STANDARD')
+    .map((o) => `migration-bucket:${o.key}`)
+    .sort()
+}
+
 /** A realistic system-disk body (as bench/src/lib/bodies.ts builds them), unique to this run. */
-function body(i: number): Record<string, unknown> {
+function body(i: number, files: string[]): Record<string, unknown> {
   const n = String(i).padStart(4, '0')
   return {
     name: `detect-${runId}-${n}`,
     description: 'detection-check import',
-    image_url: `migration-bucket:detect-${runId}/vm-${n}/disk-0.zvhd2`,
+    image_url:
+      files.length > 0 ? files[i % files.length] : `migration-bucket:detect-${runId}/vm-${n}/disk-0.zvhd2`,
     os_version: 'Ubuntu 18.04 server 64bit',
-    min_disk: 100,
+    min_disk: MIN_DISK,
     type: 'ECS',
     image_tags: [{ key: 'check', value: 'detection' }],
   }
@@ -127,11 +155,17 @@ const fixed = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits)
 
 async function main(): Promise<void> {
   console.log(`detection-check ${runId}: ${COUNT} imports to ${API_URL}, IMS jobs read from ${SIM_URL}`)
+  const files = await imageFiles()
+  console.log(
+    files.length > 0
+      ? `image files: ${files.length} from the simulator's OBS (migration-bucket), each named by ${Math.ceil(COUNT / files.length)} imports or fewer`
+      : "image files: none in the simulator's OBS (migration-bucket); keys unique to the run (they pass only with OBS judging and pre-flight off)",
+  )
   // One batch per 1000 (the batch endpoint's cap): the API's per-key rate limit (600/min by
   // default) would refuse single POSTs and per-import GETs at this count.
   const batches: { id: string; accepted: number }[] = []
   for (let from = 0; from < COUNT; from += 1000) {
-    const items = Array.from({ length: Math.min(1000, COUNT - from) }, (_, k) => body(from + k))
+    const items = Array.from({ length: Math.min(1000, COUNT - from) }, (_, k) => body(from + k, files))
     const { value } = await client.createBatch(
       { items },
       { idempotencyKey: `detection-check-${runId}-${from}` },

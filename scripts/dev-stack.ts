@@ -5,7 +5,10 @@
  * If no Redis answers there and `redis-server` is installed, a private one is started.
  * The simulator keeps its images and jobs in SIM_STATE_FILE (default .data/simulator-state.json,
  * gitignored) so a restart leaves no import following a job IMS has forgotten; delete the file to
- * forget them. Ctrl-C stops everything, in reverse order.
+ * forget them. The simulator's OBS holds the buckets and objects of scripts/dev-obs-seed.json
+ * (SIM_OBS_SEED_FILE names another) and its jobs judge their file by it, as IMS does; the default
+ * target reaches that OBS, so every import is checked before IMS sees it (pre-flight on).
+ * Ctrl-C stops everything, in reverse order.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -25,6 +28,9 @@ const DEV_KEY = 'dev-key'
 // Real IMS never forgets a job it accepted: the simulator's images and jobs outlive a restart of
 // the stack, as the imports in Redis do (apps/ims-simulator/src/state-file.ts).
 const SIM_STATE_FILE = env.SIM_STATE_FILE ?? join(root, '.data', 'simulator-state.json')
+// The files the demo and the README's examples name, with realistic sizes (README: "The dev
+// stack's OBS"); more at run time through the simulator's control API.
+const SIM_OBS_SEED_FILE = env.SIM_OBS_SEED_FILE ?? join(root, 'scripts', 'dev-obs-seed.json')
 
 /**
  * Tenants: TENANTS_FILE or API_KEYS as given; else the dev tenant in .data/dev-tenants.json (key
@@ -173,6 +179,9 @@ async function main(): Promise<void> {
     SIM_INIT_MS: env.SIM_INIT_MS ?? '500',
     SIM_JOB_MIN_MS: env.SIM_JOB_MIN_MS ?? '2000',
     SIM_JOB_MAX_MS: env.SIM_JOB_MAX_MS ?? '5000',
+    // A job runs size / throughput longer: 20 GiB/s adds 0.4 s for the demo's 8.5 GiB file and
+    // 4 s for an 80 GiB one, so jobs stay seconds long and still grow with the file.
+    SIM_IMPORT_BYTES_PER_SECOND: env.SIM_IMPORT_BYTES_PER_SECOND ?? String(20 * 2 ** 30),
   }
   start('ims-simulator', tsx, ['apps/ims-simulator/src/main.ts'], {
     ...common,
@@ -180,6 +189,8 @@ async function main(): Promise<void> {
     SIM_PORT,
     SIM_LOG: env.SIM_LOG ?? 'false',
     SIM_STATE_FILE,
+    SIM_OBS_SEED_FILE,
+    SIM_OBS_JUDGING: env.SIM_OBS_JUDGING ?? 'true',
   })
   await waitFor('ims-simulator', () => httpOk(`${SIM_URL}/__sim/counters`))
   start('worker', tsx, ['apps/worker/src/main.ts'], { ...common, ...TENANTS.vars, WORKER_PORT })
@@ -202,6 +213,7 @@ async function main(): Promise<void> {
       `  metrics      http://127.0.0.1:${API_PORT}/metrics (API), http://127.0.0.1:${WORKER_PORT}/metrics (worker)`,
       `  IMS target   the simulator at ${SIM_URL}`,
       `  IMS state    ${relative(root, SIM_STATE_FILE) || SIM_STATE_FILE} (the simulator's images and jobs; delete it to forget them)`,
+      `  OBS          ${SIM_URL} (the simulator's; files from ${relative(root, SIM_OBS_SEED_FILE) || SIM_OBS_SEED_FILE}, list: GET ${SIM_URL}/__sim/obs; pre-flight on)`,
       `  Redis        ${redisUrl}`,
       usingDevKey
         ? `  API key      Authorization: Bearer ${DEV_KEY}   (dev default, tenant "dev"; set API_KEYS or TENANTS_FILE to change)`

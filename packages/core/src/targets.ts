@@ -160,6 +160,10 @@ export const SIMULATOR_DEFAULTS = {
   username: 'sim-user',
   password: 'sim-password',
   domainName: 'sim-domain',
+  /** The simulator's region (its default) and its OBS's AK/SK (apps/ims-simulator options.ts). */
+  region: 'eu-de',
+  obsAk: 'SIMAK0000000000000001',
+  obsSk: 'sim-secret-key',
 } as const
 
 export interface TargetsEnv {
@@ -271,6 +275,9 @@ export function loadTargets(env: TargetsEnv): TargetConfig[] {
             password: SIMULATOR_DEFAULTS.password,
             domainName: SIMULATOR_DEFAULTS.domainName,
           },
+          // The simulator serves OBS on the same port: pre-flight on, as for a real target.
+          region: SIMULATOR_DEFAULTS.region,
+          obs: { endpoint: url, auth: { ak: SIMULATOR_DEFAULTS.obsAk, sk: SIMULATOR_DEFAULTS.obsSk } },
         },
       ],
     }
