@@ -30,6 +30,7 @@ export function createImsClients(
       iamEndpoint: t.iamEndpoint,
       projectId: t.projectId,
       auth: t.auth,
+      cloud: t.cloud,
       onResponse: (info) => metrics.observeImsResponse(t.name, info),
     })
     clients.set(t.name, gate ? gatedPosts(client, t, gate) : client)

@@ -56,6 +56,11 @@ export function createImsClient(options: ImsClientOptions): ImsClient {
   const imsBase = trimTrailingSlashes(options.imsEndpoint)
   const iamBase = trimTrailingSlashes(options.iamEndpoint).replace(/\/v3$/, '')
   const { auth, projectId } = options
+  // Where a job's status is read: HWC's ShowJobProgress takes the job id alone (ims-api.md §1).
+  const jobPath =
+    options.cloud === 'hwc'
+      ? (jobId: string) => `/v1/cloudimages/job/${encodeRfc3986(jobId)}`
+      : (jobId: string) => `/v1/${encodeRfc3986(projectId)}/jobs/${encodeRfc3986(jobId)}`
   const transport = createTransport({
     connectMs: options.timeouts?.connectMs ?? DEFAULT_CONNECT_MS,
     requestMs: options.timeouts?.requestMs ?? DEFAULT_REQUEST_MS,
@@ -250,7 +255,7 @@ export function createImsClient(options: ImsClientOptions): ImsClient {
       const call: Call = {
         operation: 'getJob',
         method: 'GET',
-        url: new URL(`${imsBase}/v1/${encodeRfc3986(projectId)}/jobs/${encodeRfc3986(jobId)}`),
+        url: new URL(`${imsBase}${jobPath(jobId)}`),
         signal: opts?.signal,
       }
       return toImsJob(jobId, await callIms(call, JobResponse))

@@ -12,6 +12,11 @@ export interface ImsClientOptions {
   iamEndpoint: string
   projectId: string
   auth: ImsAuth
+  /**
+   * Which cloud the endpoint is: 'otc' (default) reads a job at `GET /v1/{project_id}/jobs/{job_id}`,
+   * 'hwc' at `GET /v1/cloudimages/job/{job_id}` (Huawei Cloud deprecates the other; ims-api.md §1).
+   */
+  cloud?: 'otc' | 'hwc'
   /** Defaults: connect 5 s, whole request (headers and body) 30 s. */
   timeouts?: { connectMs?: number; requestMs?: number }
   /** Called after every HTTP exchange, for metrics: operation = 'quickImport'|'getJob'|'listImages'|'getQuota'|'auth'. */
@@ -29,7 +34,7 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
-/** An IMS asynchronous job (`GET /v1/{project_id}/jobs/{job_id}`). */
+/** An IMS asynchronous job (`GET /v1/{project_id}/jobs/{job_id}`; HWC `GET /v1/cloudimages/job/{job_id}`). */
 export interface ImsJob {
   job_id: string
   job_type: string | null
