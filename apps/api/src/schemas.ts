@@ -1,6 +1,7 @@
 import {
   DataDiskImport,
   ExpectedFinish,
+  FileInfo,
   ID_PATTERN,
   ImportRecord,
   ImportStatus,
@@ -66,9 +67,26 @@ export const ExpectedFinishView = z
       "When the running import's IMS job is expected to end, with its p10..p90 range; null while nothing is known (queued, no progress and no history yet) and once final",
   })
 
+/** The image file as the pre-flight found it in OBS. */
+export const FileView = FileInfo.extend({
+  size_bytes: FileInfo.shape.size_bytes.meta({ description: "The object's size in bytes (OBS HEAD)" }),
+  storage_class: FileInfo.shape.storage_class.meta({
+    description:
+      "The object's OBS storage class (STANDARD, WARM, COLD, DEEP_ARCHIVE); null when OBS did not say",
+  }),
+  region: FileInfo.shape.region.meta({
+    description: "The bucket's region (its OBS location); null when OBS did not say",
+  }),
+  checked_at: FileInfo.shape.checked_at.meta({ description: 'When OBS was asked (ISO-8601 UTC)' }),
+}).meta({
+  id: 'ImageFile',
+  description:
+    "The image file in OBS as the worker's pre-flight found it before submitting (its size tells how long the import will take); null until that check ran, and on targets without OBS access (no pre-flight)",
+})
+
 /** One import as the API shows it: the record without internal fields. */
 export const ImportView = ImportRecord.omit({ version: true, tenant: true })
-  .extend({ expected_finish: ExpectedFinishView.nullable() })
+  .extend({ expected_finish: ExpectedFinishView.nullable(), file: FileView.nullable() })
   .meta({
     id: 'Import',
     description:
@@ -139,7 +157,31 @@ export const BatchItem = z.object({
     description:
       "Why a queued import is not submitted yet: its target's submissions are paused (image_quota: IMS's private-image quota is used up, IMG.0015); null otherwise",
   }),
+  file_size_bytes: z.number().int().nonnegative().nullable().meta({
+    description:
+      "The image file's size in bytes, as the pre-flight found it in OBS; null until that check ran or without pre-flight",
+  }),
 })
+
+/** The bytes of a batch's image files (sizes the pre-flight found), from the records the view reads anyway. */
+export const BatchBytes = z
+  .object({
+    page: z.number().int().nonnegative().meta({
+      description: "Sum of the known file sizes of this page's items (bytes)",
+    }),
+    page_unknown: z.number().int().nonnegative().meta({
+      description: "This page's items whose file size is not known yet (not checked yet, or no pre-flight)",
+    }),
+    total: z.number().int().nonnegative().nullable().meta({
+      description:
+        'Sum of the known file sizes of the whole batch (bytes): given when this page holds every item of the batch (no cursor, no status filter, no next page: ask with limit=1000), else null',
+    }),
+  })
+  .meta({
+    id: 'BatchBytes',
+    description: "The size of the batch's image files as the pre-flight found them in OBS",
+  })
+export type BatchBytes = z.infer<typeof BatchBytes>
 
 /** The batch's queued imports that wait for their target, grouped by target and reason. */
 export const BatchWaiting = z
@@ -185,6 +227,7 @@ export const BatchView = z
     counts: z.record(ImportStatus, z.number().int()),
     expected_finish: BatchExpectedFinish.nullable(),
     waiting: BatchWaiting,
+    bytes: BatchBytes,
     items: z.array(BatchItem),
     next_cursor: z.string().nullable(),
   })

@@ -303,10 +303,20 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             error: r.error,
             expected_finish: r.expected_finish ?? null,
             waiting: r.status === 'queued' ? (r.waiting ?? null) : null,
+            file_size_bytes: r.file?.size_bytes ?? null,
           },
         ]
       })
       const last = shown.at(-1)
+      const hasNext = page.length > limit
+      // File sizes from the page's records, read above; the batch's sum only when they are all of it.
+      let pageBytes = 0
+      let pageUnknown = 0
+      for (const item of items) {
+        if (item.file_size_bytes === null) pageUnknown++
+        else pageBytes += item.file_size_bytes
+      }
+      const whole = cursor === undefined && status === undefined && !hasNext
       return {
         id: batch.id,
         external_id: batch.external_id,
@@ -316,8 +326,9 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         counts,
         expected_finish,
         waiting,
+        bytes: { page: pageBytes, page_unknown: pageUnknown, total: whole ? pageBytes : null },
         items,
-        next_cursor: page.length > limit && last ? String(last.index) : null,
+        next_cursor: hasNext && last ? String(last.index) : null,
       }
     },
   )

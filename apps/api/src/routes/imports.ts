@@ -45,8 +45,8 @@ import {
 
 export const toView = (record: ImportRecord): ImportView => {
   const { tenant: _tenant, version: _version, ...view } = record
-  // Records of earlier releases have no expected_finish: the view always says null.
-  return { ...view, expected_finish: view.expected_finish ?? null }
+  // Records of earlier releases have no expected_finish or file: the view always says null.
+  return { ...view, expected_finish: view.expected_finish ?? null, file: view.file ?? null }
 }
 
 /**
