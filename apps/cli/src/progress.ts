@@ -4,6 +4,7 @@ import {
   IMPORT_STATUSES,
   type StatusCounts,
 } from '@ims-importer/api-client'
+import { formatBytes } from './bytes.js'
 import { formatGroupEta, formatImportEta, type WatchFinish } from './eta.js'
 
 /** Where progress goes: process.stdout or anything with write (tests). */
@@ -62,8 +63,8 @@ function countsText(counts: StatusCounts): string {
 export interface WatchEta {
   /** Everything watched: the last expected end; null while nothing is known. */
   finish: WatchFinish | null
-  /** Running imports with their expected finish (null: not known yet). */
-  running: { id: string; expected_finish: ExpectedFinish | null }[]
+  /** Running imports with their expected finish and file size (null: not known yet). */
+  running: { id: string; expected_finish: ExpectedFinish | null; size_bytes?: number | null }[]
   /** Running imports beyond those listed. */
   moreRunning: number
 }
@@ -94,13 +95,17 @@ function rateText(stats: ProgressStats, eta?: WatchEta | null, clock?: EtaClock)
   return `${rate}, ${left}`
 }
 
-/** One line per running import ("  running imp_… ETA 14:32 (±6 min)"), at most MAX_RUNNING_LINES. */
+/**
+ * One line per running import ("  running imp_… 37.3 GiB ETA 14:32 (±6 min)", the size when the
+ * pre-flight found it), at most MAX_RUNNING_LINES.
+ */
 export function formatRunningLines(eta: WatchEta | null | undefined, clock: EtaClock): string[] {
   if (!eta) return []
   const shown = eta.running.slice(0, MAX_RUNNING_LINES)
   const more = eta.running.length - shown.length + eta.moreRunning
   const lines = shown.map(
-    (r) => `  running ${r.id} ${formatImportEta(r.expected_finish, clock.now, clock.timeZone)}`,
+    (r) =>
+      `  running ${r.id} ${r.size_bytes == null ? '' : `${formatBytes(r.size_bytes)} `}${formatImportEta(r.expected_finish, clock.now, clock.timeZone)}`,
   )
   if (more > 0) lines.push(`  … ${more} more running`)
   return lines

@@ -54,6 +54,17 @@ export const ExpectedFinish = z.looseObject({
 })
 export type ExpectedFinish = z.infer<typeof ExpectedFinish>
 
+/** The image file as the service's pre-flight found it in OBS before submitting. */
+export const ImageFile = z.looseObject({
+  size_bytes: z.number().int().nonnegative(),
+  /** OBS storage class (STANDARD, WARM, COLD, DEEP_ARCHIVE); null when OBS did not say. */
+  storage_class: nullableString,
+  /** The bucket's region; null when OBS did not say. */
+  region: nullableString,
+  checked_at: z.string(),
+})
+export type ImageFile = z.infer<typeof ImageFile>
+
 export const ImportView = z.looseObject({
   id: z.string(),
   status: ImportStatus,
@@ -77,6 +88,8 @@ export const ImportView = z.looseObject({
     .optional(),
   /** Absent from APIs older than the field. */
   expected_finish: ExpectedFinish.nullable().optional(),
+  /** Null until the pre-flight checked the file (or without pre-flight); absent from older APIs. */
+  file: ImageFile.nullable().optional(),
 })
 export type ImportView = z.infer<typeof ImportView>
 
@@ -129,6 +142,8 @@ export const BatchItem = z.looseObject({
     .nullable()
     .optional(),
   expected_finish: ExpectedFinish.nullable().optional(),
+  /** The image file's size in bytes; null until the pre-flight checked it; absent from older APIs. */
+  file_size_bytes: z.number().int().nonnegative().nullable().optional(),
 })
 export type BatchItem = z.infer<typeof BatchItem>
 
@@ -138,6 +153,17 @@ export type BatchItem = z.infer<typeof BatchItem>
  */
 export const BatchExpectedFinish = z.looseObject({ at: z.string(), complete: z.boolean() })
 export type BatchExpectedFinish = z.infer<typeof BatchExpectedFinish>
+
+/**
+ * The bytes of a batch's image files: the known sizes of the page's items, how many of them are
+ * not known yet, and the batch's sum when the page holds every item (else null).
+ */
+export const BatchBytes = z.looseObject({
+  page: z.number().int().nonnegative(),
+  page_unknown: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative().nullable(),
+})
+export type BatchBytes = z.infer<typeof BatchBytes>
 
 /** GET /v1/batches/{id}: counts by state and one page of its imports (by item index). */
 export const BatchView = z.looseObject({
@@ -149,6 +175,8 @@ export const BatchView = z.looseObject({
   counts: StatusCounts,
   /** Null once every import is final or while nothing is known; absent from older APIs. */
   expected_finish: BatchExpectedFinish.nullable().optional(),
+  /** Absent from APIs older than the field. */
+  bytes: BatchBytes.optional(),
   items: z.array(BatchItem),
   next_cursor: z.string().nullable(),
 })

@@ -1,4 +1,5 @@
 import { IMPORT_STATUSES, type ImportView } from '@ims-importer/api-client'
+import { formatBytes } from '../bytes.js'
 import { ExitCode } from '../exit-codes.js'
 import { totalOf } from '../progress.js'
 import type { CommandDeps } from './deps.js'
@@ -14,6 +15,12 @@ function describeImport(view: ImportView): string {
     ['updated', view.updated_at],
     ['ims job', view.ims?.job_id ? `${view.ims.job_id} (${view.ims.job_status ?? 'unknown'})` : null],
     ['image', view.ims?.image_id],
+    [
+      'file',
+      view.file
+        ? `${formatBytes(view.file.size_bytes)} (${view.file.size_bytes} bytes; ${[view.file.storage_class, view.file.region].filter(Boolean).join(', ') || 'class and region unknown'})`
+        : null,
+    ],
     [
       'error',
       view.error
@@ -46,12 +53,23 @@ export async function statusCommand(deps: CommandDeps, id: string): Promise<Exit
   ]
   for (const s of IMPORT_STATUSES) if (batch.counts[s]) lines.push(`  ${s.padEnd(10)}${batch.counts[s]}`)
   if (batch.rejected.length > 0) lines.push(`rejected    ${batch.rejected.length} items at submit`)
+  const bytes = batch.bytes
+  if (bytes && (bytes.page > 0 || bytes.total !== null)) {
+    const unknown = bytes.page_unknown > 0 ? `, ${bytes.page_unknown} not checked yet` : ''
+    lines.push(
+      bytes.total !== null
+        ? `files       ${formatBytes(bytes.total)} in all${unknown}`
+        : `files       ${formatBytes(bytes.page)} in the first ${batch.items.length} items${unknown}`,
+    )
+  }
   if (batch.items.length > 0) {
     lines.push('', `imports by item index (first ${batch.items.length}):`)
-    for (const item of batch.items)
+    for (const item of batch.items) {
+      const size = item.file_size_bytes == null ? '' : formatBytes(item.file_size_bytes)
       lines.push(
-        `  #${String(item.index).padEnd(4)} ${item.id}  ${item.status.padEnd(10)} ${item.external_id ?? ''} ${item.error?.code ?? ''}`.trimEnd(),
+        `  #${String(item.index).padEnd(4)} ${item.id}  ${item.status.padEnd(10)} ${size.padStart(10)} ${item.external_id ?? ''} ${item.error?.code ?? ''}`.trimEnd(),
       )
+    }
   }
   deps.stdout.write(`${lines.join('\n')}\n`)
   return ExitCode.ok

@@ -40,7 +40,7 @@ async function mapLimited<T, R>(
 interface Observed {
   counts: StatusCounts
   finish: OpenFinish
-  running: { id: string; expected_finish: ExpectedFinish | null }[]
+  running: { id: string; expected_finish: ExpectedFinish | null; size_bytes: number | null }[]
   /** Running imports of a batch beyond the page read. */
   moreRunning: number
 }
@@ -62,7 +62,11 @@ export function createStateCounter(deps: CommandDeps, ids: readonly string[]) {
       // An API without the status filter answers the first items: keep the running ones.
       const running = batch.items
         .filter((i) => i.status === 'running')
-        .map((i) => ({ id: i.id, expected_finish: i.expected_finish ?? null }))
+        .map((i) => ({
+          id: i.id,
+          expected_finish: i.expected_finish ?? null,
+          size_bytes: i.file_size_bytes ?? null,
+        }))
       observed = {
         counts: batch.counts,
         finish: batch.expected_finish ?? null,
@@ -75,7 +79,10 @@ export function createStateCounter(deps: CommandDeps, ids: readonly string[]) {
       observed = {
         counts: { [view.status]: 1 },
         finish: finish && { at: finish.at, complete: true },
-        running: view.status === 'running' ? [{ id, expected_finish: finish }] : [],
+        running:
+          view.status === 'running'
+            ? [{ id, expected_finish: finish, size_bytes: view.file?.size_bytes ?? null }]
+            : [],
         moreRunning: 0,
       }
     }
