@@ -5,6 +5,7 @@ import type { ImsClients } from './ims-clients.js'
 import type { Inflight } from './inflight.js'
 import type { WorkerMetrics } from './metrics.js'
 import type { PollGate } from './poll-gate.js'
+import type { PreflightReader } from './preflight-obs.js'
 import type { SubmitGate } from './submit-gate.js'
 
 /** Everything a processor needs, passed explicitly. */
@@ -25,5 +26,7 @@ export interface WorkerDeps {
   placeDemand: (target: string) => Promise<boolean>
   /** The targets' private-image quotas (image-quota.ts). */
   imageQuota: ImageQuota
+  /** The pre-flight's OBS reads per target (preflight-obs.ts; docs/preflight.md). */
+  preflight: PreflightReader
   targets: ReadonlyMap<string, TargetConfig>
 }

@@ -1,4 +1,11 @@
-import { jobIds, POLL_JOB_OPTIONS, PollJob, type PollSchedule, type TargetConfig } from '@ims-importer/core'
+import {
+  jobIds,
+  POLL_JOB_OPTIONS,
+  PollJob,
+  type PollSchedule,
+  type SizeHint,
+  type TargetConfig,
+} from '@ims-importer/core'
 import type { WorkerDeps } from './deps.js'
 import { planNextPoll, resolvePollPolicy } from './poll-planner.js'
 
@@ -24,15 +31,20 @@ export function pollDelayMs(
 
 /**
  * Delay of an import's first poll, right after IMS accepted it: the planner's, from the target's
- * duration history (no progress yet, no size: the target's imports as a whole); the fixed
- * schedule's first delay with no history, with `poll.planner: 'fixed'`, or if Redis fails.
+ * duration history (no progress yet; the import's size when known, e.g. its file's from the
+ * pre-flight, else the target's imports as a whole); the fixed schedule's first delay with no
+ * history, with `poll.planner: 'fixed'`, or if Redis fails.
  */
-export async function firstPollDelayMs(deps: WorkerDeps, target: TargetConfig): Promise<number> {
+export async function firstPollDelayMs(
+  deps: WorkerDeps,
+  target: TargetConfig,
+  size: SizeHint | null = null,
+): Promise<number> {
   if (target.poll.planner === 'fixed') return pollDelayMs(target.poll, 1)
   try {
     const now = Date.now()
     const [estimate, demand] = await Promise.all([
-      deps.durationModel.estimate(target.name, null),
+      deps.durationModel.estimate(target.name, size),
       deps.placeDemand(target.name),
     ])
     const plan = planNextPoll(resolvePollPolicy(target.poll), {
@@ -50,14 +62,18 @@ export async function firstPollDelayMs(deps: WorkerDeps, target: TargetConfig): 
   }
 }
 
-/** Adds the one poll job of an import (job id poll-<id>; a second add while it exists is a no-op). */
+/**
+ * Adds the one poll job of an import (job id poll-<id>; a second add while it exists is a no-op).
+ * Without `delayMs` the first poll is planned, for an import of `size` when known.
+ */
 export async function schedulePoll(
   deps: WorkerDeps,
   target: TargetConfig,
   importId: string,
   delayMs?: number,
+  size: SizeHint | null = null,
 ): Promise<void> {
-  const delay = delayMs ?? (await firstPollDelayMs(deps, target))
+  const delay = delayMs ?? (await firstPollDelayMs(deps, target, size))
   await deps.queues.poll(target.name).add('poll', PollJob.parse({ importId, attempt: 1 }), {
     ...POLL_JOB_OPTIONS,
     jobId: jobIds.poll(importId),

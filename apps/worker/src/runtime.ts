@@ -18,6 +18,7 @@ import { createImsClients } from './ims-clients.js'
 import { createInflight } from './inflight.js'
 import { createWorkerMetrics } from './metrics.js'
 import { createPlaceDemand, createPollGate } from './poll-gate.js'
+import { createPreflightReader } from './preflight-obs.js'
 import { processReconcile, type ReconcileReport } from './processors/reconcile.js'
 import { createSubmitGate, sleep } from './submit-gate.js'
 import { createWorkers, RECONCILE_SCHEDULER_ID } from './workers.js'
@@ -92,6 +93,7 @@ export async function createWorkerRuntime(
       caps: new Map(config.targets.map((t) => [t.name, t.limits.maxInFlight])),
     }),
     imageQuota,
+    preflight: createPreflightReader(config.targets, log),
     targets: new Map(config.targets.map((t) => [t.name, t])),
   }
   metrics.bindCollectors({ inflight, queues, targets: config.targets })
@@ -149,6 +151,7 @@ export async function createWorkerRuntime(
     await reconcileQueue?.close()
     await queues.close()
     await ims.close()
+    await deps.preflight.close()
     await redis.quit().catch(() => redis.disconnect())
     log.info('worker stopped')
   }

@@ -11,6 +11,7 @@ import { serviceError } from '../final-state.js'
 import { backoffMs, type ImsFailure } from '../ims-failure.js'
 import type { JobState } from '../payload.js'
 import type { PlaceOutcome } from '../place-waiter.js'
+import { needsPreflight, type PreflightCode } from '../preflight.js'
 import { type QuotaPause, waitingFor } from '../quota-pause.js'
 
 // The submit processor's branching, as a pure function: what it knows (record, job state, now,
@@ -39,7 +40,20 @@ export interface SubmitFacts {
    * quota. Absent: no quota accounting (no reservation step).
    */
   quota?: { pause: QuotaPause | null }
+  /**
+   * The target checks image files in OBS before an import takes a place (docs/preflight.md):
+   * `mode`, and how many reads of this import OBS has left unanswered so far (the backoff).
+   * Absent: no pre-flight (mode off, or no OBS credentials).
+   */
+  preflight?: { mode: 'enforce' | 'warn'; retries: number }
 }
+
+/** What the pre-flight found: passed, a failed check, no answer from OBS, or could not check. */
+export type PreflightOutcome =
+  | { kind: 'passed' }
+  | { kind: 'failed'; code: PreflightCode; message: string }
+  | { kind: 'unavailable'; message: string }
+  | { kind: 'unchecked' }
 
 /** What the last action saw; `start` before any. */
 export type Seen =
@@ -56,6 +70,8 @@ export type Seen =
   | { kind: 'quota'; outcome: 'exhausted'; pause: QuotaPause }
   /** IMS answered the POST with IMG.0015 (nothing created); the target is paused. */
   | { kind: 'quota-refused'; pause: QuotaPause }
+  /** The pre-flight's outcome (its `file` already written to the record when OBS had it). */
+  | { kind: 'preflight'; outcome: PreflightOutcome }
 
 /** One action. The executor (submit.ts) maps each to one store write, IMS call or BullMQ outcome. */
 export type SubmitStep =
@@ -75,6 +91,10 @@ export type SubmitStep =
    * (queue.rateLimit), until the quota is read again. No gate slot, no POST.
    */
   | { kind: 'quota-wait'; waiting: WaitingState; ms: number; refundAttempt: boolean }
+  /** Check the image file in OBS (preflight-obs.ts, preflight.ts), before any place or slot. */
+  | { kind: 'preflight' }
+  /** OBS did not answer the pre-flight: this job runs again at `until`; `retries` so far. */
+  | { kind: 'preflight-retry'; until: number; retries: number; message: string }
   /** Take an in-flight place, waiting in process up to maxWaitMs. */
   | { kind: 'take-place'; cap: number; maxWaitMs: number }
   /** Record `submitting` with the new attempt number, before the POST. */
@@ -171,6 +191,35 @@ export function decideSubmit(f: SubmitFacts, seen: Seen): SubmitStep {
 
     case 'quota-refused':
       return quotaWait(f, seen.pause, true)
+
+    case 'preflight':
+      return afterPreflight(f, seen.outcome)
+  }
+}
+
+/**
+ * After the pre-flight: a failed check ends the import under 'enforce' (IMS never sees it) and is
+ * only logged under 'warn'; no answer from OBS waits with backoff, never failing by itself (the
+ * deadline still holds); a file that could not be checked is submitted unchecked.
+ */
+function afterPreflight(f: SubmitFacts, outcome: PreflightOutcome): SubmitStep {
+  switch (outcome.kind) {
+    case 'failed':
+      if (f.preflight?.mode === 'enforce')
+        return {
+          kind: 'fail',
+          error: { source: 'preflight', code: outcome.code, message: outcome.message },
+          reason: `pre-flight: ${outcome.code}`,
+        }
+      return beforePlace(f, true)
+    case 'unavailable': {
+      const retries = (f.preflight?.retries ?? 0) + 1
+      const delayMs = backoffMs(retries, f.settings.retryBaseMs, f.settings.retryMaxMs, f.random)
+      return { kind: 'preflight-retry', until: f.now + delayMs, retries, message: outcome.message }
+    }
+    case 'passed':
+    case 'unchecked':
+      return beforePlace(f, true)
   }
 }
 
@@ -229,8 +278,11 @@ function afterPostFailure(f: SubmitFacts, failure: ImsFailure): SubmitStep {
   }
 }
 
-/** The bounds an import must be within to go on, then a place. */
-function beforePlace(f: SubmitFacts): SubmitStep {
+/**
+ * The bounds an import must be within to go on, then the pre-flight (unless `checked` in this run,
+ * or the record's `file` is recent), then a place.
+ */
+function beforePlace(f: SubmitFacts, checked = false): SubmitStep {
   const { record, state, now, settings, target } = f
   const ageMs = now - Date.parse(record.created_at)
   if (ageMs > target.deadlineMs)
@@ -251,6 +303,8 @@ function beforePlace(f: SubmitFacts): SubmitStep {
       'submit_retries_exhausted',
       `${record.attempts.submit} submit attempts over ${Math.round(retryingMs / 1000)} s ended without a definite answer and no image carries the marker tag`,
     )
+  // The file first: an import IMS would fail takes no place, no quota and no gate slot.
+  if (!checked && f.preflight && needsPreflight(record, now)) return { kind: 'preflight' }
   // The target waits for private-image quota: no place taken, no gate slot, no POST.
   if (f.quota?.pause) return quotaWait(f, f.quota.pause, false)
   return {

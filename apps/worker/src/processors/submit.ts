@@ -17,7 +17,9 @@ import { findImageByMarker } from '../marker-lookup.js'
 import { type JobState, loadJobImport, parsePayload, readJobState } from '../payload.js'
 import type { PlaceWaiter } from '../place-waiter.js'
 import { schedulePoll } from '../poll-schedule.js'
-import { decideSubmit, type Seen, type SubmitStep } from './submit-decision.js'
+import { imageFileOf, judgePreflight, preflightModeOf, targetRegionOf } from '../preflight.js'
+import { sizeHintOf } from './poll.js'
+import { decideSubmit, type PreflightOutcome, type Seen, type SubmitStep } from './submit-decision.js'
 
 export { PLACE_WAIT_MAX_MS } from './submit-decision.js'
 
@@ -108,6 +110,12 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
       record.status === 'queued' || record.status === 'submitting'
         ? await deps.imageQuota.check(target.name, importId)
         : undefined
+    // The target's pre-flight (docs/preflight.md): its mode, and OBS's unanswered reads so far.
+    const preflightMode = preflightModeOf(target)
+    const preflight =
+      preflightMode !== 'off' && deps.preflight.enabled(target.name)
+        ? { mode: preflightMode, retries: Number(job.data?.preflightRetries) || 0 }
+        : undefined
     /** This run's quota reservation: `held` is given back when the run ends without a POST. */
     let reservation = 'none' as 'none' | 'held' | 'kept'
 
@@ -121,7 +129,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           return { done: `skipped: ${record.status}` }
 
         case 'poll':
-          await schedulePoll(deps, target, importId)
+          await schedulePoll(deps, target, importId, undefined, sizeHintOf(record))
           return { done: 'already submitted' }
 
         case 'lookup':
@@ -147,8 +155,22 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           )
           outcome('adopted')
           log.warn({ imageId: step.imageId, imageStatus: step.imageStatus }, 'submit: image adopted')
-          await schedulePoll(deps, target, importId)
+          await schedulePoll(deps, target, importId, undefined, sizeHintOf(record))
           return { done: 'adopted' }
+
+        case 'preflight':
+          return { kind: 'preflight', outcome: await checkFile() }
+
+        case 'preflight-retry':
+          // Kept beside the job state (payload.ts JobState is rewritten by later steps: the count
+          // only matters until the check has run).
+          await job.updateData({ ...job.data, preflightRetries: step.retries })
+          log.warn(
+            { delayMs: step.until - Date.now(), retries: step.retries, reason: step.message },
+            'preflight: OBS did not answer; checking again later',
+          )
+          await job.moveToDelayed(step.until, token)
+          throw new DelayedError()
 
         case 'take-place': {
           const place = options.places
@@ -223,7 +245,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           )
           outcome('submitted')
           log.info({ jobId: step.jobId, attempt: step.attempt }, 'submit: accepted by IMS')
-          await schedulePoll(deps, target, importId)
+          await schedulePoll(deps, target, importId, undefined, sizeHintOf(record))
           return { done: 'submitted' }
 
         case 'unmark': {
@@ -292,6 +314,42 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           await moveHoldersToHead(queue, target.name)
           throw new WaitingError()
       }
+    }
+
+    /**
+     * The pre-flight: OBS's answers about the file (preflight-obs.ts), judged (preflight.ts); the
+     * file as found goes onto the record (also when a check fails), so a re-run does not read it
+     * again and the poll planner knows its size.
+     */
+    const checkFile = async (): Promise<PreflightOutcome> => {
+      const image = imageFileOf(record.request)
+      if (!image) return { kind: 'unchecked' }
+      const read = await deps.preflight.read(target.name, image)
+      if (read.kind === 'unavailable') return { kind: 'unavailable', message: read.message }
+      if (read.kind === 'unchecked') {
+        log.error({ reason: read.message }, 'preflight: the file cannot be checked; submitting it unchecked')
+        return { kind: 'unchecked' }
+      }
+      const verdict = judgePreflight(image, read.facts, targetRegionOf(target), new Date())
+      if (verdict.file) {
+        const file = verdict.file
+        const written = await deps.store.update(importId, (current) =>
+          current.status === 'queued' ? { to: 'queued', patch: { file } } : null,
+        )
+        // Changed under us (a cancel, another worker): BullMQ runs the job again and it decides anew.
+        if (written?.status !== 'queued' || written.file?.checked_at !== file.checked_at)
+          throw new Error(`import ${importId} changed while recording its file`)
+        record = written
+      }
+      log.debug({ requests: read.requests, ok: verdict.ok }, 'preflight: file checked')
+      if (verdict.ok) return { kind: 'passed' }
+      log.warn(
+        { code: verdict.code, reason: verdict.message, mode: preflightMode },
+        preflightMode === 'enforce'
+          ? 'preflight: check failed; import fails'
+          : 'preflight: check failed; submitting anyway (warn)',
+      )
+      return { kind: 'failed', code: verdict.code, message: verdict.message }
     }
 
     /**
@@ -385,6 +443,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
             locked: Boolean(token),
             random: Math.random,
             ...(quota ? { quota } : {}),
+            ...(preflight ? { preflight } : {}),
           },
           seen,
         )
