@@ -1,5 +1,5 @@
 import type { TargetConfig } from '@ims-importer/core'
-import { createImsClient, type ImsClient, isImsError } from '@ims-importer/ims-client'
+import { createImsClient, type ImsClient, isImsError, normalizeErrorCode } from '@ims-importer/ims-client'
 import type { WorkerMetrics } from './metrics.js'
 import type { SubmitGate } from './submit-gate.js'
 
@@ -9,7 +9,10 @@ export interface ImsClients {
   close(): Promise<void>
 }
 
-/** IMS's answers to a quick-import POST that say our POSTs came too fast (the gateway's 429, IMS's flow control). */
+/**
+ * IMS's answers to a quick-import POST that say our POSTs came too fast (the gateway's 429, IMS's
+ * flow control); HWC's gateway says APIGW.0308, compared after normalizeErrorCode.
+ */
 const RATE_THROTTLE_CODES = new Set(['APIG.0308', 'IMG.0060'])
 
 /**
@@ -62,7 +65,7 @@ function gatedPosts(
       try {
         return await client.quickImport(body, opts)
       } catch (err) {
-        if (isImsError(err) && err.code !== null && RATE_THROTTLE_CODES.has(err.code))
+        if (isImsError(err) && err.code !== null && RATE_THROTTLE_CODES.has(normalizeErrorCode(err.code)))
           // Widened before the caller learns of the 429: its next admission already sees it.
           await gate.throttled(limit).catch(() => undefined)
         throw err
