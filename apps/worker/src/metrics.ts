@@ -113,8 +113,24 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     registers: [registry],
   })
 
+  const preflight = new Counter({
+    name: 'ims_importer_preflight_checks_total',
+    help: "Pre-flight checks of image files in OBS (docs/preflight.md) by target and outcome (passed, failed, unchecked, unavailable) and code ('' when none).",
+    labelNames: ['target', 'outcome', 'code'],
+    registers: [registry],
+  })
+  const preflightDuration = new Histogram({
+    name: 'ims_importer_preflight_duration_seconds',
+    help: 'Time one pre-flight check took (its OBS reads and the record write).',
+    labelNames: ['target'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+
   return {
     registry,
+    preflight,
+    preflightDuration,
     placeBusy,
     placeIdle,
     detectionLatency,

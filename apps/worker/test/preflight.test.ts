@@ -11,6 +11,7 @@ import {
 import { uniqueName } from '@ims-importer/core/testing'
 import { simTargetConfig } from '@ims-importer/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { WorkerRuntime } from '../src/index.js'
 import { workerTestFile } from './helpers/fixtures.js'
 import type { SimTarget } from './helpers/harness.js'
 import { silentLog, waitAllFinal, waitUntil } from './helpers/harness.js'
@@ -48,6 +49,7 @@ let t: SimTarget
 /** Pre-flight on (enforce, the default with `obs`) and off, on the same simulator. */
 let checked: TargetConfig
 let unchecked: TargetConfig
+let runtime: WorkerRuntime
 
 beforeAll(async () => {
   t = await f.simTarget('pf', { sim: { region: 'eu-de', obsJudging: true } })
@@ -75,7 +77,7 @@ beforeAll(async () => {
   const base = t.target
   checked = { ...base, region: 'eu-de', obs: { endpoint: t.sim.url, auth: SIM_OBS_AUTH } }
   unchecked = { ...simTargetConfig(t.sim.url, uniqueName('pf-off')), region: 'eu-de', preflight: 'off' }
-  await f.runtime([checked, unchecked])
+  runtime = await f.runtime([checked, unchecked])
 })
 
 const creates = (id: string) => t.sim.control.counters().createsByMarker[id] ?? 0
@@ -147,6 +149,17 @@ describe('pre-flight (enforce)', () => {
     // The file as found is on the record once OBS had the object.
     const tooSmall = withCheck[CASES.findIndex((c) => c.preflight === 'preflight_disk_too_small')]
     expect(tooSmall?.file).toMatchObject({ size_bytes: 50 * GIB, storage_class: 'STANDARD', region: 'eu-de' })
+    // Operators see the same on /metrics: one failed check per case, by code.
+    const counted = await runtime.deps.metrics.registry
+      .getSingleMetric('ims_importer_preflight_checks_total')
+      ?.get()
+    for (const c of CASES) {
+      const value = counted?.values.find(
+        (v) =>
+          v.labels.target === checked.name && v.labels.outcome === 'failed' && v.labels.code === c.preflight,
+      )?.value
+      expect(value, c.preflight).toBe(CASES.filter((o) => o.preflight === c.preflight).length)
+    }
   })
 
   it('submits good files, with the file on the record; the duration model learns by file size', async () => {

@@ -158,8 +158,18 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           await schedulePoll(deps, target, importId, undefined, sizeHintOf(record))
           return { done: 'adopted' }
 
-        case 'preflight':
-          return { kind: 'preflight', outcome: await checkFile() }
+        case 'preflight': {
+          const started = performance.now()
+          const outcome = await checkFile()
+          const labels = { target: target.name }
+          deps.metrics.preflightDuration.observe(labels, (performance.now() - started) / 1000)
+          deps.metrics.preflight.inc({
+            ...labels,
+            outcome: outcome.kind,
+            code: outcome.kind === 'failed' ? outcome.code : '',
+          })
+          return { kind: 'preflight', outcome }
+        }
 
         case 'preflight-retry':
           // Kept beside the job state (payload.ts JobState is rewritten by later steps: the count
