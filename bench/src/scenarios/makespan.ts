@@ -7,7 +7,7 @@ import {
   SIMULATOR_DEFAULTS,
 } from '@ims-importer/core'
 import { createImsClient } from '@ims-importer/ims-client'
-import { SIM_AUTH, simTargetConfig, type TsProcess } from '@ims-importer/testkit'
+import { obsSeedFor, SIM_AUTH, simTargetConfig, type TsProcess } from '@ims-importer/testkit'
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
 import { quickImportBody } from '../lib/bodies.js'
 import { type BenchContext, sleep } from '../lib/context.js'
@@ -57,14 +57,29 @@ const PEER_POLL_MS = 10_000 / SCALE
 const SEED = 7
 const TARGET = 'sim'
 
-const simOptions = (): SimulatorOptions => ({
+/** The files of the N bodies (quickImportBody), for the simulator's OBS when the pre-flight is on. */
+const benchFiles = (n = N) => Array.from({ length: n }, (_, i) => quickImportBody(i).image_url as string)
+
+/**
+ * With `preflight`, the simulator's OBS holds every body's file (2 to 30 GiB, within min_disk 100)
+ * and its jobs judge them as IMS does; job durations are drawn as without (no throughput set).
+ */
+const simOptions = (preflight = false): SimulatorOptions => ({
   seed: SEED,
   initMs: INIT_MS,
   jobDurationMs: RUN_MS,
   maxConcurrentImports: C,
   imageQuota: 1_000_000,
   rateLimits: { quickImport: { limit: R, windowMs: W } },
+  ...(preflight ? { obs: obsSeedFor(benchFiles()), obsJudging: true } : {}),
 })
+
+const obsSeedSummary = () => {
+  const sizes = obsSeedFor(benchFiles())
+    .buckets.flatMap((b) => b.objects ?? [])
+    .map((o) => o.size / 2 ** 30)
+  return `${Math.min(...sizes).toFixed(0)} to ${Math.max(...sizes).toFixed(0)} GiB each`
+}
 
 /** LB = max(floor((N-1)/R) * W + d_min, sum(d)/C, d_max), from the first POST. */
 function lowerBound(durationsMs: number[], cap: number, rate: number | null) {
@@ -82,10 +97,13 @@ function lowerBound(durationsMs: number[], cap: number, rate: number | null) {
   }
 }
 
+/** IMS and IAM calls (the simulator's OBS requests are the pre-flight's: obsRequests). */
 function imsCalls(sim: RunningSimulator): { total: number; byOp: Record<string, number> } {
-  const byOp = sim.control.counters().requests
+  const { obs: _obs, ...byOp } = sim.control.counters().requests
   return { total: sum(Object.values(byOp)), byOp }
 }
+
+const obsRequests = (sim: RunningSimulator): number => sim.control.counters().requests.obs ?? 0
 
 interface RunOutcome {
   /** Where an in-flight place's time goes (ours only): before the POST, IMS, after the job's end. */
@@ -109,9 +127,21 @@ interface RunOutcome {
   firstPostDelayMs: number | null
 }
 
-async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: number }> {
+interface OursOutcome extends RunOutcome {
+  workerCpuS: number
+  /** The pre-flight's OBS requests over the batch. */
+  obsRequests: number
+  /** Imports whose record has the file the pre-flight read; imports it failed. */
+  filesRead: number
+  stoppedByPreflight: number
+  /** created_at -> submitted_at of each import (ms): mean, p50, p99. */
+  toSubmit: { meanMs: number; p50Ms: number; p99Ms: number }
+}
+
+async function runOurs(ctx: BenchContext, preflight = false): Promise<OursOutcome> {
+  const label = preflight ? 'ours, pre-flight on' : 'ours'
   const redis = await privateRedis()
-  const sim = await startSimulator(simOptions())
+  const sim = await startSimulator(simOptions(preflight))
   const conn = createRedis(redis.url)
   let worker: TsProcess | undefined
   try {
@@ -125,6 +155,7 @@ async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: nu
           pollRate: 2000,
           maxInFlight: C,
           poll: POLL,
+          ...(preflight ? { obs: {} } : {}),
         }),
       ],
       // A full cap pauses the submit queue this long (1 s real default; scaled, at least a few ms).
@@ -132,10 +163,10 @@ async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: nu
     })
     const cpu0 = worker.cpuSeconds()
     sim.control.reset()
-    ctx.progress(`ours: worker up; creating ${N} imports`)
+    ctx.progress(`${label}: worker up; creating ${N} imports`)
     const t0 = Date.now()
     const ids = await createImports(conn, TARGET, N)
-    ctx.progress(`ours: ${N} imports queued in ${Date.now() - t0} ms; waiting for the batch`)
+    ctx.progress(`${label}: ${N} imports queued in ${Date.now() - t0} ms; waiting for the batch`)
     const deadline = Date.now() + 240_000
     let lastReport = 0
     for (;;) {
@@ -143,10 +174,10 @@ async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: nu
         (await conn.zcard(keys.statusImports('succeeded'))) + (await conn.zcard(keys.statusImports('failed')))
       if (done >= N) break
       if (Date.now() > deadline)
-        throw new Error(`ours: only ${done}/${N} final after 240 s\n${worker.output()}`)
+        throw new Error(`${label}: only ${done}/${N} final after 240 s\n${worker.output()}`)
       if (Date.now() - lastReport > 15_000) {
         lastReport = Date.now()
-        ctx.progress(`ours: ${done}/${N} final`)
+        ctx.progress(`${label}: ${done}/${N} final`)
       }
       await sleep(100)
     }
@@ -233,6 +264,76 @@ async function runOurs(ctx: BenchContext): Promise<RunOutcome & { workerCpuS: nu
       failed: records.filter((r) => r.status !== 'succeeded').length,
       firstPostDelayMs: firstPost - t0,
       workerCpuS,
+      obsRequests: obsRequests(sim),
+      filesRead: records.filter((r) => r.file).length,
+      stoppedByPreflight: records.filter((r) => r.error?.source === 'preflight').length,
+      toSubmit: spread(
+        records
+          .filter((r) => r.submitted_at)
+          .map((r) => Date.parse(r.submitted_at as string) - Date.parse(r.created_at)),
+      ),
+    }
+  } finally {
+    await worker?.stop()
+    conn.disconnect()
+    await sim.close()
+    await redis.stop()
+  }
+}
+
+const spread = (xs: number[]) => ({ meanMs: mean(xs), p50Ms: percentile(xs, 50), p99Ms: percentile(xs, 99) })
+
+/** Imports per target in the one-at-a-time latency run. */
+const LATENCY_N = 60
+
+/**
+ * The pre-flight's own latency, without a queue in front of it: one worker, one simulator, two
+ * targets on it that differ only in OBS access (pre-flight off / on). Imports go one at a time,
+ * alternating targets (after 3 each to warm up); each is created as the API creates it and
+ * timed from created_at to submitted_at as the worker writes them.
+ */
+async function runLatency(ctx: BenchContext) {
+  const redis = await privateRedis()
+  const sim = await startSimulator({ ...simOptions(), obs: obsSeedFor(benchFiles(1)), obsJudging: true })
+  const conn = createRedis(redis.url)
+  const store = createImportStore(conn)
+  const limits = { submitRate: 1000, submitWindowMs: W, pollRate: 2000, maxInFlight: 1000, poll: POLL }
+  let worker: TsProcess | undefined
+  try {
+    worker = await startWorkerProcess(ctx, {
+      name: 'worker-latency',
+      redisUrl: redis.url,
+      targets: [
+        simTargetConfig(sim.url, 'plain', limits),
+        simTargetConfig(sim.url, 'checked', { ...limits, obs: {} }),
+      ],
+      env: { INFLIGHT_WAIT_MS: '20' },
+    })
+    const submitted = async (id: string): Promise<number> => {
+      const deadline = Date.now() + 30_000
+      for (;;) {
+        const r = await store.get(id)
+        if (r?.submitted_at) return Date.parse(r.submitted_at) - Date.parse(r.created_at)
+        if (r && isFinal(r.status))
+          throw new Error(`latency: ${id} ended ${r.status} unsubmitted (${r.error?.message})`)
+        if (Date.now() > deadline)
+          throw new Error(`latency: ${id} not submitted in 30 s\n${worker?.output()}`)
+        await sleep(2)
+      }
+    }
+    const one = async (target: string) => submitted(((await createImports(conn, target, 1)) as [string])[0])
+    for (let i = 0; i < 3; i++) for (const t of ['plain', 'checked']) await one(t)
+    const obs0 = obsRequests(sim)
+    const plain: number[] = []
+    const checked: number[] = []
+    for (let i = 0; i < LATENCY_N; i++) {
+      plain.push(await one('plain'))
+      checked.push(await one('checked'))
+    }
+    return {
+      plain: spread(plain),
+      checked: spread(checked),
+      obsPerImport: (obsRequests(sim) - obs0) / LATENCY_N,
     }
   } finally {
     await worker?.stop()
@@ -318,6 +419,15 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   ctx.progress(
     `ours: makespan ${s(ours.makespanMs).toFixed(1)} s, bound ${s(ours.lb.lb).toFixed(1)} s, ratio ${(ours.makespanMs / ours.lb.lb).toFixed(3)}`,
   )
+  // The same batch with the pre-flight on (issue 17): what it adds to the makespan and per import.
+  const checked = await runOurs(ctx, true)
+  ctx.progress(
+    `ours, pre-flight on: makespan ${s(checked.makespanMs).toFixed(1)} s, ${(checked.obsRequests / N).toFixed(2)} OBS requests per import`,
+  )
+  const latency = await runLatency(ctx)
+  ctx.progress(
+    `one at a time: intake->submit mean ${latency.plain.meanMs.toFixed(1)} ms without pre-flight, ${latency.checked.meanMs.toFixed(1)} ms with`,
+  )
   // BENCH_SKIP_PEER=1 (while iterating on the worker): only our run, no peer figures (~205 s saved).
   const skipPeer = ctx.env.BENCH_SKIP_PEER === '1'
   const peer = skipPeer ? undefined : await runPeer(ctx)
@@ -371,6 +481,33 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
       target: { on: 'value', op: '<=', value: R },
     }),
   )
+  figures.push(
+    figure({
+      name: `batch makespan with pre-flight on (${N} imports)`,
+      unit: 's',
+      value: s(checked.makespanMs),
+      baseline: { name: 'pre-flight off (same run)', value: s(ours.makespanMs) },
+    }),
+    figure({
+      name: 'mean intake -> submit in the batch, pre-flight on',
+      unit: 'ms',
+      value: checked.toSubmit.meanMs,
+      baseline: { name: 'pre-flight off (same run)', value: ours.toSubmit.meanMs },
+      target: { on: 'ratio', op: '<=', value: 1.05 },
+    }),
+    figure({
+      name: 'mean intake -> submit one at a time, pre-flight on',
+      unit: 'ms',
+      value: latency.checked.meanMs,
+      baseline: { name: 'pre-flight off (same worker, same run)', value: latency.plain.meanMs },
+    }),
+    figure({
+      name: 'OBS requests per import (pre-flight)',
+      unit: 'requests',
+      value: checked.obsRequests / N,
+      baseline: { name: 'one at a time, one bucket', value: latency.obsPerImport },
+    }),
+  )
   if (peer)
     figures.push(
       figure({
@@ -391,6 +528,10 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
       ? `IMS calls by operation, ours: ${JSON.stringify(ours.callsByOp)}; peer: ${JSON.stringify(peer.callsByOp)}. 429 answers to POSTs: ours ${ours.throttled}, peer ${peer.throttled}. Imports not succeeded: ours ${ours.failed}, peer ${peer.failed}.`
       : `IMS calls by operation, ours: ${JSON.stringify(ours.callsByOp)} (${ours.callsPerImport.toFixed(2)} per import). 429 answers to POSTs: ${ours.throttled}. Imports not succeeded: ${ours.failed}. Detection delay (job end -> recorded): mean ${ours.detectMeanMs.toFixed(0)} ms, p99 ${ours.detectP99Ms.toFixed(0)} ms.`,
   ]
+  notes.push(
+    `Pre-flight (issue 17): the same batch again with the target's OBS on the simulator (pre-flight enforce; the simulator's OBS holds the ${N} files, ${obsSeedSummary()}; its jobs judge them). Makespan ${s(checked.makespanMs).toFixed(1)} s against ${s(ours.makespanMs).toFixed(1)} s without (bound ${s(checked.lb.lb).toFixed(1)} s). created_at -> submitted_at per import: mean ${checked.toSubmit.meanMs.toFixed(0)} ms, p50 ${checked.toSubmit.p50Ms.toFixed(0)}, p99 ${checked.toSubmit.p99Ms.toFixed(0)} with; mean ${ours.toSubmit.meanMs.toFixed(0)}, p50 ${ours.toSubmit.p50Ms.toFixed(0)}, p99 ${ours.toSubmit.p99Ms.toFixed(0)} without (mostly waiting for the rate limit: ${N} imports at ${R}/${W} ms). OBS requests ${checked.obsRequests} (${(checked.obsRequests / N).toFixed(2)} per import); files read onto the record ${checked.filesRead} of ${N}; stopped by the pre-flight ${checked.stoppedByPreflight}; not succeeded ${checked.failed}. IMS calls by operation with pre-flight: ${JSON.stringify(checked.callsByOp)}.`,
+    `Pre-flight latency one at a time (no queue in front): one worker with two targets on one simulator that differ only in OBS access, ${LATENCY_N} imports each, alternating, each created as the API does and timed created_at -> submitted_at: without ${latency.plain.meanMs.toFixed(1)} ms mean (p50 ${latency.plain.p50Ms.toFixed(0)}, p99 ${latency.plain.p99Ms.toFixed(0)}), with ${latency.checked.meanMs.toFixed(1)} ms mean (p50 ${latency.checked.p50Ms.toFixed(0)}, p99 ${latency.checked.p99Ms.toFixed(0)}): +${(latency.checked.meanMs - latency.plain.meanMs).toFixed(1)} ms per import; ${latency.obsPerImport.toFixed(2)} OBS requests per import (one bucket, its facts cached by the worker).`,
+  )
   const ratio = ours.makespanMs / ours.lb.lb
   const slot = ours.slot
   if (slot)
@@ -422,6 +563,8 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
         : { parallelism: PEER_PARALLELISM, pollMs: PEER_POLL_MS },
       seed: SEED,
       ours: { ...ours, lb: ours.lb },
+      oursWithPreflight: checked,
+      preflightLatency: latency,
       peerRun: peer,
     },
     notes,

@@ -58,9 +58,41 @@ export function summarize(
     lost: lostIds(accepted, records).length,
     duplicates: duplicateMarkers(sims).length,
     final,
-    notes,
+    notes: `${notes}${preflightNote(accepted, records, sims)}`,
     seconds: Math.round((Date.now() - startedAt) / 1000),
   }
+}
+
+/**
+ * The pre-flight's share of the run: OBS requests the simulators answered (per accepted import),
+ * imports whose record has the file it read, and imports it failed. Empty without OBS traffic.
+ */
+export function preflightNote(
+  accepted: string[],
+  records: Map<string, ImportRecord>,
+  sims: RunningSimulator[],
+): string {
+  const obs = sims.reduce((n, sim) => n + (sim.control.counters().requests.obs ?? 0), 0)
+  let withFile = 0
+  let stopped = 0
+  let submitMs = 0
+  let submitted = 0
+  for (const id of accepted) {
+    const r = records.get(id)
+    if (r?.file) withFile++
+    if (r?.error?.source === 'preflight') stopped++
+    if (r?.submitted_at) {
+      submitMs += Date.parse(r.submitted_at) - Date.parse(r.created_at)
+      submitted++
+    }
+  }
+  if (obs === 0 && withFile === 0) return ''
+  const perImport = accepted.length ? (obs / accepted.length).toFixed(2) : '-'
+  const toSubmit = submitted ? ` mean intake->submit ${Math.round(submitMs / submitted)} ms;` : ''
+  return `; pre-flight: ${obs} OBS requests (${perImport}/import), file read for ${withFile}, stopped ${stopped};${toSubmit}`.replace(
+    /;$/,
+    '',
+  )
 }
 
 const finalStates = (f: ChaosRow['final']) =>

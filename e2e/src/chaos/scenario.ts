@@ -1,6 +1,8 @@
 import { type SimTarget, type SimTargetOptions, startSimTarget } from '@ims-importer/testkit'
 import type { RunningSimulator } from 'ims-simulator'
+import { loadChaosConfig } from './config.js'
 import { type Stack, type StackOptions, startStack } from './stack.js'
+import { workloadFiles } from './workload.js'
 
 /**
  * What a scenario starts (Redis, proxy, simulator, stack), closed in reverse start order by
@@ -28,11 +30,16 @@ export function started(): Started {
 
 /**
  * The chaos runs' simulator target: jobs of 200 to 600 ms and a 40/s gate unless `o` says
- * otherwise, so that thousands of imports fit in minutes.
+ * otherwise, so that thousands of imports fit in minutes. Pre-flight on, as on a real target:
+ * the target has OBS access on the simulator, whose OBS holds every file of the workload
+ * (workloadFiles) and whose jobs judge them.
  */
 export function startChaosTarget(label: string, o: SimTargetOptions = {}): Promise<SimTarget> {
+  // CHAOS_PREFLIGHT=off: without, for a baseline (read where every chaos setting is: config.ts).
+  const preflight = loadChaosConfig(process.env).preflight
   return startSimTarget(label, {
     submitRate: 40,
+    ...(preflight ? { obs: { preflight: 'enforce' as const }, files: workloadFiles() } : {}),
     ...o,
     poll: { initialDelayMs: 250, maxDelayMs: 1000, ...o.poll },
     sim: { initMs: 50, jobDurationMs: { min: 200, max: 600 }, seed: 11, ...o.sim },

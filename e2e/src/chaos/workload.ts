@@ -35,6 +35,22 @@ export function importBody(i: number, kind: ImportKind = 'ok', target?: string):
   }
 }
 
+/**
+ * Every image file a chaos workload may name, for the simulator's OBS: each index's file of every
+ * kind, for indexes 0..5999 (the long runs' largest workload is 5000) and the ones tests use
+ * beyond (50_000.., 99_999). With them in OBS the pre-flight passes every body and each kind ends
+ * as before: 'fail' in a job FAIL, 'reject' at the POST.
+ */
+export function workloadFiles(): string[] {
+  const indexes = [
+    ...Array.from({ length: 6000 }, (_, i) => i),
+    ...Array.from({ length: 100 }, (_, i) => 50_000 + i),
+    99_999,
+  ]
+  const kinds: ImportKind[] = ['ok', 'fail', 'reject']
+  return indexes.flatMap((i) => kinds.map((kind) => importBody(i, kind).image_url as string))
+}
+
 export interface Accepted {
   /** Index of the body in the workload. */
   index: number

@@ -1,6 +1,12 @@
 import { SIMULATOR_DEFAULTS, TargetConfig } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
-import { type RunningSimulator, type SimulatorOptions, startSimulator } from 'ims-simulator'
+import {
+  bitmapKeyFor,
+  type ObsSeed,
+  type RunningSimulator,
+  type SimulatorOptions,
+  startSimulator,
+} from 'ims-simulator'
 
 /** One simulator (its own project, counters and caps) and the target pointing at it. */
 export interface SimTarget {
@@ -17,6 +23,12 @@ export interface SimTargetConfigOptions {
   deadlineMs?: number
   lostJobGraceMs?: number
   poll?: Partial<TargetConfig['poll']>
+  /**
+   * OBS access on the simulator (its default AK/SK) and the simulator's region on the target, so
+   * the worker's pre-flight checks each file there (`preflight`: default enforce, as for any target
+   * with OBS). Absent: no OBS, no pre-flight, as before.
+   */
+  obs?: { preflight?: 'enforce' | 'warn' | 'off' }
 }
 
 export interface SimTargetOptions extends SimTargetConfigOptions {
@@ -24,6 +36,11 @@ export interface SimTargetOptions extends SimTargetConfigOptions {
   name?: string
   /** Simulator options, over the fast defaults (FAST_SIMULATOR). */
   sim?: SimulatorOptions
+  /**
+   * The image files (`bucket:key`, as in `image_url`) the simulator's OBS holds, seeded in its
+   * region (obsSeedFor) and judged by its jobs as IMS does (obsJudging). Usually with `obs`.
+   */
+  files?: readonly string[]
 }
 
 /** Fast IMS jobs, so that hundreds of imports fit in seconds. */
@@ -54,7 +71,44 @@ export function simTargetConfig(simUrl: string, name: string, o: SimTargetConfig
     poll: { initialDelayMs: 200, factor: 1.5, maxDelayMs: 800, jitter: 0.1, ...o.poll },
     ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
     ...(o.lostJobGraceMs ? { lostJobGraceMs: o.lostJobGraceMs } : {}),
+    ...(o.obs
+      ? {
+          region: SIMULATOR_DEFAULTS.region,
+          obs: { endpoint: simUrl, auth: { ak: SIMULATOR_DEFAULTS.obsAk, sk: SIMULATOR_DEFAULTS.obsSk } },
+          ...(o.obs.preflight ? { preflight: o.obs.preflight } : {}),
+        }
+      : {}),
   })
+}
+
+const GIB = 2 ** 30
+
+/**
+ * The simulator's OBS holding `files` (`bucket:key`), in the simulator's default region, Standard
+ * class: each file `sizeOf(file, i)` bytes (default 2 to 30 GiB, spread by index; fits a min_disk
+ * of 40), and a `.mf` bitmap beside each RAW file (`.raw`, `.img` or no extension).
+ */
+export function obsSeedFor(
+  files: readonly string[],
+  sizeOf: (file: string, i: number) => number = (_, i) => Math.round((2 + ((i * 7) % 29)) * GIB),
+): ObsSeed {
+  const buckets = new Map<string, { key: string; size: number }[]>()
+  files.forEach((file, i) => {
+    const colon = file.indexOf(':')
+    const bucket = file.slice(0, colon)
+    const key = file.slice(colon + 1)
+    const objects = buckets.get(bucket) ?? []
+    objects.push({ key, size: sizeOf(file, i) })
+    if (/(\.raw|\.img|\/[^./]*)$/i.test(`/${key}`)) objects.push({ key: bitmapKeyFor(key), size: 1 << 20 })
+    buckets.set(bucket, objects)
+  })
+  return {
+    buckets: [...buckets].map(([name, objects]) => ({
+      name,
+      region: SIMULATOR_DEFAULTS.region,
+      objects,
+    })),
+  }
 }
 
 /**
@@ -62,6 +116,10 @@ export function simTargetConfig(simUrl: string, name: string, o: SimTargetConfig
  * Close it with `sim.close()`.
  */
 export async function startSimTarget(label: string, o: SimTargetOptions = {}): Promise<SimTarget> {
-  const sim = await startSimulator({ ...FAST_SIMULATOR, ...o.sim })
+  const sim = await startSimulator({
+    ...FAST_SIMULATOR,
+    ...(o.files ? { obs: obsSeedFor(o.files), obsJudging: true, region: SIMULATOR_DEFAULTS.region } : {}),
+    ...o.sim,
+  })
   return { target: simTargetConfig(sim.url, o.name ?? uniqueName(label), o), sim }
 }
