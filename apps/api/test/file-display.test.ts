@@ -51,7 +51,8 @@ describe('GET /v1/imports/{id} and the listing: file', () => {
 describe('GET /v1/batches/{id}: file sizes', () => {
   it("shows each item's size, the page's bytes, and the batch's total when the page holds it all", async () => {
     const batch = await postBatch(4)
-    const sizes = [12 * GIB, 37 * GIB, 80 * GIB]
+    const [s0, s1, s2] = [12 * GIB, 37 * GIB, 80 * GIB]
+    const sizes = [s0, s1, s2]
     // Items 0..2 checked, item 3 not yet.
     for (const [i, size] of sizes.entries()) await checked(batch.imports[i]?.id as string, fileOf(size))
 
@@ -65,9 +66,9 @@ describe('GET /v1/batches/{id}: file sizes', () => {
 
     // A page of two: its own bytes; the batch's total is not known from it.
     const first = await get(`/v1/batches/${batch.id}?limit=2`)
-    expect(first.bytes).toEqual({ page: sizes[0] + sizes[1], page_unknown: 0, total: null })
+    expect(first.bytes).toEqual({ page: s0 + s1, page_unknown: 0, total: null })
     const second = await get(`/v1/batches/${batch.id}?limit=2&cursor=${first.next_cursor}`)
-    expect(second.bytes).toEqual({ page: sizes[2], page_unknown: 1, total: null })
+    expect(second.bytes).toEqual({ page: s2, page_unknown: 1, total: null })
     // A status filter shows a part of the batch: no total either.
     const submitting = await get(`/v1/batches/${batch.id}?status=submitting`)
     expect(submitting.bytes).toEqual({ page: sum, page_unknown: 0, total: null })
