@@ -59,6 +59,13 @@ export interface Admission {
    * (trackPost) since the admission and stamps the slot. Otherwise a no-op. Returns the stamp.
    */
   sent(): Promise<number>
+  /**
+   * For a caller that gives up before writing its POST (its job lock lost, an error): a held
+   * slot stops being renewed and leaves the log at once, as no POST used it. A no-op for a slot
+   * already stamped or not held. Without it, a held slot abandoned this way stays counted for
+   * up to MAX_HELD_MS, and enough of them close the gate (seen after a Redis outage).
+   */
+  cancel(): Promise<void>
 }
 
 export interface SubmitGateOptions {
@@ -266,12 +273,22 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
       Math.ceil(holdMs / 3),
     )
     renewal.unref()
-    return async () => {
-      // Still renewed while the answers are awaited (a slow IMS); none after the stamp is sent:
-      // renewals already sent run before it (one connection, in order).
-      const answeredAt = await answersSince(gl.target, since)
-      clearInterval(renewal)
-      return stampHeld(gl.target, member, windowMs, 0, answeredAt)
+    let settled = false
+    return {
+      sent: async () => {
+        settled = true
+        // Still renewed while the answers are awaited (a slow IMS); none after the stamp is sent:
+        // renewals already sent run before it (one connection, in order).
+        const answeredAt = await answersSince(gl.target, since)
+        clearInterval(renewal)
+        return stampHeld(gl.target, member, windowMs, 0, answeredAt)
+      },
+      cancel: async () => {
+        if (settled) return
+        settled = true
+        clearInterval(renewal)
+        await redis.zrem(keys.submitWindow(gl.target), member)
+      },
     }
   }
 
@@ -325,13 +342,15 @@ export function createSubmitGate(redis: Redis, keys: Keys, options: SubmitGateOp
             if (held || marginMs === 0 || rttMs <= marginMs / MARGIN_PER_ROUND_TRIP) {
               const at = result.at
               // The stamp's window carries the widening too (the log's expiry).
-              const sent = held ? heldSlot(limit, member, windowMs + wideningMs) : async () => at
+              const slot = held
+                ? heldSlot(limit, member, windowMs + wideningMs)
+                : { sent: async () => at, cancel: async () => undefined }
               return {
                 at,
                 waitedMs: Date.now() - started,
                 restamped,
                 marginMs: marginMs + wideningMs,
-                sent,
+                ...slot,
               }
             }
             // Late reply: the slot stays ours and is stamped again with a newer time.

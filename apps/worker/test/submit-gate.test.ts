@@ -328,4 +328,19 @@ describe("submit gate: a 429 widens every worker's margin, the stamp follows the
     await new Promise((r) => setTimeout(r, limit.windowMs + 20))
     expect((await gate.tryAcquire(limit)).admitted).toBe(true)
   }, 15_000)
+
+  it('a held slot given up before its POST (cancel) leaves the window at once and is not renewed', async () => {
+    const gate = createSubmitGate(client(), ns, { marginMs: 10 })
+    const limit = { target: uniqueName('gate-cancel'), limit: 1, windowMs: 200 }
+    const abandoned = await gate.acquire(limit, undefined, { untilSent: true })
+    expect((await gate.tryAcquire(limit)).admitted).toBe(false)
+    await abandoned.cancel()
+    // No POST used it: the next caller is admitted within the same window, and no renewal of the
+    // abandoned slot comes back to fill it (renewals run every third of the 5 s hold).
+    const next = await gate.acquire(limit, undefined, { untilSent: true })
+    expect(next.at - abandoned.at).toBeLessThan(limit.windowMs)
+    await next.sent()
+    await new Promise((r) => setTimeout(r, 2000 + limit.windowMs))
+    expect((await gate.tryAcquire(limit)).admitted).toBe(true)
+  }, 15_000)
 })

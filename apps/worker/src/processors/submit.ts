@@ -405,10 +405,17 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         undefined,
         { untilSent: true },
       )
-      // Renewed again only after a long wait (a round trip here delays the POST).
-      if (Date.now() - fencedAt > lockMs / 2) await fence()
-      // The body was validated against QuickImportRequest at intake; it is sent as stored.
-      const posting = client.quickImport(withMarkerTag(record.request as QuickImportRequest, importId))
+      let posting: ReturnType<typeof client.quickImport>
+      try {
+        // Renewed again only after a long wait (a round trip here delays the POST).
+        if (Date.now() - fencedAt > lockMs / 2) await fence()
+        // The body was validated against QuickImportRequest at intake; it is sent as stored.
+        posting = client.quickImport(withMarkerTag(record.request as QuickImportRequest, importId))
+      } catch (err) {
+        // No POST went out: the held slot leaves the window instead of staying counted.
+        await admission.cancel().catch((e) => log.warn({ err: e }, 'submit: gate slot release failed'))
+        throw err
+      }
       // The request is written within this turn of the event loop: stamp the slot after it.
       const stamped = nextTurn().then(() => admission.sent())
       try {
