@@ -162,7 +162,14 @@ describe('planned polls', () => {
     }
     // Six successes of one size: the target's model knows how long such an import takes.
     const model = createDurationModel(intake.redis, f.ns)
-    const estimate = await model.estimate(t.target.name, sizeHintOf(done[0] as (typeof done)[0]))
+    const size = sizeHintOf(done[0] as (typeof done)[0])
+    // Each duration is recorded right after its import's final write (poll.ts learn).
+    await waitUntil(
+      'six durations learnt',
+      async () => (await model.estimate(t.target.name, size))?.samples === 6,
+      2000,
+    )
+    const estimate = await model.estimate(t.target.name, size)
     expect(estimate?.samples).toBe(6)
     expect(estimate?.medianMs).toBeGreaterThan(2000)
     expect(estimate?.medianMs).toBeLessThan(3500)
