@@ -187,6 +187,8 @@ describe('pre-flight (enforce)', () => {
     const redis = f.redis()
     for (const bytes of [10 * GIB, 20 * GIB]) {
       const key = durationModelKey(keys, checked.name, sizeBucket({ kind: 'file-bytes', bytes }))
+      // Recorded right after the import's final write (poll.ts learn): awaited, briefly.
+      await waitUntil(`a duration in ${key}`, async () => (await redis.llen(key)) >= 1, 2000)
       expect(await redis.llen(key), key).toBe(1)
     }
     const diskKey = durationModelKey(keys, checked.name, sizeBucket({ kind: 'disk-gb', gb: 40 }))
