@@ -40,8 +40,6 @@ import { importRoutes } from './routes/imports.js'
 import { metricsRoutes } from './routes/metrics.js'
 import type { AccessPolicy, App } from './types.js'
 
-type HookDone = HookHandlerDoneFunction
-
 /** Routes whose rejections count in ims_importer_imports_rejected_total. */
 const INTAKE_ROUTES = new Set(['/v1/imports', '/v1/batches'])
 
@@ -203,7 +201,12 @@ export function buildApp(deps: ApiDeps): App {
   const throttle = createAuthThrottle(redis, deps.keys, config.authThrottle)
 
   /** The key check and the rate limit of a route that needs a key. */
-  const authorize = (req: FastifyRequest, reply: FastifyReply, access: AccessPolicy, done: HookDone) => {
+  const authorize = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    access: AccessPolicy,
+    done: HookHandlerDoneFunction,
+  ) => {
     const token = bearerToken(req.headers.authorization)
     if (!token) {
       reply.header('www-authenticate', 'Bearer')

@@ -39,7 +39,6 @@ const OpenImport = z.object({
   waiting: WaitingState.nullable().optional(),
 })
 export type OpenImport = z.infer<typeof OpenImport>
-type EtaFields = OpenImport
 
 export interface BatchFinish {
   /** When the batch's last open import is expected to end (ISO-8601 UTC). */
@@ -55,7 +54,7 @@ export interface BatchFinishDeps {
   places: Readonly<Record<string, number>>
 }
 
-const sizeOf = (r: EtaFields): SizeHint | null =>
+const sizeOf = (r: OpenImport): SizeHint | null =>
   r.request.min_disk === undefined ? null : { kind: 'disk-gb', gb: r.request.min_disk }
 
 const modelBuckets = (size: SizeHint | null) => {
@@ -111,16 +110,6 @@ export async function readOpenImports(
   return open
 }
 
-/** The expected finish of a batch from its counts by status (reads its open imports). */
-export async function batchExpectedFinish(
-  deps: BatchFinishDeps,
-  batchId: string,
-  counts: Readonly<Record<ImportStatus, number>>,
-  now: number = Date.now(),
-): Promise<BatchFinish | null> {
-  return expectedFinishOf(deps, await readOpenImports(deps, batchId, counts), now)
-}
-
 /**
  * The expected finish of a batch from its open imports (readOpenImports); null when there is none
  * (the batch has ended) or nothing is known of any of them. One round trip (the model's lists).
@@ -149,7 +138,7 @@ export async function expectedFinishOf(
     lists = (await execAll(read)).map(numbers)
   }
   const medians = new Map<string, number | null>()
-  const medianOf = (r: EtaFields): number | null => {
+  const medianOf = (r: OpenImport): number | null => {
     const size = sizeOf(r)
     const { bucket, perByte } = modelBuckets(size)
     const memo = `${r.target}\n${bucket ?? 'any'}`

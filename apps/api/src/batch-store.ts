@@ -46,6 +46,8 @@ export interface BatchStore {
    */
   create(batch: BatchRecord): Promise<void>
   get(id: string): Promise<BatchRecord | null>
+  /** Whether the batch is in the tenant's index of batches: one lookup, whoever the batch's tenant. */
+  owns(tenant: string, id: string): Promise<boolean>
   /** Import ids of a batch in item order, from item index `after + 1`, at most `limit`. */
   items(id: string, after: number, limit: number): Promise<{ index: number; importId: string }[]>
   /**
@@ -108,6 +110,9 @@ export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
     async get(id) {
       const raw = await redis.get(keys.batch(id))
       return raw === null ? null : fromStored(raw)
+    },
+    async owns(tenant, id) {
+      return (await redis.zscore(keys.tenantBatches(tenant), id)) !== null
     },
     async items(id, after, limit) {
       const flat = await redis.zrangebyscore(

@@ -132,9 +132,7 @@ export function storeFullProblem(): HttpProblem {
 export const ECHO_MAX = 64
 
 /** A caller's input as quoted in an error: at most ECHO_MAX characters, then "…". */
-export function echo(value: string): string {
-  return value.length > ECHO_MAX ? `${value.slice(0, ECHO_MAX)}…` : value
-}
+export const echo = (value: string): string => clip(value, ECHO_MAX)
 
 export class DeadlineExceededError extends Error {
   constructor(what: string, ms: number) {

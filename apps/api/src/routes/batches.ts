@@ -268,9 +268,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
       tagLog(req, { batch_id: id })
       // Another tenant's batch and an unknown id take the same path: one lookup in the caller's own
       // batch index, then 404; the batch record is read only when it is the caller's.
-      const own =
-        isWellFormedId(id, 'bat') &&
-        (await deps.redis.zscore(deps.keys.tenantBatches(req.tenant as string), id)) !== null
+      const own = isWellFormedId(id, 'bat') && (await batches.owns(req.tenant as string, id))
       const batch = own ? await batches.get(id) : null
       if (!batch || batch.tenant !== req.tenant) throw new HttpProblem('not_found', `no batch ${id}`)
       const { limit, cursor, status } = req.query

@@ -93,7 +93,7 @@ export function listServedByIndex(q: {
 }
 
 export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  const { store, admission, queues, metrics, config, targets } = deps
+  const { store, admission, queues, metrics, config, targets, batches } = deps
   const rulesOf = (req: FastifyRequest) => ({
     targets,
     clouds: config.clouds,
@@ -254,10 +254,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         })
       // A batch of another tenant lists like an unknown one: nothing, after the same one lookup
       // in the caller's own batch index (its imports are never read).
-      if (
-        batch_id !== undefined &&
-        (await deps.redis.zscore(deps.keys.tenantBatches(tenant), batch_id)) === null
-      )
+      if (batch_id !== undefined && !(await batches.owns(tenant, batch_id)))
         return { items: [], next_cursor: null }
       try {
         const page = await store.list({

@@ -1,8 +1,9 @@
 import { hash } from 'node:crypto'
-import { type ImportRecord, ImportStatus, isFinal, type NewImport } from '../import-record.js'
+import type { ImportRecord, NewImport } from '../import-record.js'
 import { keys as defaultKeys, type Keys } from '../keys.js'
 import { type Redis, runScript } from '../redis.js'
 import { newImportArgs, newImportRecords } from './create.js'
+import { OPEN_STATUSES } from './retention.js'
 import { scripts } from './scripts.js'
 import { parseRecord } from './serialise.js'
 
@@ -74,9 +75,6 @@ export interface Admission {
   /** Drops a key's stored answer after its request failed without accepting anything, so a retry runs. */
   forget(claim: IdempotencyClaim): Promise<void>
 }
-
-/** The statuses an import is not final in: counted against a tenant's cap. */
-const OPEN_STATUSES = ImportStatus.options.filter((s) => !isFinal(s))
 
 /** GCRA's arguments: the interval between requests (ms) and the burst (requests). */
 const gcraArgs = (limit: RateLimit): [number, number] => [60_000 / limit.perMinute, limit.perMinute]

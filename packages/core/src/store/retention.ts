@@ -7,7 +7,10 @@ import type { StoreContext } from './types.js'
 /** How long final imports, their batches and index entries are kept: RETENTION_DAYS' default. */
 export const DEFAULT_RETENTION_MS = 30 * 86_400_000
 
-/** The statuses a batch's counts must all be 0 in before the batch may expire. */
+/**
+ * The statuses that are not final: a batch's counts must all be 0 in them before the batch may
+ * expire; a tenant's cap counts its imports in them (admit.ts).
+ */
 export const OPEN_STATUSES: readonly ImportStatus[] = ImportStatus.options.filter((s) => !isFinal(s))
 
 /**
