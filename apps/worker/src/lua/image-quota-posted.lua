@@ -4,7 +4,6 @@
 -- ARGV[1]  import id
 -- ARGV[2]  countLag (ms)
 -- Reply    1
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include now-ms
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 1

@@ -5,8 +5,7 @@
 -- ARGV[1]  import id
 -- ARGV[2]  IMS's message
 -- Reply    {now, pausedSince}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include now-ms
 redis.call('HSET', KEYS[1], 'refusedAt', now, 'refusedMessage', ARGV[2])
 redis.call('HSETNX', KEYS[1], 'pausedSince', now)
 redis.call('ZREM', KEYS[2], ARGV[1])

@@ -4,8 +4,7 @@
 -- ARGV[1]  import id
 -- ARGV[2]  ms the POST may take at most: the reservation counts until a read this much later
 -- Reply    {1, now} reserved (or held already); {0, now} none free: the target pauses (pausedSince)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include now-ms
 local h = redis.call('HMGET', KEYS[1], 'quota', 'used', 'readAt', 'refusedAt')
 local quota = tonumber(h[1]) or -1
 local used = tonumber(h[2]) or -1

@@ -8,8 +8,7 @@
 -- Reply    {now, quota, used, readAt, pending, mine, refused, paused, pausedSince, read, lockTtl,
 --          failedAt, refusedMessage}: -1 for an unknown number, 0/1 for a flag; read = 1 when the
 --          caller took the lock and must read the quota now (then store it: image-quota-store.lua)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include now-ms
 local refresh = tonumber(ARGV[1])
 local h = redis.call('HMGET', KEYS[1], 'quota', 'used', 'readAt', 'refusedAt', 'refusedMessage', 'failedAt')
 local quota = tonumber(h[1]) or -1

@@ -6,8 +6,7 @@
 -- ARGV[2]  quota
 -- ARGV[3]  used
 -- Reply    {stored (0: a later read was there), paused, resumed (1: a pause ended with this read)}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include now-ms
 local readAt = tonumber(ARGV[1])
 local h = redis.call('HMGET', KEYS[1], 'readAt', 'refusedAt')
 if (tonumber(h[1]) or -1) >= readAt then return {0, 0, 0} end

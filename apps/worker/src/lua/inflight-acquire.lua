@@ -3,7 +3,7 @@
 -- ARGV[1]  import id
 -- ARGV[2]  cap
 -- Reply    places still free after it (>= 0), or -1 when the cap is reached
--- @include inflight-now
+-- @include now-ms
 local cap = tonumber(ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], now, ARGV[1])

@@ -2,7 +2,7 @@
 -- KEYS[1]  the target's in-flight set
 -- ARGV     import ids; those already present keep their score
 -- Reply    how many were added
--- @include inflight-now
+-- @include now-ms
 local added = 0
 for i = 1, #ARGV do
   added = added + redis.call('ZADD', KEYS[1], 'NX', now, ARGV[i])
