@@ -1,5 +1,6 @@
 import type { TargetConfig } from '@ims-importer/core'
 import { createImsClient, type ImsClient, isImsError, normalizeErrorCode } from '@ims-importer/ims-client'
+import { RATE_THROTTLE_CODES } from './ims-failure.js'
 import type { WorkerMetrics } from './metrics.js'
 import type { SubmitGate } from './submit-gate.js'
 
@@ -8,12 +9,6 @@ export interface ImsClients {
   get(target: string): ImsClient
   close(): Promise<void>
 }
-
-/**
- * IMS's answers to a quick-import POST that say our POSTs came too fast (the gateway's 429, IMS's
- * flow control); HWC's gateway says APIGW.0308, compared after normalizeErrorCode.
- */
-const RATE_THROTTLE_CODES = new Set(['APIG.0308', 'IMG.0060'])
 
 /**
  * One IMS client per target (its own token cache and connection pool), reporting to metrics.

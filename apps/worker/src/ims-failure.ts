@@ -19,8 +19,17 @@ export interface ImsFailure {
   retryAfterMs: number | null
 }
 
-/** Flow-control answers that mean "wait and retry", whatever their HTTP status. */
-const HOLD_CODES = new Set(['APIG.0308', 'APIGW.0308', 'IMG.0060', 'IMG.0194'])
+/**
+ * Answers that say our POSTs came too fast (the gateway's 429, IMS's flow control), as
+ * normalizeErrorCode gives them (APIGW.0308 -> APIG.0308): they widen the submit gate's margin.
+ */
+export const RATE_THROTTLE_CODES: ReadonlySet<string> = new Set(['APIG.0308', 'IMG.0060'])
+
+/**
+ * Flow-control answers that mean "wait and retry", whatever their HTTP status: the rate throttles
+ * and IMG.0194 (too many imports at once, a limit on concurrency rather than rate).
+ */
+const HOLD_CODES = new Set([...RATE_THROTTLE_CODES, 'APIGW.0308', 'IMG.0194'])
 
 export function classifyImsFailure(
   err: unknown,

@@ -3,7 +3,6 @@ import {
   type ImportRecord,
   isFinal,
   PollJob,
-  type SizeHint,
   type TargetConfig,
 } from '@ims-importer/core'
 import type { ImsClient, ImsJob } from '@ims-importer/ims-client'
@@ -22,6 +21,7 @@ import {
   resolvePollPolicy,
 } from '../poll-planner.js'
 import { pollDelayMs } from '../poll-schedule.js'
+import { sizeHintOf } from '../size-hint.js'
 
 /** What one poll learnt, whether from the IMS job or (adopted imports) from the image itself. */
 type Observation =
@@ -77,17 +77,6 @@ async function fromImage(client: ImsClient, importId: string): Promise<Observati
     default:
       return { state: 'pending', imsStatus: `image_${image.status}`, progress: null }
   }
-}
-
-/**
- * What is known of an import's size, for the duration model: the image file's size when the
- * pre-flight read it from OBS (record `file`), else `min_disk` (GB).
- */
-export function sizeHintOf(record: ImportRecord): SizeHint | null {
-  const bytes = record.file?.size_bytes
-  if (bytes !== undefined && bytes > 0) return { kind: 'file-bytes', bytes }
-  const gb = Number(record.request.min_disk)
-  return Number.isFinite(gb) && gb > 0 ? { kind: 'disk-gb', gb } : null
 }
 
 /** The record's view of a planned finish (ISO times). */

@@ -18,7 +18,7 @@ import { type JobState, loadJobImport, parsePayload, readJobState } from '../pay
 import type { PlaceWaiter } from '../place-waiter.js'
 import { schedulePoll } from '../poll-schedule.js'
 import { imageFileOf, judgePreflight, preflightModeOf, targetRegionOf } from '../preflight.js'
-import { sizeHintOf } from './poll.js'
+import { sizeHintOf } from '../size-hint.js'
 import { decideSubmit, type PreflightOutcome, type Seen, type SubmitStep } from './submit-decision.js'
 
 export { PLACE_WAIT_MAX_MS } from './submit-decision.js'
