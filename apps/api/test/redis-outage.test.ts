@@ -1,4 +1,5 @@
 import { startRedisServer, type TestRedis } from '@ims-importer/core/testing'
+import { Redis } from 'ioredis'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
@@ -91,5 +92,33 @@ describe('Redis outage', () => {
       'ims_importer_imports_rejected_total',
     )
     expect(metrics).toMatch(/reason="unavailable"[^\n]* 2/)
+  })
+
+  it('a record write that lands after its 503 is removed: nothing is accepted, and the retry makes one import', async () => {
+    const [, B] = api.tenants
+    const list = async () => {
+      const res = await request(`${base}/v1/imports`, { headers: api.auth(B as string) })
+      return ((await res.body.json()) as { items: { id: string }[] }).items
+    }
+    const before = (await list()).length
+    // Redis holds every write for longer than the API's Redis budget: the admission times out
+    // in the API, then runs in Redis once the pause ends.
+    const admin = new Redis(redis.url)
+    try {
+      await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE')
+      const late = await postImport(B as string, 'late-write-key')
+      expect(late.status).toBe(503)
+      expect(late.body).toMatchObject({ status: 503, type: expect.stringContaining('unavailable') })
+      // The write and then its removal ran, in that order, once Redis let writes through.
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(await list()).toHaveLength(before)
+      const retry = await postImport(B as string, 'late-write-key')
+      expect(retry.status).toBe(202)
+      expect(retry.headers['idempotent-replayed']).toBeUndefined()
+      expect(await list()).toHaveLength(before + 1)
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => {})
+      admin.disconnect()
+    }
   })
 })

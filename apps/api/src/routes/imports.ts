@@ -141,6 +141,33 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       const { request, target, external_id, callback_url } = value
       const id = newId('imp')
       tagLog(req, { import_id: id })
+      /**
+       * No 202 without the record and its job: after a failed (or timed-out) record write or
+       * enqueue, the record goes and its key's answer with it, so the 503 means "nothing was
+       * accepted" and a retry runs anew. The removal follows the write on the same connection,
+       * so a write that lands late is removed too. A record that cannot be removed stays queued
+       * for the reconciler (docs/intake-admission.md).
+       */
+      const undo = async (err: unknown): Promise<HttpProblem> => {
+        requestLog(req).warn({ error: (err as Error).message }, 'import accept failed')
+        await store
+          .remove(id)
+          .catch((e) =>
+            requestLog(req).error(
+              { error: (e as Error).message },
+              'record may be left queued without a submit job; the reconciler will enqueue it',
+            ),
+          )
+        await forgetKey(deps, req, claim)
+        if (isRedisOutOfMemory(err)) return storeFullProblem()
+        return new HttpProblem(
+          'unavailable',
+          'the import could not be recorded and queued; nothing was accepted, retry',
+          {
+            headers: { 'retry-after': '1' },
+          },
+        )
+      }
       const result = await withDeadline(
         'record write',
         remainingMs(deadline),
@@ -151,9 +178,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           maxOpenImports: rules.policy.maxOpenImports,
         }),
       ).catch(async (err: unknown) => {
-        // Whether or not the record landed, its answer goes, so that a retry runs anew.
-        await forgetKey(deps, req, claim)
-        throw err
+        throw await undo(err)
       })
       switch (result.kind) {
         case 'created':
@@ -172,22 +197,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       try {
         await withDeadline('submit enqueue', remainingMs(deadline), enqueueSubmit(queues, target, id))
       } catch (err) {
-        // No 202 without the record and its job: undo, so the 503 means "nothing was accepted".
-        // A record that cannot be removed stays queued for the reconciler (docs/intake-admission.md).
-        requestLog(req).warn({ error: (err as Error).message }, 'submit enqueue failed')
-        await store
-          .remove(id)
-          .catch((e) =>
-            requestLog(req).error(
-              { error: (e as Error).message },
-              'record left queued without a submit job; the reconciler will enqueue it',
-            ),
-          )
-        await forgetKey(deps, req, claim)
-        if (isRedisOutOfMemory(err)) throw storeFullProblem()
-        throw new HttpProblem('unavailable', 'the import could not be queued; nothing was accepted, retry', {
-          headers: { 'retry-after': '1' },
-        })
+        throw await undo(err)
       }
       metrics.accepted.inc({ target })
       tagLog(req, { target })
