@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   decodeWebhookSecret,
@@ -10,6 +10,7 @@ import {
   PollJob,
   unrestrictedPolicy,
 } from '@ims-importer/core'
+import { readBody } from '@ims-importer/core/testing'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serviceError } from '../src/final-state.js'
@@ -49,15 +50,6 @@ describe('callbacks', () => {
   const received: Received[] = []
   /** Status to answer per path, in order; then 200. */
   const script: Record<string, number[]> = {}
-
-  const readBody = (req: IncomingMessage) =>
-    new Promise<string>((resolve) => {
-      let b = ''
-      req.on('data', (d) => {
-        b += d
-      })
-      req.on('end', () => resolve(b))
-    })
 
   beforeAll(async () => {
     server = createServer(async (req, res) => {
@@ -101,6 +93,19 @@ describe('callbacks', () => {
     await intake.store.update(id, () => final)
     return id
   }
+  /** A delivery's body is tenant-a's import `fields` in its final state (no error), signed as its receiver verifies. */
+  const expectFinalState = (
+    delivery: Received,
+    fields: { id: string; status: string; external_id: string; image_id: string | null | undefined },
+  ) => {
+    expect(JSON.parse(delivery.body)).toEqual({
+      tenant: 'tenant-a',
+      target: t.target.name,
+      error: null,
+      ...fields,
+    })
+    expect(verified(delivery)).toEqual(JSON.parse(delivery.body))
+  }
   /** Waits until the import's callback is delivered and recorded; the deliveries to `path`. */
   const deliveredTo = async (id: string, path: string) => {
     await waitUntil(
@@ -125,17 +130,12 @@ describe('callbacks', () => {
     )
     const deliveries = received.filter((r) => r.path === '/ok')
     expect(deliveries).toHaveLength(3)
-    const last = deliveries[2] as Received
-    expect(JSON.parse(last.body)).toEqual({
+    expectFinalState(deliveries[2] as Received, {
       id,
-      tenant: 'tenant-a',
       status: 'succeeded',
-      target: t.target.name,
       external_id: 'ext-1',
       image_id: record?.ims.image_id,
-      error: null,
     })
-    expect(verified(last)).toEqual(JSON.parse(last.body))
     // The worker counts a delivery once the receiver's answer is back, a moment after the receiver
     // has the request: wait for the count, then check it exactly.
     const deliveryMetrics = () =>
@@ -217,17 +217,12 @@ describe('callbacks', () => {
     ] as const) {
       const got = await deliveredTo(id, path)
       expect(got).toHaveLength(1)
-      const delivery = got[0] as Received
-      expect(JSON.parse(delivery.body)).toEqual({
+      expectFinalState(got[0] as Received, {
         id,
-        tenant: 'tenant-a',
         status: 'cancelled',
-        target: t.target.name,
         external_id: `ext-${path.slice(1)}`,
         image_id: null,
-        error: null,
       })
-      expect(verified(delivery)).toEqual(JSON.parse(delivery.body))
       expect((await intake.store.get(id))?.status).toBe('cancelled')
     }
     expect(t.sim.control.counters().totalCreates).toBe(creates)

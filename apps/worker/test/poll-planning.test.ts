@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createDurationModel, decodeWebhookSecret, unrestrictedPolicy } from '@ims-importer/core'
+import { readBody } from '@ims-importer/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sizeHintOf } from '../src/size-hint.js'
 import { workerTestFile } from './helpers/fixtures.js'
@@ -16,15 +17,9 @@ const f = workerTestFile('poll-planning', afterEach)
 /** A callback receiver on loopback; closed after the test. */
 async function callbackServer(): Promise<{ url: string; bodies: string[] }> {
   const bodies: string[] = []
-  const server: Server = createServer((req, res) => {
-    let b = ''
-    req.on('data', (d) => {
-      b += d
-    })
-    req.on('end', () => {
-      bodies.push(b)
-      res.writeHead(200).end()
-    })
+  const server: Server = createServer(async (req, res) => {
+    bodies.push(await readBody(req))
+    res.writeHead(200).end()
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   f.closeLater(server, (s) => new Promise((r) => s.close(() => r(undefined))))

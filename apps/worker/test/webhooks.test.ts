@@ -9,6 +9,7 @@ import {
   type TenantPolicy,
   unrestrictedPolicy,
 } from '@ims-importer/core'
+import { readBody } from '@ims-importer/core/testing'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createWorkerRuntime, type WorkerRuntime } from '../src/index.js'
@@ -52,15 +53,10 @@ describe('callbacks per Standard Webhooks', () => {
   }
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (d) => {
-        body += d
-      })
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', headers: req.headers, body })
-        res.writeHead(204).end()
-      })
+    server = createServer(async (req, res) => {
+      const body = await readBody(req)
+      received.push({ path: req.url ?? '', headers: req.headers, body })
+      res.writeHead(204).end()
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

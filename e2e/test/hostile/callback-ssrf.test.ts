@@ -13,7 +13,7 @@ import {
   newId,
   unrestrictedPolicy,
 } from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import { readBody, testKeys, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -222,26 +222,21 @@ describe('callback_url at delivery', () => {
   }
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (d) => {
-        body += d
+    server = createServer(async (req, res) => {
+      const body = await readBody(req)
+      const url = new URL(req.url ?? '/', 'http://x')
+      received.push({
+        path: url.pathname,
+        signed: `${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${body}`,
+        signature: req.headers['webhook-signature'] as string | undefined,
+        body,
       })
-      req.on('end', () => {
-        const url = new URL(req.url ?? '/', 'http://x')
-        received.push({
-          path: url.pathname,
-          signed: `${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${body}`,
-          signature: req.headers['webhook-signature'] as string | undefined,
-          body,
-        })
-        const to = url.searchParams.get('to')
-        const kind = url.pathname.split('/')[1]
-        if (kind === 'r307' || kind === 'r308' || kind === 'r302')
-          res.writeHead(Number(kind.slice(1)), { location: to ?? '/' }).end()
-        else if (kind === 'loop') res.writeHead(307, { location: url.pathname }).end()
-        else res.writeHead(200).end()
-      })
+      const to = url.searchParams.get('to')
+      const kind = url.pathname.split('/')[1]
+      if (kind === 'r307' || kind === 'r308' || kind === 'r302')
+        res.writeHead(Number(kind.slice(1)), { location: to ?? '/' }).end()
+      else if (kind === 'loop') res.writeHead(307, { location: url.pathname }).end()
+      else res.writeHead(200).end()
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
     port = (server.address() as AddressInfo).port

@@ -9,7 +9,7 @@ import {
   TargetConfig,
   unrestrictedPolicy,
 } from '@ims-importer/core'
-import { keysEverywhere, testKeys, uniqueName } from '@ims-importer/core/testing'
+import { keysEverywhere, readBody, testKeys, uniqueName } from '@ims-importer/core/testing'
 import { createWorkerRuntime, defaultWorkerConfig, type WorkerRuntime } from '@ims-importer/worker'
 import { buildSimulator, type SimulatorOptions } from 'ims-simulator'
 import type { Redis } from 'ioredis'
@@ -133,22 +133,17 @@ describe('secrets never leak', () => {
       }),
     ]
 
-    receiver = createServer((req, res) => {
-      let b = ''
-      req.on('data', (d) => {
-        b += d
+    receiver = createServer(async (req, res) => {
+      const body = await readBody(req)
+      callbacks.push({
+        path: req.url ?? '',
+        headers: JSON.stringify(req.headers),
+        body,
+        id: String(req.headers['webhook-id']),
+        timestamp: String(req.headers['webhook-timestamp']),
+        signature: String(req.headers['webhook-signature']),
       })
-      req.on('end', () => {
-        callbacks.push({
-          path: req.url ?? '',
-          headers: JSON.stringify(req.headers),
-          body: b,
-          id: String(req.headers['webhook-id']),
-          timestamp: String(req.headers['webhook-timestamp']),
-          signature: String(req.headers['webhook-signature']),
-        })
-        res.writeHead(200).end()
-      })
+      res.writeHead(200).end()
     })
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()))
 

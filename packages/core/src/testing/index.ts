@@ -1,3 +1,4 @@
+export * from './http.js'
 export * from './namespace.js'
 export * from './random.js'
 export * from './redis-keys.js'
