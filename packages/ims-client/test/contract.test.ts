@@ -9,27 +9,20 @@ import {
   type ImsJob,
 } from '../src/index.js'
 import { caught } from './caught.js'
+import { SIM_AKSK, SIM_AKSK_AUTH, SIM_TOKEN_AUTH } from './sim-auth.js'
 
 // The client against the IMS simulator, which implements IMS, IAM and the gateway independently
 // from the same reference: a rule either side got wrong shows up here.
 
-const GOOD_AKSK = { ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }
 // A second pair for tampering, so failed attempts never lock the pair the other tests use.
 const SPARE_AKSK = { ak: 'SIMAK0000000000000002', sk: 'spare-secret-key' }
-const TOKEN_AUTH: ImsAuth = {
-  type: 'token',
-  username: 'sim-user',
-  password: 'sim-password',
-  domainName: 'sim-domain',
-}
-const AKSK_AUTH: ImsAuth = { type: 'aksk', ...GOOD_AKSK }
 
 let sim: RunningSimulator
 const clients: ImsClient[] = []
 
 beforeAll(async () => {
   sim = await startSimulator({
-    credentials: [GOOD_AKSK, SPARE_AKSK],
+    credentials: [SIM_AKSK, SPARE_AKSK],
     initMs: 30,
     jobDurationMs: { min: 100, max: 200 },
     seed: 7,
@@ -88,8 +81,8 @@ async function waitForEnd(c: ImsClient, jobId: string): Promise<ImsJob> {
 }
 
 describe.each([
-  ['token', TOKEN_AUTH],
-  ['aksk', AKSK_AUTH],
+  ['token', SIM_TOKEN_AUTH],
+  ['aksk', SIM_AKSK_AUTH],
 ] as const)('with %s auth', (_label, auth) => {
   it('imports, follows the job to SUCCESS and finds the image by its marker tag', async () => {
     const seen: Array<{ operation: string; status: number | null }> = []
@@ -189,7 +182,7 @@ describe.each([
 
 describe('auth failures', () => {
   it('reports a wrong password as auth, without the password', async () => {
-    const err = await caught(client({ ...TOKEN_AUTH, password: 'wrong-Passw0rd-xyz' }).listImages({}))
+    const err = await caught(client({ ...SIM_TOKEN_AUTH, password: 'wrong-Passw0rd-xyz' }).listImages({}))
     expect(err).toMatchObject({ kind: 'auth', status: 401, operation: 'auth' })
     expect(err.message).not.toContain('wrong-Passw0rd-xyz')
   })
@@ -221,7 +214,7 @@ describe('token expiry during a run', () => {
   ])('keeps every call succeeding with %s', async (_label, margin) => {
     const statuses: Array<number | null> = []
     const c = client(
-      TOKEN_AUTH,
+      SIM_TOKEN_AUTH,
       { tokenRefreshMarginMs: margin, onResponse: (i) => statuses.push(i.status) },
       shortLived,
     )
@@ -246,7 +239,7 @@ describe('a token IMS stops accepting', () => {
     const first = await startSimulator()
     const port = Number(new URL(first.url).port)
     const statuses: Array<[string, number | null]> = []
-    const c = client(TOKEN_AUTH, { onResponse: (i) => statuses.push([i.operation, i.status]) }, first)
+    const c = client(SIM_TOKEN_AUTH, { onResponse: (i) => statuses.push([i.operation, i.status]) }, first)
     await c.listImages({ limit: 1 })
     await first.close()
     const second = await startSimulator({ port })

@@ -1,10 +1,9 @@
-import { createServer, request as httpRequest, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { uniqueName } from '@ims-importer/core/testing'
+import { type PassThrough, startPassThrough, uniqueName } from '@ims-importer/core/testing'
 import { type RunningSimulator, startSimulator } from 'ims-simulator'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createImsClient, type ImsAuth, type ImsClient, type ImsJob } from '../src/index.js'
 import { caught } from './caught.js'
+import { SIM_AKSK, SIM_AKSK_AUTH, SIM_TOKEN_AUTH } from './sim-auth.js'
 import { json, type StubServer, startStubServer } from './stub-server.js'
 
 // Issue 17 item 4: with `cloud: 'hwc'` the client reads job progress at Huawei Cloud's
@@ -12,61 +11,19 @@ import { json, type StubServer, startStubServer } from './stub-server.js'
 // `/v1/{project_id}/jobs/{job_id}`, against the simulator playing Huawei Cloud. The simulator's
 // request log names operations, not paths: a pass-through in front of it records each path.
 
-const AKSK = { ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }
-const TOKEN_AUTH: ImsAuth = {
-  type: 'token',
-  username: 'sim-user',
-  password: 'sim-password',
-  domainName: 'sim-domain',
-}
-const AKSK_AUTH: ImsAuth = { type: 'aksk', ...AKSK }
-
-/** Forwards every request unchanged (Host included, so AK/SK signatures still verify) and records its path. */
-async function startRecorder(
-  upstream: string,
-): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
-  const target = new URL(upstream)
-  const paths: string[] = []
-  const server: Server = createServer((req, res) => {
-    paths.push(`${req.method} ${req.url}`)
-    const out = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
-    out.on('error', () => res.destroy())
-    req.pipe(out)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    paths,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
-
 let sim: RunningSimulator
-let recorder: Awaited<ReturnType<typeof startRecorder>>
+let recorder: PassThrough
 const clients: ImsClient[] = []
 
 beforeAll(async () => {
   sim = await startSimulator({
     cloud: 'hwc',
-    credentials: [AKSK],
+    credentials: [SIM_AKSK],
     initMs: 30,
     jobDurationMs: { min: 100, max: 200 },
     seed: 11,
   })
-  recorder = await startRecorder(sim.url)
+  recorder = await startPassThrough(sim.url)
 })
 afterAll(async () => {
   await recorder?.close()
@@ -121,8 +78,8 @@ const jobReads = (paths: string[]) => paths.filter((p) => /^GET \/v1\/.*jobs?\//
 
 describe('job status per cloud (ims-client against the HWC simulator)', () => {
   it.each<[string, ImsAuth]>([
-    ['token', TOKEN_AUTH],
-    ['AK/SK', AKSK_AUTH],
+    ['token', SIM_TOKEN_AUTH],
+    ['AK/SK', SIM_AKSK_AUTH],
   ])(
     'cloud hwc (%s): every job read is GET /v1/cloudimages/job/{job_id}, and the job ends SUCCESS',
     async (_, auth) => {
@@ -143,7 +100,7 @@ describe('job status per cloud (ims-client against the HWC simulator)', () => {
   )
 
   it('cloud otc (the default) reads the job at /v1/{project_id}/jobs/{job_id}', async () => {
-    const c = client(TOKEN_AUTH)
+    const c = client(SIM_TOKEN_AUTH)
     const { jobId } = await c.quickImport(windowsBody(newMarker()))
     const { polls } = await pollToEnd(c, jobId)
     expect(jobReads(recorder.paths)).toEqual(
@@ -152,7 +109,7 @@ describe('job status per cloud (ims-client against the HWC simulator)', () => {
   })
 
   it('cloud hwc: an unknown job is the same 404 IMG.0023 as on OTC, and the job id is percent-encoded', async () => {
-    const c = client(AKSK_AUTH, 'hwc')
+    const c = client(SIM_AKSK_AUTH, 'hwc')
     const err = await caught(c.getJob('no such/job'))
     expect(err).toMatchObject({ operation: 'getJob', status: 404, code: 'IMG.0023' })
     expect(jobReads(recorder.paths)).toEqual(['GET /v1/cloudimages/job/no%20such%2Fjob'])

@@ -15,12 +15,12 @@ import {
   obsStringToSign,
   signObsRequest,
 } from '../src/index.js'
+import { SIM_AKSK } from './sim-auth.js'
 import { type StubServer, startStubServer } from './stub-server.js'
 
 // The OBS client against the simulator's OBS (signature verified there), both addressings; the
 // answers the simulator does not give on demand (5xx, SlowDown) from the stub server.
 
-const SIM_CREDENTIALS = { ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }
 const WRONG_SK = 'wrong-Very-Secret-Key-123'
 
 let sim: RunningSimulator
@@ -64,7 +64,7 @@ const localBuckets = ((hostname: string, options: unknown, callback: unknown) =>
 }) as LookupFunction
 
 function client(o: Partial<ObsClientOptions> = {}): ObsClient {
-  const c = createObsClient({ endpoint: sim.url, credentials: SIM_CREDENTIALS, ...o })
+  const c = createObsClient({ endpoint: sim.url, credentials: SIM_AKSK, ...o })
   clients.push(c)
   return c
 }
@@ -84,7 +84,7 @@ describe('OBS signer', () => {
     expect(encodedKey).toBe('disks/web%2001/sys.zvhd2')
     const headers = signObsRequest(
       { method: 'HEAD', bucket: 'images-eu', encodedKey },
-      { ...SIM_CREDENTIALS, securityToken: 'sts-token' },
+      { ...SIM_AKSK, securityToken: 'sts-token' },
       new Date('2026-12-06T10:00:00Z'),
     )
     expect(headers['x-obs-date']).toBe('Sun, 06 Dec 2026 10:00:00 GMT')
@@ -148,7 +148,7 @@ describe.each(['path', 'virtual-host'] as const)('OBS client against the simulat
   })
 
   it('throws kind auth when OBS refuses the signature, without the secret in the message', async () => {
-    const c = client({ ...options(), credentials: { ak: SIM_CREDENTIALS.ak, sk: WRONG_SK } })
+    const c = client({ ...options(), credentials: { ak: SIM_AKSK.ak, sk: WRONG_SK } })
     const err = await obsError(c.bucketLocation('images-eu'))
     expect(err.kind).toBe('auth')
     expect(err.code).toBe('SignatureDoesNotMatch')
@@ -172,11 +172,11 @@ describe('OBS client: answers that say nothing about the object', () => {
     expect(stub.requests.at(-1)?.url).toBe('/images-eu/a.zvhd2')
     expect(stub.requests.at(-1)?.headers.authorization).toMatch(/^OBS SIMAK/)
 
-    const closed = createObsClient({ endpoint: 'http://127.0.0.1:1', credentials: SIM_CREDENTIALS })
+    const closed = createObsClient({ endpoint: 'http://127.0.0.1:1', credentials: SIM_AKSK })
     clients.push(closed)
     const err = await obsError(closed.headObject('images-eu', 'a.zvhd2'))
     expect(err.kind).toBe('unavailable')
-    expect(err.message).not.toContain(SIM_CREDENTIALS.sk)
+    expect(err.message).not.toContain(SIM_AKSK.sk)
   })
 
   it('a request without an answer in time is unavailable', async () => {

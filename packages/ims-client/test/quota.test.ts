@@ -8,14 +8,14 @@ import {
   ImsError,
   isImageQuotaError,
 } from '../src/index.js'
+import { SIM_AKSK, SIM_AKSK_AUTH, SIM_TOKEN_AUTH } from './sim-auth.js'
 import { json, startStubServer } from './stub-server.js'
 
 // getImageQuota() and IMG.0015 against the simulator (issue 15 item 3).
 
-const AKSK = { ak: 'SIMAK0000000000000001', sk: 'sim-secret-key' }
 const AUTHS: Array<[string, ImsAuth]> = [
-  ['token', { type: 'token', username: 'sim-user', password: 'sim-password', domainName: 'sim-domain' }],
-  ['aksk', { type: 'aksk', ...AKSK }],
+  ['token', SIM_TOKEN_AUTH],
+  ['aksk', SIM_AKSK_AUTH],
 ]
 
 const body = (name: string) => ({
@@ -32,7 +32,7 @@ describe.each(AUTHS)('image quota with %s auth', (_label, auth) => {
   beforeAll(async () => {
     // iamCatalog 'faithful': the token answer has no catalog for ?nocatalog=true, as IAM's.
     sim = await startSimulator({
-      credentials: [AKSK],
+      credentials: [SIM_AKSK],
       imageQuota: 2,
       existingImages: 1,
       initMs: 0,
@@ -94,7 +94,7 @@ describe('getImageQuota answer shapes', () => {
       imsEndpoint: stub.url,
       iamEndpoint: `${stub.url}/v3`,
       projectId: 'p',
-      auth: { type: 'aksk', ...AKSK },
+      auth: SIM_AKSK_AUTH,
     })
     try {
       stub.handle((_req, res) =>
