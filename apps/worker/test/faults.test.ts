@@ -1,7 +1,6 @@
-import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
 import { afterEach, describe, expect, it } from 'vitest'
 import { workerTestFile } from './helpers/fixtures.js'
-import { silentLog, systemBody, waitAllFinal, waitUntil } from './helpers/harness.js'
+import { systemBody, waitAllFinal, waitUntil } from './helpers/harness.js'
 
 /** This file's own namespace; each test's simulator, intake and worker runtime are closed after it. */
 const f = workerTestFile('faults', afterEach)
@@ -175,59 +174,43 @@ describe('poll', () => {
       sim: { initMs: 50, jobDurationMs: { min: 1000, max: 1000 } },
     })
     // The intake API itself, on the same Redis, as a caller uses it.
-    const api = buildApp(
-      createApiDeps(
-        defaultApiConfig({
-          redisUrl: f.redisUrl,
-          keyPrefix: f.ns.prefix,
-          logLevel: 'silent',
-          apiKeys: parseApiKeys('tenant-fail:key-fail', 'API_KEYS'),
-          usingDevKey: false,
-          targets: [t.target.name],
-        }),
-        { log: silentLog() },
-      ),
+    const api = await f.api('tenant-fail:key-fail', { targets: [t.target.name] })
+    const headers = { authorization: 'Bearer key-fail' }
+    const created = await api.inject({
+      method: 'POST',
+      url: '/v1/imports',
+      headers,
+      payload: { ...systemBody(1, 'disks/fail-img-0069.zvhd2'), target: t.target.name },
+    })
+    expect(created.statusCode).toBe(202)
+    const id = (created.json() as { id: string }).id
+    let failedAt = 0
+    await waitUntil(
+      'IMS to report the job FAIL',
+      async () => {
+        if (t.sim.control.jobs().find((j) => j.marker === id)?.status === 'FAIL') failedAt = Date.now()
+        return failedAt > 0
+      },
+      10_000,
+      10,
     )
-    try {
-      const headers = { authorization: 'Bearer key-fail' }
-      const created = await api.inject({
-        method: 'POST',
-        url: '/v1/imports',
-        headers,
-        payload: { ...systemBody(1, 'disks/fail-img-0069.zvhd2'), target: t.target.name },
-      })
-      expect(created.statusCode).toBe(202)
-      const id = (created.json() as { id: string }).id
-      let failedAt = 0
-      await waitUntil(
-        'IMS to report the job FAIL',
-        async () => {
-          if (t.sim.control.jobs().find((j) => j.marker === id)?.status === 'FAIL') failedAt = Date.now()
-          return failedAt > 0
-        },
-        10_000,
-        10,
-      )
-      let view:
-        | { status: string; error: unknown; ims: { error_code: string | null; fail_reason: string | null } }
-        | undefined
-      await waitUntil(
-        'GET to show the failure',
-        async () => {
-          view = (await api.inject({ method: 'GET', url: `/v1/imports/${id}`, headers })).json()
-          return view?.status === 'failed'
-        },
-        5_000,
-        20,
-      )
-      // Seen by the next poll (every 200 ms here), not after a timeout: one poll plus slack.
-      expect(Date.now() - failedAt).toBeLessThan(200 + 400)
-      expect(view?.error).toMatchObject({ source: 'ims', code: 'IMG.0069' })
-      expect(view?.ims.error_code).toBe('IMG.0069')
-      expect(view?.ims.fail_reason).toBeTruthy()
-    } finally {
-      await api.close()
-    }
+    let view:
+      | { status: string; error: unknown; ims: { error_code: string | null; fail_reason: string | null } }
+      | undefined
+    await waitUntil(
+      'GET to show the failure',
+      async () => {
+        view = (await api.inject({ method: 'GET', url: `/v1/imports/${id}`, headers })).json()
+        return view?.status === 'failed'
+      },
+      5_000,
+      20,
+    )
+    // Seen by the next poll (every 200 ms here), not after a timeout: one poll plus slack.
+    expect(Date.now() - failedAt).toBeLessThan(200 + 400)
+    expect(view?.error).toMatchObject({ source: 'ims', code: 'IMG.0069' })
+    expect(view?.ims.error_code).toBe('IMG.0069')
+    expect(view?.ims.fail_reason).toBeTruthy()
   })
 
   it('fails with deadline_exceeded when the target deadline passes', async () => {

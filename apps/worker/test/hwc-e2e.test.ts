@@ -1,10 +1,9 @@
-import { createServer, request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
+import type { buildApp } from '@ims-importer/api'
 import type { TargetConfig } from '@ims-importer/core'
+import { readBody, startPassThrough } from '@ims-importer/core/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { workerTestFile } from './helpers/fixtures.js'
-import { type ServiceProcess, type SimTarget, silentLog, systemBody, waitUntil } from './helpers/harness.js'
+import { type ServiceProcess, type SimTarget, systemBody, waitUntil } from './helpers/harness.js'
 
 /** This file's own namespace; what its tests start is closed after it. */
 const f = workerTestFile('hwc-e2e')
@@ -15,35 +14,16 @@ const f = workerTestFile('hwc-e2e')
 // HWC's job path; the OTC target's imports keep the OTC path. The simulator's request log names
 // operations, not paths, so a pass-through in front of each simulator records the paths.
 
-/** Forwards every request unchanged (Host included) to `upstream` and records method and path. */
+/** A pass-through to `upstream` that records method and path of every request. */
 async function startRecorder(upstream: string) {
-  const target = new URL(upstream)
-  const paths: string[] = []
   /** The quick-import bodies as IMS received them. */
   const posted: Record<string, unknown>[] = []
-  const server = createServer((req, res) => {
-    paths.push(`${req.method} ${req.url}`)
+  const recorder = await startPassThrough(upstream, (req) => {
     if (req.method === 'POST' && req.url?.startsWith('/v2/cloudimages/quickimport/action')) {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => posted.push(JSON.parse(Buffer.concat(chunks).toString('utf8'))))
+      void readBody(req).then((body) => posted.push(JSON.parse(body)))
     }
-    const out = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
-    out.on('error', () => res.destroy())
-    req.pipe(out)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return f.closeLater(
-    { url, paths, posted, close: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-    (r) => r.close(),
-  )
+  return f.closeLater({ ...recorder, posted }, (r) => r.close())
 }
 
 /** The target on `t`'s simulator, reached through a recorder, of `cloud`. */
@@ -74,24 +54,10 @@ describe('end to end: an HWC target beside an OTC target', () => {
     ])
     ;[hwc, otc] = await Promise.all([recordedTarget(sims[0], 'hwc'), recordedTarget(sims[1], 'otc')])
     // The API as deployed, on the same Redis and namespace, knowing each target's cloud.
-    api = f.closeLater(
-      buildApp(
-        createApiDeps(
-          defaultApiConfig({
-            redisUrl: f.redisUrl,
-            keyPrefix: f.ns.prefix,
-            logLevel: 'silent',
-            apiKeys: parseApiKeys('tenant-hwc:key-hwc', 'API_KEYS'),
-            usingDevKey: false,
-            targets: [otc.target.name, hwc.target.name],
-            clouds: { [otc.target.name]: 'otc', [hwc.target.name]: 'hwc' },
-          }),
-          { log: silentLog() },
-        ),
-      ),
-      (a) => a.close(),
-    )
-    await api.ready()
+    api = await f.api('tenant-hwc:key-hwc', {
+      targets: [otc.target.name, hwc.target.name],
+      clouds: { [otc.target.name]: 'otc', [hwc.target.name]: 'hwc' },
+    })
     worker = await f.spawnWorker([otc.target, hwc.target])
   })
 

@@ -1,3 +1,10 @@
+import {
+  type ApiConfigOverrides,
+  buildApp,
+  createApiDeps,
+  defaultApiConfig,
+  parseApiKeys,
+} from '@ims-importer/api'
 import { createRedis, type TargetConfig } from '@ims-importer/core'
 import { testKeys } from '@ims-importer/core/testing'
 import {
@@ -102,6 +109,30 @@ export function workerTestFile(name: string, cleanup: (fn: () => Promise<void>) 
         ),
         (w) => w.stop(),
       )
+    },
+    /**
+     * The intake API in this process, as deployed, on the file's Redis and namespace: `apiKeys` in
+     * API_KEYS form ('tenant-a:key-a'), then `config`. Ready for `inject`; closed at cleanup.
+     */
+    async api(apiKeys: string, config: ApiConfigOverrides = {}) {
+      const app = closeLater(
+        buildApp(
+          createApiDeps(
+            defaultApiConfig({
+              redisUrl,
+              keyPrefix: ns.prefix,
+              logLevel: 'silent',
+              apiKeys: parseApiKeys(apiKeys, 'API_KEYS'),
+              usingDevKey: false,
+              ...config,
+            }),
+            { log: silentLog() },
+          ),
+        ),
+        (a) => a.close(),
+      )
+      await app.ready()
+      return app
     },
     /** Closes `thing` at cleanup; returns it. */
     closeLater,
