@@ -2,9 +2,8 @@ import { createApiClient } from '@ims-importer/api-client'
 import type { FileInfo } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { formatBytes } from '../src/bytes.js'
-import { watchUntilFinal } from '../src/commands/watch.js'
 import { ExitCode } from '../src/exit-codes.js'
-import { body, cli, startApi, type Tenant } from './helpers.js'
+import { body, cli, startApi, type Tenant, watchLines } from './helpers.js'
 
 // The image file's size (the pre-flight writes `file` on the record) in `status` and `watch`,
 // against the real API; the records are moved as the worker would.
@@ -90,19 +89,9 @@ describe('watch shows the file size', () => {
     await api.deps.store.transition(b, 'running')
     await checkedAndRunning(single.id, fileOf(2621440))
 
-    const chunks: string[] = []
-    const sink = { write: (s: string) => void chunks.push(s) }
-    const deps = {
-      client,
-      stdout: sink,
-      stderr: sink,
-      timeZone: 'UTC',
-      sleep: async () => {
-        for (const id of [a, b, single.id]) await api.deps.store.transition(id, 'succeeded')
-      },
-    }
-    await watchUntilFinal(deps, [batch.id, single.id], { intervalMs: 10, plainEveryMs: 0 })
-    const lines = chunks.join('').split('\n')
+    const { lines } = await watchLines(client, [batch.id, single.id], async () => {
+      for (const id of [a, b, single.id]) await api.deps.store.transition(id, 'succeeded')
+    })
     expect(lines).toContain(`  running ${a} 80.0 GiB ETA -`)
     expect(lines).toContain(`  running ${b} ETA -`)
     expect(lines).toContain(`  running ${single.id} 2.50 MiB ETA -`)

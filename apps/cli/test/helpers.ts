@@ -8,6 +8,8 @@ import { buildApp, createApiDeps, loadApiConfig } from '@ims-importer/api'
 import { createLogger, type ImportRecord } from '@ims-importer/core'
 import { uniqueName } from '@ims-importer/core/testing'
 import { runCli } from '../src/cli.js'
+import type { CommandDeps } from '../src/commands/deps.js'
+import { watchUntilFinal } from '../src/commands/watch.js'
 
 /** A valid quick-import body (the IMS API page's first example) with a unique name. */
 export const body = (i: number) => ({
@@ -84,6 +86,18 @@ export async function cli(argv: string[], env: Record<string, string> = {}) {
     },
   })
   return { code, stdout, stderr }
+}
+
+/**
+ * `watch` of `ids` until all are final, in UTC and plain output, its output as lines. `worker` runs
+ * whenever watch sleeps: it moves the records as the worker would.
+ */
+export async function watchLines(client: CommandDeps['client'], ids: string[], worker: () => Promise<void>) {
+  const chunks: string[] = []
+  const sink = { write: (s: string) => void chunks.push(s) }
+  const deps = { client, stdout: sink, stderr: sink, timeZone: 'UTC', sleep: worker }
+  const counts = await watchUntilFinal(deps, ids, { intervalMs: 10, plainEveryMs: 0 })
+  return { counts, lines: chunks.join('').split('\n') }
 }
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ims-importer.mjs')

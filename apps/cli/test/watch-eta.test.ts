@@ -1,8 +1,8 @@
 import { createApiClient } from '@ims-importer/api-client'
 import { createDurationModel, type ExpectedFinish } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createStateCounter, watchUntilFinal } from '../src/commands/watch.js'
-import { body, startApi, type Tenant } from './helpers.js'
+import { createStateCounter } from '../src/commands/watch.js'
+import { body, startApi, type Tenant, watchLines } from './helpers.js'
 
 // `watch` against the real API: the expected finish of each running import and of the batch,
 // written into the records as the worker's poll planner does.
@@ -57,23 +57,13 @@ describe('watch shows expected finishes', () => {
     await run(b, finishAt(t0 + 20 * MIN, 40_000))
     await run(single.id, finishAt(t0 + 10 * MIN, 3 * MIN))
 
-    const chunks: string[] = []
-    const sink = { write: (s: string) => void chunks.push(s) }
-    const deps = {
-      client,
-      stdout: sink,
-      stderr: sink,
-      timeZone: 'UTC',
-      // The "worker" ends everything while watch sleeps.
-      sleep: async () => {
-        for (const id of [a, b, single.id]) await api.deps.store.transition(id, 'succeeded')
-        await api.deps.store.transition(c, 'cancelled')
-      },
-    }
-    const counts = await watchUntilFinal(deps, [batch.id, single.id], { intervalMs: 10, plainEveryMs: 0 })
+    // The "worker" ends everything while watch sleeps.
+    const { counts, lines } = await watchLines(client, [batch.id, single.id], async () => {
+      for (const id of [a, b, single.id]) await api.deps.store.transition(id, 'succeeded')
+      await api.deps.store.transition(c, 'cancelled')
+    })
     expect(counts).toEqual({ succeeded: 3, cancelled: 1 })
 
-    const lines = chunks.join('').split('\n')
     // Batch: c (queued, 30 min) takes a free place now and ends before a (+50); the single import ends at +10.
     expect(lines[0]).toBe(
       `progress: 0/4 final (0%) | queued 1, running 3 | rate -, ETA ${clock(t0 + 50 * MIN)}`,
