@@ -88,17 +88,24 @@ describe('queue UI: what it shows', () => {
 
 describe('queue UI: writing', () => {
   const asAdmin = { authorization: `Bearer ${ADMIN_KEY}` }
+  /** A bull-board write (PUT) on `app`, as the admin unless `headers` say otherwise. */
+  const put = (app: typeof writable.app, url: string, headers: Record<string, string> = asAdmin) =>
+    app.inject({ method: 'PUT', url, headers })
+  /** Each write in `urls` is refused with 403 (and a detail matching `detail`, when given). */
+  const expectRefused = async (app: typeof writable.app, urls: string[], detail?: RegExp) => {
+    for (const url of urls) {
+      const res = await put(app, url)
+      expect(res.statusCode, url).toBe(403)
+      if (detail) expect(res.json().detail, url).toMatch(detail)
+    }
+  }
 
   it('refuses every write when ADMIN_QUEUES_WRITE is off', async () => {
-    for (const url of [
-      '/admin/queues/api/queues/callback/clean/failed',
-      '/admin/queues/api/queues/callback/retry/failed',
-      '/admin/queues/api/queues/callback/pause',
-    ]) {
-      const res = await readOnly.app.inject({ method: 'PUT', url, headers: asAdmin })
-      expect(res.statusCode, url).toBe(403)
-      expect(res.json().detail).toMatch(/read-only/)
-    }
+    await expectRefused(
+      readOnly.app,
+      [`${API}/callback/clean/failed`, `${API}/callback/retry/failed`, `${API}/callback/pause`],
+      /read-only/,
+    )
   })
 
   it('with ADMIN_QUEUES_WRITE, retries and cleans failed jobs and nothing else', async () => {
@@ -128,46 +135,27 @@ describe('queue UI: writing', () => {
     await connection.quit()
     expect(await callback.getFailedCount()).toBe(2)
 
-    const retry = await writable.app.inject({
-      method: 'PUT',
-      url: '/admin/queues/api/queues/callback/callback-imp_a/retry',
-      headers: asAdmin,
-    })
+    const retry = await put(writable.app, `${API}/callback/callback-imp_a/retry`)
     expect(retry.statusCode).toBe(204)
     expect(await callback.getJobState('callback-imp_a')).toBe('waiting')
 
-    const cleanJob = await writable.app.inject({
-      method: 'PUT',
-      url: '/admin/queues/api/queues/callback/callback-imp_b/clean',
-      headers: asAdmin,
-    })
+    const cleanJob = await put(writable.app, `${API}/callback/callback-imp_b/clean`)
     expect(cleanJob.statusCode).toBe(204)
     expect(await callback.getFailedCount()).toBe(0)
     // Cleaning a state is allowed too (bull-board keeps jobs that ended in the last 5 s).
-    const cleanAll = await writable.app.inject({
-      method: 'PUT',
-      url: '/admin/queues/api/queues/callback/clean/failed',
-      headers: asAdmin,
-    })
+    const cleanAll = await put(writable.app, `${API}/callback/clean/failed`)
     expect(cleanAll.statusCode).toBe(200)
 
-    for (const url of [
-      '/admin/queues/api/queues/callback/pause',
-      '/admin/queues/api/queues/callback/empty',
-      '/admin/queues/api/queues/callback/obliterate',
-    ]) {
-      const res = await writable.app.inject({ method: 'PUT', url, headers: asAdmin })
-      expect(res.statusCode, url).toBe(403)
-    }
+    await expectRefused(writable.app, [
+      `${API}/callback/pause`,
+      `${API}/callback/empty`,
+      `${API}/callback/obliterate`,
+    ])
     expect(await callback.isPaused()).toBe(false)
     expect(await callback.getWaitingCount()).toBe(1)
 
     // A tenant key still cannot write.
-    const tenant = await writable.app.inject({
-      method: 'PUT',
-      url: '/admin/queues/api/queues/callback/clean/failed',
-      headers: writable.auth(writable.tenants[0]),
-    })
+    const tenant = await put(writable.app, `${API}/callback/clean/failed`, writable.auth(writable.tenants[0]))
     expect(tenant.statusCode).toBe(401)
   })
 })
