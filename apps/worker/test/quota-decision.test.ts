@@ -1,38 +1,15 @@
-import { type ImportRecord, TargetConfig } from '@ims-importer/core'
+import { TargetConfig } from '@ims-importer/core'
 import { describe, expect, it } from 'vitest'
 import { defaultWorkerConfig } from '../src/config.js'
 import { decideSubmit, QUOTA_WAIT_MIN_MS, type SubmitFacts } from '../src/processors/submit-decision.js'
 import { type QuotaPause, resolveQuotaPolicy, waitingFor } from '../src/quota-pause.js'
+import { queuedRecord as record, submitFacts, T0, TARGET as target } from './helpers/submit-facts.js'
 
 // The image quota's part of the submit decision, and its policy: no Redis, no IMS.
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z')
 const settings = defaultWorkerConfig({ redisUrl: 'redis://unused', targets: [] }).submit
-const target = {
-  deadlineMs: 3_600_000,
-  limits: { submitRate: 10, submitWindowMs: 1000, pollRate: 10, maxInFlight: 4 },
-}
-const record = (over: Partial<ImportRecord> = {}) =>
-  ({
-    id: 'imp_1',
-    status: 'queued',
-    created_at: new Date(T0).toISOString(),
-    attempts: { submit: 0, poll: 0 },
-    version: 1,
-    ...over,
-  }) as ImportRecord
 const pause: QuotaPause = { code: null, message: 'no free quota', since: T0, retryInMs: 2_000 }
-const facts = (over: Partial<SubmitFacts> = {}): SubmitFacts => ({
-  record: record(),
-  state: {},
-  now: T0 + 1_000,
-  target,
-  settings,
-  locked: true,
-  random: () => 0.5,
-  quota: { pause: null },
-  ...over,
-})
+const facts = (over: Partial<SubmitFacts> = {}) => submitFacts(settings, { quota: { pause: null }, ...over })
 const waiting = {
   reason: 'image_quota',
   code: null,

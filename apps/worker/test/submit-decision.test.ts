@@ -1,4 +1,3 @@
-import type { ImportRecord } from '@ims-importer/core'
 import { describe, expect, it } from 'vitest'
 import { defaultWorkerConfig } from '../src/config.js'
 import type { ImsFailure } from '../src/ims-failure.js'
@@ -9,10 +8,10 @@ import {
   type Seen,
   type SubmitFacts,
 } from '../src/processors/submit-decision.js'
+import { queuedRecord as record, submitFacts, T0, TARGET as target } from './helpers/submit-facts.js'
 
 // Every branch of the submit processor's decision, without Redis or IMS.
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z')
 const settings = {
   ...defaultWorkerConfig({ redisUrl: 'redis://unused', targets: [] }).submit,
   maxThrottledMs: 10_000,
@@ -25,34 +24,8 @@ const settings = {
   authFailurePauseMs: 60_000,
   throttleBackoffMs: 4_000,
 }
-const target = {
-  deadlineMs: 3_600_000,
-  limits: { submitRate: 10, submitWindowMs: 1000, pollRate: 10, maxInFlight: 4 },
-}
-
-function record(over: Partial<ImportRecord> = {}): ImportRecord {
-  return {
-    id: 'imp_1',
-    status: 'queued',
-    created_at: new Date(T0).toISOString(),
-    attempts: { submit: 0, poll: 0 },
-    version: 1,
-    ...over,
-  } as ImportRecord
-}
-
-function facts(over: Partial<SubmitFacts> = {}, state: JobState = {}): SubmitFacts {
-  return {
-    record: record(),
-    state,
-    now: T0 + 1_000,
-    target,
-    settings,
-    locked: true,
-    random: () => 0.5,
-    ...over,
-  }
-}
+const facts = (over: Partial<SubmitFacts> = {}, state: JobState = {}) =>
+  submitFacts(settings, { state, ...over })
 
 const failure = (kind: ImsFailure['kind'], over: Partial<ImsFailure> = {}): ImsFailure => ({
   kind,
