@@ -102,6 +102,22 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? (v[0] ?? null) : (v ?? null)
 }
 
+/** One OBS request; `operation` names it in errors. Without `key` it is the bucket's (a subresource). */
+interface ObsCall {
+  operation: string
+  method: 'GET' | 'HEAD'
+  bucket: string
+  key?: string
+  subresource?: ObsSubresource
+  signal?: AbortSignal
+}
+
+interface ObsAnswer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+}
+
 export function createObsClient(options: ObsClientOptions): ObsClient {
   const endpoint = new URL(options.endpoint)
   const host = endpoint.hostname.replace(/^\[|\]$/g, '')
@@ -115,14 +131,8 @@ export function createObsClient(options: ObsClientOptions): ObsClient {
     bodyTimeout: timeoutMs,
   })
 
-  async function send(
-    operation: string,
-    method: 'GET' | 'HEAD',
-    bucket: string,
-    key: string,
-    subresource: ObsSubresource | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  async function send(call: ObsCall): Promise<ObsAnswer> {
+    const { operation, method, bucket, key = '', subresource, signal } = call
     const encodedKey = obsEncodeKey(key)
     const origin =
       addressing === 'path' ? endpoint.origin : `${endpoint.protocol}//${bucket}.${endpoint.host}`
@@ -152,15 +162,9 @@ export function createObsClient(options: ObsClientOptions): ObsClient {
   }
 
   /** The answer as a value (200 / 403 / 404), or an ObsError for the rest. */
-  async function read(
-    operation: string,
-    method: 'GET' | 'HEAD',
-    bucket: string,
-    key: string,
-    subresource: ObsSubresource | undefined,
-    signal: AbortSignal | undefined,
-  ) {
-    const res = await send(operation, method, bucket, key, subresource, signal)
+  async function read(call: ObsCall) {
+    const { operation, bucket } = call
+    const res = await send(call)
     if (res.status === 200) return { ok: true as const, res }
     // A HEAD has no body: the code, where OBS gives one, is in x-obs-error-code.
     const code = xmlText(res.text, 'Code') ?? header(res.headers, 'x-obs-error-code')
@@ -176,9 +180,13 @@ export function createObsClient(options: ObsClientOptions): ObsClient {
     throw new ObsError({ kind: 'unexpected', message: what, status: res.status, code })
   }
 
+  /** GET of a bucket's `subresource` (operation `GET <subresource>`). */
+  const readBucket = (subresource: ObsSubresource, bucket: string, signal: AbortSignal | undefined) =>
+    read({ operation: `GET ${subresource}`, method: 'GET', bucket, subresource, signal })
+
   return {
     async headObject(bucket, key, signal) {
-      const r = await read('HEAD object', 'HEAD', bucket, key, undefined, signal)
+      const r = await read({ operation: 'HEAD object', method: 'HEAD', bucket, key, signal })
       if (!r.ok) return r.absent
       const length = Number(header(r.res.headers, 'content-length'))
       if (!Number.isSafeInteger(length) || length < 0)
@@ -191,12 +199,12 @@ export function createObsClient(options: ObsClientOptions): ObsClient {
       }
     },
     async bucketLocation(bucket, signal) {
-      const r = await read('GET location', 'GET', bucket, '', 'location', signal)
+      const r = await readBucket('location', bucket, signal)
       if (!r.ok) return r.absent
       return { kind: 'found', location: xmlText(r.res.text, 'Location') }
     },
     async bucketStorageClass(bucket, signal) {
-      const r = await read('GET storageClass', 'GET', bucket, '', 'storageClass', signal)
+      const r = await readBucket('storageClass', bucket, signal)
       if (!r.ok) return r.absent
       return { kind: 'found', storageClass: xmlText(r.res.text, 'StorageClass') }
     },
