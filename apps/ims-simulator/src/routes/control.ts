@@ -51,19 +51,30 @@ export const ObsJudgingBody = z.strictObject({
  * The control API under the reserved prefix `/__sim/`, for a simulator running on its own
  * (benchmarks, chaos tests). No auth, no faults, not in the request log.
  */
+/** A control request's raw body as JSON valid against `schema`, or why it is not (the 400's error). */
+function parseBody<T>(
+  schema: z.ZodType<T>,
+  body: unknown,
+): { ok: true; value: T } | { ok: false; error: string } {
+  let json: unknown
+  try {
+    json = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : '')
+  } catch {
+    return { ok: false, error: 'body must be JSON' }
+  }
+  const parsed = schema.safeParse(json)
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: z.prettifyError(parsed.error) }
+}
+
 export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl): void {
   const withBody =
     <T>(schema: z.ZodType<T>, apply: (value: T) => void) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
-      let json: unknown
-      try {
-        json = JSON.parse(Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '')
-      } catch {
-        return reply.code(400).send({ error: 'body must be JSON' })
-      }
-      const parsed = schema.safeParse(json)
-      if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
-      apply(parsed.data)
+      const body = parseBody(schema, request.body)
+      if (!body.ok) return reply.code(400).send({ error: body.error })
+      apply(body.value)
       return reply.code(204).send()
     }
 
@@ -92,15 +103,9 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     withBody(ObsBucketBody, (bucket) => control.obs.putBucket(bucket)),
   )
   app.put<{ Params: { bucket: string } }>('/__sim/obs/buckets/:bucket/objects', async (request, reply) => {
-    let json: unknown
-    try {
-      json = JSON.parse(Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '')
-    } catch {
-      return reply.code(400).send({ error: 'body must be JSON' })
-    }
-    const parsed = ObsObjectBody.safeParse(json)
-    if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
-    if (!control.obs.putObject(request.params.bucket, parsed.data)) {
+    const body = parseBody(ObsObjectBody, request.body)
+    if (!body.ok) return reply.code(400).send({ error: body.error })
+    if (!control.obs.putObject(request.params.bucket, body.value)) {
       return reply.code(404).send({ error: 'no such bucket' })
     }
     return reply.code(204).send()
