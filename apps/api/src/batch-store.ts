@@ -44,7 +44,11 @@ export interface BatchStore {
    * Writes the batch and the tenant's index of batches in one MULTI. The batch's index of imports
    * is written with the import records (admission, scored by each NewImport's batch_index).
    */
-  create(batch: BatchRecord): Promise<void>
+  /**
+   * Writes the batch and queues its imports (their submit-outbox entries, core submit-outbox.ts)
+   * in one transaction: no import of a batch reaches a worker before its batch exists.
+   */
+  create(batch: BatchRecord, outboxEntries: readonly string[]): Promise<void>
   get(id: string): Promise<BatchRecord | null>
   /** Whether the batch is in the tenant's index of batches: one lookup, whoever the batch's tenant. */
   owns(tenant: string, id: string): Promise<boolean>
@@ -99,10 +103,11 @@ export function summariseWaiting(
 
 export function createBatchStore(redis: Redis, keys: Keys): BatchStore {
   return {
-    async create(batch) {
+    async create(batch, outboxEntries) {
       const multi = redis.multi()
       multi.set(keys.batch(batch.id), toStored(batch), 'NX')
       multi.zadd(keys.tenantBatches(batch.tenant), Date.parse(batch.created_at), batch.id)
+      if (outboxEntries.length > 0) multi.rpush(keys.submitOutbox, ...outboxEntries)
       const results = await multi.exec()
       const failed = results?.find(([err]) => err)
       if (!results || failed) throw failed?.[0] ?? new Error('batch create: transaction aborted')

@@ -1,4 +1,10 @@
-import { createLogger, type ImportStatus, jobIds, PAGE_EXAMPLES } from '@ims-importer/core'
+import {
+  createLogger,
+  hasSubmitWork,
+  type ImportStatus,
+  PAGE_EXAMPLES,
+  parseOutboxEntry,
+} from '@ims-importer/core'
 import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, inject } from 'vitest'
@@ -30,8 +36,9 @@ export interface TestApi {
     body: unknown,
     headers?: Record<string, string>,
   ): Promise<LightMyRequestResponse>
-  /** Number of submit jobs of an import in its target's queue (0 or 1). */
+  /** Imports of a target with submit work waiting: submit jobs, and outbox entries no worker has moved yet. */
   submitJobs(target: string): Promise<number>
+  /** Whether an import has submit work waiting (its outbox entry or its job). */
   hasSubmitJob(target: string, importId: string): Promise<boolean>
   close(): Promise<void>
 }
@@ -110,10 +117,12 @@ export async function startTestApi(
       const counts = await deps.queues
         .submit(target)
         .getJobCounts('waiting', 'delayed', 'active', 'prioritized')
-      return Object.values(counts).reduce((a, b) => a + b, 0)
+      // No worker drains the outbox here: an accepted import's submit work is its outbox entry.
+      const entries = await deps.redis.lrange(deps.keys.submitOutbox, 0, -1)
+      const queued = entries.filter((e) => parseOutboxEntry(e)?.target === target).length
+      return Object.values(counts).reduce((a, b) => a + b, queued)
     },
-    hasSubmitJob: async (target, importId) =>
-      Boolean(await deps.queues.submit(target).getJob(jobIds.submit(importId))),
+    hasSubmitJob: (target, importId) => hasSubmitWork(deps.redis, deps.queues, target, importId),
     close: () => app.close(),
   }
 }

@@ -21,6 +21,7 @@ import { createPlaceDemand, createPollGate } from './poll-gate.js'
 import { createPreflightReader } from './preflight-obs.js'
 import { processReconcile, type ReconcileReport } from './processors/reconcile.js'
 import { createSubmitGate, sleep } from './submit-gate.js'
+import { startOutboxDrainer } from './submit-outbox.js'
 import { createWorkers, RECONCILE_SCHEDULER_ID } from './workers.js'
 
 /** /readyz answers within about this, Redis or not (ms). */
@@ -130,6 +131,8 @@ export async function createWorkerRuntime(
   })
   await Promise.all(workers.map((w) => w.waitUntilReady()))
   imageQuota.start()
+  // Admitted imports reach their submit queues through the outbox (docs/intake-admission.md).
+  const outbox = startOutboxDrainer({ redis, queues, keys, log })
   log.info(
     { targets: config.targets.map((t) => t.name), queues: workers.map((w) => w.name) },
     'worker started',
@@ -148,6 +151,7 @@ export async function createWorkerRuntime(
       await Promise.all(workers.map((w) => w.close(true)))
     }
     await imageQuota.close()
+    await outbox.close()
     await reconcileQueue?.close()
     await queues.close()
     await ims.close()

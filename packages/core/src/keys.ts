@@ -112,6 +112,12 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     retention: `${p}:retention`,
     /** Hash status -> `score:seen`, where the retention sweep's pass over a final status set is. */
     retentionBackfill: `${p}:retention:backfill`,
+    /**
+     * List of imports admitted but not yet on their target's submit queue (`<target> <import id>`,
+     * oldest first): written by the intake's admission script with the records, moved onto the
+     * submit queues by the workers (docs/intake-admission.md). Added in issue 14.
+     */
+    submitOutbox: `${p}:submit-outbox`,
     /** Failed authentications from one client address in the current window (INCR, PX window). */
     authFailures: (address: string) => `${p}:auth-failures:${address}`,
   } as const

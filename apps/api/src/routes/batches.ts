@@ -1,9 +1,10 @@
 import {
   type AdmitResult,
-  enqueueSubmitBulk,
   type NewImport,
   newId,
+  outboxEntry,
   type TenantPolicy,
+  withdrawSubmit,
 } from '@ims-importer/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Principal } from '../auth.js'
@@ -179,6 +180,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         requestLog(req).warn({ error: (err as Error).message }, 'batch accept failed')
         const cleanup = await Promise.allSettled([
           ...planned.map((p) => store.remove(p.input.id)),
+          ...planned.map((p) => withdrawSubmit(deps.redis, queues, p.input.target, p.input.id)),
           batches.remove(batch),
         ])
         if (cleanup.some((c) => c.status === 'rejected'))
@@ -207,6 +209,8 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             imports: planned.map((p) => p.input),
             maxOpenImports: (req.principal as Principal).policy.maxOpenImports,
             now,
+            // Queued with the batch record below, so no import reaches a worker before its batch.
+            queue: false,
           }),
         )
       } catch (err) {
@@ -225,20 +229,15 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           throw refusal(result, rateLimitOf(deps, req).perMinute)
       }
       try {
-        // The batch and the jobs together (two connections; every job's record is written by
-        // now), both settled before anything is undone.
-        const written = await Promise.allSettled([
-          withDeadline('batch write', left(), batches.create(batch)),
-          withDeadline(
-            'submit enqueue',
-            left(),
-            enqueueSubmitBulk(
-              queues,
-              planned.map((p) => ({ target: p.input.target, importId: p.input.id })),
-            ),
+        // The batch, and with it the imports' submit work (every record is written by now).
+        await withDeadline(
+          'batch write',
+          left(),
+          batches.create(
+            batch,
+            planned.map((p) => outboxEntry(p.input.target, p.input.id)),
           ),
-        ])
-        for (const w of written) if (w.status === 'rejected') throw w.reason
+        )
       } catch (err) {
         throw await undo(err)
       }

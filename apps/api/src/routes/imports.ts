@@ -1,13 +1,12 @@
 import {
   enqueueCallback,
-  enqueueSubmit,
   type ImportRecord,
   InvalidCursorError,
-  jobIds,
   newId,
   newImportRecord,
   targetAllowed,
   targetsOf,
+  withdrawSubmit,
 } from '@ims-importer/core'
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
@@ -141,33 +140,6 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       const { request, target, external_id, callback_url } = value
       const id = newId('imp')
       tagLog(req, { import_id: id })
-      /**
-       * No 202 without the record and its job: after a failed (or timed-out) record write or
-       * enqueue, the record goes and its key's answer with it, so the 503 means "nothing was
-       * accepted" and a retry runs anew. The removal follows the write on the same connection,
-       * so a write that lands late is removed too. A record that cannot be removed stays queued
-       * for the reconciler (docs/intake-admission.md).
-       */
-      const undo = async (err: unknown): Promise<HttpProblem> => {
-        requestLog(req).warn({ error: (err as Error).message }, 'import accept failed')
-        await store
-          .remove(id)
-          .catch((e) =>
-            requestLog(req).error(
-              { error: (e as Error).message },
-              'record may be left queued without a submit job; the reconciler will enqueue it',
-            ),
-          )
-        await forgetKey(deps, req, claim)
-        if (isRedisOutOfMemory(err)) return storeFullProblem()
-        return new HttpProblem(
-          'unavailable',
-          'the import could not be recorded and queued; nothing was accepted, retry',
-          {
-            headers: { 'retry-after': '1' },
-          },
-        )
-      }
       const result = await withDeadline(
         'record write',
         remainingMs(deadline),
@@ -178,7 +150,23 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           maxOpenImports: rules.policy.maxOpenImports,
         }),
       ).catch(async (err: unknown) => {
-        throw await undo(err)
+        // The write failed or timed out: it may still land. Undo it (sent after the write on the
+        // same connection, so a late write is undone too): the record, its submit work and its
+        // key's answer go, so the 503 means "nothing was accepted" and a retry runs anew. What
+        // cannot be undone stays queued for the worker (docs/intake-admission.md).
+        requestLog(req).warn({ error: (err as Error).message }, 'import record write failed')
+        await Promise.all([store.remove(id), withdrawSubmit(deps.redis, queues, target, id)]).catch((e) =>
+          requestLog(req).error({ error: (e as Error).message }, 'import record write not undone'),
+        )
+        await forgetKey(deps, req, claim)
+        if (isRedisOutOfMemory(err)) throw storeFullProblem()
+        throw new HttpProblem(
+          'unavailable',
+          'the import could not be recorded; nothing was accepted, retry',
+          {
+            headers: { 'retry-after': '1' },
+          },
+        )
       })
       switch (result.kind) {
         case 'created':
@@ -193,11 +181,6 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         }
         default:
           throw refusal(result, rateLimitOf(deps, req).perMinute)
-      }
-      try {
-        await withDeadline('submit enqueue', remainingMs(deadline), enqueueSubmit(queues, target, id))
-      } catch (err) {
-        throw await undo(err)
       }
       metrics.accepted.inc({ target })
       tagLog(req, { target })
@@ -327,11 +310,7 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
                 'callback of the cancel not queued; the worker queues it when it reaches the submit job',
               )
             }
-          if (callbackQueued)
-            await queues
-              .submit(record.target)
-              .remove(jobIds.submit(id))
-              .catch(() => {})
+          if (callbackQueued) await withdrawSubmit(deps.redis, queues, record.target, id).catch(() => {})
         }
         return toView(record)
       }

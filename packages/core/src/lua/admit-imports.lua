@@ -17,7 +17,10 @@
 -- ARGV[8]: the tenant's cap of imports not yet final (0 = none)
 -- ARGV[9], ARGV[10]: where in KEYS the tenant's status sets of the statuses not final start
 --   (keys.tenantStatusImports, consecutive) and how many there are (0 when no cap)
--- ARGV[11...]: the records (write-imports.lua's layout)
+-- ARGV[11...]: the records (write-imports.lua's layout), then their submit-outbox entries
+--   (`<target> <import id>`, in the records' order; none when the caller queues them itself)
+-- KEYS[#KEYS]: the submit outbox (keys.submitOutbox): the new records' entries are pushed there,
+--   and the workers move them onto the submit queues
 --
 -- Returns one of:
 --   {'created'}
@@ -60,6 +63,8 @@ end
 local taken = first_existing_import(11)
 if taken then return {'exists', taken} end
 write_imports(11)
+local entries = 11 + tonumber(ARGV[11]) * FIELDS + 1
+if #ARGV >= entries then redis.call('RPUSH', KEYS[#KEYS], unpack(ARGV, entries, #ARGV)) end
 if hash ~= '' then
   redis.call('HSET', KEYS[2], 'state', 'done', 'hash', hash, ARGV[4], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])

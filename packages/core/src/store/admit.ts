@@ -2,6 +2,7 @@ import { hash } from 'node:crypto'
 import type { ImportRecord, NewImport } from '../import-record.js'
 import { keys as defaultKeys, type Keys } from '../keys.js'
 import { type Redis, runScript } from '../redis.js'
+import { outboxEntry } from '../submit-outbox.js'
 import { newImportArgs, newImportRecords } from './create.js'
 import { OPEN_STATUSES } from './retention.js'
 import { scripts } from './scripts.js'
@@ -46,9 +47,17 @@ export interface AdmitRequest {
    */
   maxOpenImports?: number | null
   now?: Date
+  /**
+   * Write the records' submit-outbox entries with them (default): they are queued once created.
+   * False: the caller pushes them itself (outboxEntry) once the rest of its request is written.
+   */
+  queue?: boolean
 }
 
-/** What admission decided; nothing was written unless `created`. */
+/**
+ * What admission decided; nothing was written unless `created`. `created` records are queued:
+ * their submit-outbox entries were written with them, and a worker adds their submit jobs.
+ */
 export type AdmitResult =
   | { kind: 'created'; records: ImportRecord[] }
   | { kind: 'limited'; retryAfterMs: number }
@@ -89,7 +98,7 @@ export function createAdmission(redis: Redis, options: { keys?: Keys } = {}): Ad
   return {
     keys,
 
-    async admit({ rateLimit, idempotency, imports, maxOpenImports, now = new Date() }) {
+    async admit({ rateLimit, idempotency, imports, maxOpenImports, now = new Date(), queue = true }) {
       const records = newImportRecords(imports, now)
       const keyList = [keys.apiRate(rateLimit.keyId)]
       let answerField = ''
@@ -121,7 +130,13 @@ export function createAdmission(redis: Redis, options: { keys?: Keys } = {}): Ad
         for (const status of OPEN_STATUSES) keyList.push(keys.tenantStatusImports(tenant, status))
       } else args.push(0, 0, 0)
       const recordArgs = newImportArgs(keys, imports, records, keyList)
-      const reply = (await runScript(redis, scripts.admit, keyList, [...args, ...recordArgs])) as string[]
+      keyList.push(keys.submitOutbox)
+      const entries = queue ? records.map((r) => outboxEntry(r.target, r.id)) : []
+      const reply = (await runScript(redis, scripts.admit, keyList, [
+        ...args,
+        ...recordArgs,
+        ...entries,
+      ])) as string[]
       const [kind, detail = '', more = ''] = reply
       switch (kind) {
         case 'created':
