@@ -33,36 +33,6 @@ type Variant = 'system' | 'data'
  */
 export type Cloud = 'otc' | 'hwc'
 
-const SYSTEM_FIELDS = [
-  'name',
-  'description',
-  'os_version',
-  'image_url',
-  'min_disk',
-  'tags',
-  'image_tags',
-  'type',
-  'enterprise_project_id',
-  'architecture',
-  'hw_firmware_type',
-] as const
-const DATA_FIELDS = [
-  'name',
-  'description',
-  'os_type',
-  'image_url',
-  'min_disk',
-  'tags',
-  'image_tags',
-  'type',
-  'enterprise_project_id',
-] as const
-
-/** Every field either variant takes. */
-export const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...SYSTEM_FIELDS, ...DATA_FIELDS])
-/** Every field either variant takes on Huawei Cloud. */
-export const HWC_KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...KNOWN_FIELDS, 'license_type'])
-
 const DATA_DISK = 'a data disk image (type "DataImage")'
 
 /** Why a body field is refused, in words that point to the fix. */
@@ -147,33 +117,47 @@ const SYSTEM_SHAPE = {
   hw_firmware_type: FirmwareType.optional(),
 }
 
-export const SystemDiskImport = z
-  .strictObject(SYSTEM_SHAPE, { error: unknownFieldsError('system') })
-  .superRefine(tagFormsCheck, always)
-  .superRefine(firmwareCheck, always)
-  .meta({
-    title: 'System disk image',
-    description:
-      'Quick import of a system disk image: type "ECS" (the default when absent) or "BMS"; os_version is required.',
-    example: PAGE_EXAMPLES.systemWithTags,
-  })
+const DATA_SHAPE = {
+  name: Name,
+  description: Description.optional(),
+  os_type: OsType.optional(),
+  image_url: ImageUrl,
+  min_disk: MinDisk,
+  tags: Tags.optional(),
+  image_tags: ImageTags.optional(),
+  type: DataDiskType,
+  enterprise_project_id: EnterpriseProjectId.optional(),
+}
+
+/** Each variant's fields in the order of the IMS page (the first close one is the hint). */
+const SYSTEM_FIELDS = Object.keys(SYSTEM_SHAPE)
+const DATA_FIELDS = Object.keys(DATA_SHAPE)
+/** Every field either variant takes. */
+export const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...SYSTEM_FIELDS, ...DATA_FIELDS])
+/** Every field either variant takes on Huawei Cloud. */
+export const HWC_KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...KNOWN_FIELDS, 'license_type'])
+
+/** The system disk image of `cloud`: `shape` is SYSTEM_SHAPE and what that cloud adds to it. */
+const systemDiskImport = <S extends typeof SYSTEM_SHAPE>(
+  shape: S,
+  cloud: Cloud,
+  meta: { title: string; description: string },
+) =>
+  z
+    .strictObject(shape, { error: unknownFieldsError('system', cloud) })
+    .superRefine(tagFormsCheck, always)
+    .superRefine(firmwareCheck, always)
+    .meta({ ...meta, example: PAGE_EXAMPLES.systemWithTags })
+
+export const SystemDiskImport = systemDiskImport(SYSTEM_SHAPE, 'otc', {
+  title: 'System disk image',
+  description:
+    'Quick import of a system disk image: type "ECS" (the default when absent) or "BMS"; os_version is required.',
+})
 export type SystemDiskImport = z.infer<typeof SystemDiskImport>
 
 export const DataDiskImport = z
-  .strictObject(
-    {
-      name: Name,
-      description: Description.optional(),
-      os_type: OsType.optional(),
-      image_url: ImageUrl,
-      min_disk: MinDisk,
-      tags: Tags.optional(),
-      image_tags: ImageTags.optional(),
-      type: DataDiskType,
-      enterprise_project_id: EnterpriseProjectId.optional(),
-    },
-    { error: unknownFieldsError('data') },
-  )
+  .strictObject(DATA_SHAPE, { error: unknownFieldsError('data') })
   .superRefine(tagFormsCheck, always)
   .meta({
     title: 'Data disk image',
@@ -196,17 +180,21 @@ const typeError = (iss: { code: string; input?: unknown }) => {
   return `${TYPE_MESSAGE}; got ${quote(type)}${hint}`
 }
 
+/** A cloud's quick-import body: its `system` disk image or a data disk image, told apart by `type`. */
+const quickImportRequest = <S extends typeof SystemDiskImport>(
+  system: S,
+  meta: { title: string; description: string },
+) => z.discriminatedUnion('type', [system, DataDiskImport], { error: typeError }).meta(meta)
+
 /**
  * A quick-import request body: a system disk image (type ECS or BMS, or no type) or a data
  * disk image (type DataImage). The schema and the type share the name.
  */
-export const QuickImportRequest = z
-  .discriminatedUnion('type', [SystemDiskImport, DataDiskImport], { error: typeError })
-  .meta({
-    title: 'IMS quick-import request',
-    description:
-      'The body of IMS POST /v2/cloudimages/quickimport/action, sent to IMS as given (the service adds only its marker tag).',
-  })
+export const QuickImportRequest = quickImportRequest(SystemDiskImport, {
+  title: 'IMS quick-import request',
+  description:
+    'The body of IMS POST /v2/cloudimages/quickimport/action, sent to IMS as given (the service adds only its marker tag).',
+})
 export type QuickImportRequest = z.infer<typeof QuickImportRequest>
 
 /**
@@ -214,29 +202,23 @@ export type QuickImportRequest = z.infer<typeof QuickImportRequest>
  * or "byol"; the page says it applies to Windows images, so on another OS it is accepted and has
  * no effect, as the simulator does).
  */
-export const HwcSystemDiskImport = z
-  .strictObject(
-    { ...SYSTEM_SHAPE, license_type: LicenseType.optional() },
-    { error: unknownFieldsError('system', 'hwc') },
-  )
-  .superRefine(tagFormsCheck, always)
-  .superRefine(firmwareCheck, always)
-  .meta({
+export const HwcSystemDiskImport = systemDiskImport(
+  { ...SYSTEM_SHAPE, license_type: LicenseType.optional() },
+  'hwc',
+  {
     title: 'System disk image (Huawei Cloud)',
     description:
       'Quick import of a system disk image on Huawei Cloud: the OTC fields plus license_type (platform or byol, for Windows images).',
-    example: PAGE_EXAMPLES.systemWithTags,
-  })
+  },
+)
 export type HwcSystemDiskImport = z.infer<typeof HwcSystemDiskImport>
 
 /** The quick-import body as Huawei Cloud judges it (`cloud: 'hwc'`); data disk images as on OTC. */
-export const HwcQuickImportRequest = z
-  .discriminatedUnion('type', [HwcSystemDiskImport, DataDiskImport], { error: typeError })
-  .meta({
-    title: 'IMS quick-import request (Huawei Cloud)',
-    description:
-      'The body of IMS POST /v2/cloudimages/quickimport/action on Huawei Cloud, sent to IMS as given (the service adds only its marker tag).',
-  })
+export const HwcQuickImportRequest = quickImportRequest(HwcSystemDiskImport, {
+  title: 'IMS quick-import request (Huawei Cloud)',
+  description:
+    'The body of IMS POST /v2/cloudimages/quickimport/action on Huawei Cloud, sent to IMS as given (the service adds only its marker tag).',
+})
 export type HwcQuickImportRequest = z.infer<typeof HwcQuickImportRequest>
 
 /** The fields both variants share, to judge them when `type` names neither variant. */
