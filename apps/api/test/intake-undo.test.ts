@@ -1,5 +1,6 @@
 import { createQueues, createRedis } from '@ims-importer/core'
 import { describe, expect, inject, it } from 'vitest'
+import type { ApiDeps } from '../src/deps.js'
 import { PAGE_EXAMPLE, startTestApi } from './helpers.js'
 
 /*
@@ -9,6 +10,14 @@ import { PAGE_EXAMPLE, startTestApi } from './helpers.js'
  * write fails, the rule (routes/batches.ts) is no 202 and nothing accepted; what cannot be
  * removed stays queued, where the worker's reconciler finds and enqueues it.
  */
+
+/** A Redis write while the connection is down: what ioredis throws with the offline queue off. */
+const redisDown = async (): Promise<never> => {
+  throw new Error("Stream isn't writeable and enableOfflineQueue options is false")
+}
+/** The deps of an API whose batch record write fails. */
+const batchWriteFails = (d: ApiDeps): ApiDeps => ({ ...d, batches: { ...d.batches, create: redisDown } })
+
 describe('intake without the queues, and its undo', () => {
   it('accepts an import and a batch while BullMQ’s connection is down: their submit work is in the outbox', async () => {
     const url = inject('redisUrl')
@@ -35,15 +44,7 @@ describe('intake without the queues, and its undo', () => {
 
   it('a batch whose batch write fails answers 503, removes its records and their submit work, and releases the key', async () => {
     const url = inject('redisUrl')
-    const api = await startTestApi(url, {}, (d) => ({
-      ...d,
-      batches: {
-        ...d.batches,
-        create: async () => {
-          throw new Error("Stream isn't writeable and enableOfflineQueue options is false")
-        },
-      },
-    }))
+    const api = await startTestApi(url, {}, batchWriteFails)
     try {
       const [A] = api.tenants
       const send = () =>
@@ -74,19 +75,8 @@ describe('intake without the queues, and its undo', () => {
   it('leaves the records queued for the reconciler when they cannot be removed either', async () => {
     const url = inject('redisUrl')
     const api = await startTestApi(url, {}, (d) => ({
-      ...d,
-      batches: {
-        ...d.batches,
-        create: async () => {
-          throw new Error("Stream isn't writeable and enableOfflineQueue options is false")
-        },
-      },
-      store: {
-        ...d.store,
-        remove: async () => {
-          throw new Error("Stream isn't writeable and enableOfflineQueue options is false")
-        },
-      },
+      ...batchWriteFails(d),
+      store: { ...d.store, remove: redisDown },
     }))
     try {
       const [A] = api.tenants
