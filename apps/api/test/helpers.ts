@@ -7,12 +7,20 @@ import {
 } from '@ims-importer/core'
 import { testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, inject } from 'vitest'
+import { afterAll, beforeAll, expect, inject } from 'vitest'
 import { buildApp } from '../src/app.js'
 import { parseApiKeys } from '../src/auth.js'
 import { type ApiConfig, type ApiConfigOverrides, defaultApiConfig } from '../src/config.js'
 import { type ApiDeps, createApiDeps } from '../src/deps.js'
 import type { App } from '../src/types.js'
+
+/** A 202's body, once its Location is checked to name the new resource: `${collection}/${id}`. */
+export function acceptedBody(res: LightMyRequestResponse, collection: string) {
+  expect(res.statusCode).toBe(202)
+  const body = res.json()
+  expect(res.headers.location).toBe(`${collection}/${body.id}`)
+  return body
+}
 
 /** The IMS API page's first example, unchanged. */
 export const PAGE_EXAMPLE = PAGE_EXAMPLES.systemWithTags
