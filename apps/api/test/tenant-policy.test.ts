@@ -1,9 +1,8 @@
 import { hash } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type TenantPolicy, unrestrictedPolicy } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { uniqueName, withTempDir } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { loadApiConfig } from '../src/config.js'
 import { PAGE_EXAMPLE, startTestApi, type TestApi } from './helpers.js'
@@ -23,8 +22,7 @@ const body = (bucket: string, extra: Record<string, unknown> = {}) => ({
 
 describe('TENANTS_FILE in the API config', () => {
   it('takes keys, admins and policies from the file, and refuses API_KEYS beside it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'api-tenants-'))
-    try {
+    withTempDir('api-tenants', (dir) => {
       const file = join(dir, 'tenants.json')
       writeFileSync(
         file,
@@ -54,9 +52,7 @@ describe('TENANTS_FILE in the API config', () => {
       expect(() => loadApiConfig({ TENANTS_FILE: file })).toThrow(
         /admins\.ops\.apiKeys\.0: environment variable OPS_KEY/,
       )
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 })
 

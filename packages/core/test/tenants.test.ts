@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { ConfigError } from '../src/config.js'
@@ -17,6 +16,7 @@ import {
   unrestrictedPolicy,
 } from '../src/tenants.js'
 import { testKeys } from '../src/testing/namespace.js'
+import { withTempDir } from '../src/testing/temp-dir.js'
 import { uniqueName } from '../src/testing/unique.js'
 
 const TARGETS = ['eu-de', 'eu-nl', 'ak']
@@ -136,8 +136,7 @@ describe('the tenants file', () => {
   })
 
   it('reads YAML and JSON files; an unparseable one is refused without quoting it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tenants-'))
-    try {
+    withTempDir('tenants', (dir) => {
       const yaml = join(dir, 'tenants.yaml')
       writeFileSync(
         yaml,
@@ -169,9 +168,7 @@ describe('the tenants file', () => {
       })()
       expect(err).toMatch(/is not valid JSON/)
       expect(err).not.toContain('hunter2')
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 })
 
