@@ -1,4 +1,4 @@
-import { createMetricsRegistry, type Queues, type TargetConfig } from '@ims-importer/core'
+import { createMetricsRegistry, type Queues, type Redis, type TargetConfig } from '@ims-importer/core'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { Inflight } from './inflight.js'
 
@@ -157,7 +157,15 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       imsLatency.observe({ target, operation: info.operation }, info.durationMs / 1000)
     },
     /** Gauges read from Redis at scrape time: in-flight and cap per target, queue depth per state. */
-    bindCollectors(deps: { inflight: Inflight; queues: Queues; targets: TargetConfig[] }) {
+    bindCollectors(deps: { inflight: Inflight; queues: Queues; targets: TargetConfig[]; redis: Redis }) {
+      new Gauge({
+        name: 'ims_importer_submit_outbox_entries',
+        help: 'Imports accepted by the API whose submit job a worker has not added yet (the submit outbox; all targets).',
+        registers: [registry],
+        async collect() {
+          this.set(await deps.redis.llen(deps.queues.keys.submitOutbox))
+        },
+      })
       new Gauge({
         name: 'ims_importer_inflight_imports',
         help: 'Imports counted against the in-flight cap of a target (submitting after a POST, submitted, running).',

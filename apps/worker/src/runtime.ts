@@ -97,7 +97,7 @@ export async function createWorkerRuntime(
     preflight: createPreflightReader(config.targets, log),
     targets: new Map(config.targets.map((t) => [t.name, t])),
   }
-  metrics.bindCollectors({ inflight, queues, targets: config.targets })
+  metrics.bindCollectors({ inflight, queues, targets: config.targets, redis })
   bindBacklogEta(metrics.registry, { redis, keys, queues, inflight, targets: config.targets })
   // Fetch each target's token now, so that the first POSTs admitted by the gate do not wait
   // for IAM after their admission (the gate's margin covers only a small delay).
