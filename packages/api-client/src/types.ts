@@ -113,13 +113,18 @@ export const ItemErrors = z.looseObject({
 })
 export type ItemErrors = z.infer<typeof ItemErrors>
 
-/** The 202 answer of POST /v1/batches. */
-export const BatchCreated = z.looseObject({
+/** What both answers about a batch (created, viewed) start with. */
+const BATCH_FIELDS = {
   id: z.string(),
   external_id: nullableString,
   created_at: z.string(),
   /** How many items became imports. */
   accepted: z.number().int(),
+}
+
+/** The 202 answer of POST /v1/batches. */
+export const BatchCreated = z.looseObject({
+  ...BATCH_FIELDS,
   /** How many items were refused. */
   rejected: z.number().int(),
   imports: z.array(z.looseObject({ index: z.number().int(), id: z.string(), target: z.string() })),
@@ -167,10 +172,7 @@ export type BatchBytes = z.infer<typeof BatchBytes>
 
 /** GET /v1/batches/{id}: counts by state and one page of its imports (by item index). */
 export const BatchView = z.looseObject({
-  id: z.string(),
-  external_id: nullableString,
-  created_at: z.string(),
-  accepted: z.number().int(),
+  ...BATCH_FIELDS,
   rejected: z.array(ItemErrors),
   counts: StatusCounts,
   /** Null once every import is final or while nothing is known; absent from older APIs. */
