@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createQueues, createRedis, drainSubmitOutbox, keys } from '@ims-importer/core'
 import { freePort } from '@ims-importer/core/testing'
 import { spawnApi, spawnTs, stopAll, type TsProcess, waitForHttp } from '@ims-importer/testkit'
 import { quickImportBody } from '../lib/bodies.js'
@@ -105,6 +106,38 @@ async function compare(
 
 const avg = (rs: Run[], f: (r: Run) => number) => mean(rs.map(f))
 
+/**
+ * The worker's share of an accepted import, which the API no longer does: moving its
+ * submit-outbox entry onto the submit queue (core drainSubmitOutbox, as a worker's drainer runs
+ * it). Drains what the rounds left in the outbox, in this process, once the load has stopped:
+ * CPU of this process and of Redis per import moved.
+ */
+async function drainCost(
+  redisUrl: string,
+): Promise<{ moved: number; cpuUsPer: number; redisCpuUsPer: number }> {
+  const conn = createRedis(redisUrl)
+  const blocking = conn.duplicate()
+  const queues = createQueues(conn, keys)
+  try {
+    const redis0 = await redisLoad(redisUrl)
+    const cpu0 = process.cpuUsage()
+    let moved = 0
+    for (;;) {
+      const step = await drainSubmitOutbox(blocking, conn, queues, keys, { count: 500, blockS: 0.01 })
+      if (step.moved === 0) break
+      moved += step.moved
+    }
+    const cpu = process.cpuUsage(cpu0)
+    const redis = diffLoad(await redisLoad(redisUrl), redis0)
+    const n = Math.max(1, moved)
+    return { moved, cpuUsPer: (cpu.user + cpu.system) / n, redisCpuUsPer: (redis.cpuS * 1e6) / n }
+  } finally {
+    await queues.close()
+    blocking.disconnect()
+    await conn.quit()
+  }
+}
+
 async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const started = Date.now()
   const redis = await privateRedis()
@@ -172,6 +205,10 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     }
 
     const [baseRuns, apiRuns] = await measure('/v1/imports', single, SINGLE)
+    const drain = await drainCost(redis.url)
+    ctx.progress(
+      `worker-side drain of the ${drain.moved} accepted imports' outbox entries: ${drain.cpuUsPer.toFixed(1)} µs CPU and ${drain.redisCpuUsPer.toFixed(1)} µs Redis CPU per import`,
+    )
     const [baseBatch, apiBatch] = await measure('/v1/batches', batch, BATCH)
 
     const pairFigures = (what: string, baseName: string, ours: Run[], theirs: Run[], perItem: number) => [
@@ -223,6 +260,16 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     figures.push(
       intake,
       ...pairFigures('POST /v1/imports', SINGLE_BASE, apiRuns, baseRuns, 1),
+      figure({
+        name: 'worker-side CPU per import accepted (submit-outbox drain, addBulk of 500)',
+        unit: 'µs',
+        value: drain.cpuUsPer,
+      }),
+      figure({
+        name: 'worker-side Redis CPU per import accepted (submit-outbox drain)',
+        unit: 'µs',
+        value: drain.redisCpuUsPer,
+      }),
       batches,
       ...pairFigures('POST /v1/batches', BATCH_BASE, apiBatch, baseBatch, BATCH.items),
     )
@@ -271,7 +318,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
 
     notes.push(
       `Both servers run as their own Node process on the same private redis-server; autocannon runs in the bench process (${SINGLE.connections} connections for single imports, ${BATCH.connections} for batches), rounds alternate which side goes first, figures are the mean of ${SINGLE.rounds} rounds of ${SINGLE.durationS} s (batches ${BATCH.rounds} x ${BATCH.durationS} s) after a ${WARMUP_S} s warm-up. Server CPU = the server process's user+sys time during the round (/proc) per 2xx answer; Redis figures from INFO commandstats / INFO cpu around the round.`,
-      'The API runs as in production (NODE_ENV=production, LOG_LEVEL=info to /dev/null): bearer-key auth, the per-key rate limiter in Redis (limit set out of the way), a fresh Idempotency-Key on every request, the import record and its indexes with its submit-outbox entry in the same script (no worker runs here: a worker's drainer would add the submit jobs from the outbox, in bulk, outside the request; docs/intake-admission.md), Prometheus metrics, a full Import view as the answer. The baseline validates the same zod schema (ImportRequestBody) and does one queue.add with the body in the job data (addBulk for a batch), answering {id}. Both sides get the same requests (the API key and a fresh Idempotency-Key each, which the baseline ignores), so the load generator, which shares the 2 cores, does the same work for both; loader CPU per request is printed with each round.',
+      'The API runs as in production (NODE_ENV=production, LOG_LEVEL=info to /dev/null): bearer-key auth, the per-key rate limiter in Redis (limit set out of the way), a fresh Idempotency-Key on every request, the import record and its indexes with its submit-outbox entry in the same script (no worker runs here: the drainer of a worker adds the submit jobs from the outbox, in bulk, outside the request, measured below; docs/intake-admission.md), Prometheus metrics, a full Import view as the answer. The baseline validates the same zod schema (ImportRequestBody) and does one queue.add with the body in the job data (addBulk for a batch), answering id. Both sides get the same requests (the API key and a fresh Idempotency-Key each, which the baseline ignores), so the load generator, which shares the 2 cores, does the same work for both; loader CPU per request is printed with each round.',
     )
     return {
       id: 'intake',
