@@ -5,6 +5,7 @@ import { createImsClient } from '@ims-importer/ims-client'
 import { type Job, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
+import { exitOnSignal } from './exit-on-signal.js'
 
 const env = z
   .object({
@@ -46,12 +47,8 @@ worker.on('error', () => {})
 await worker.waitUntilReady()
 process.stdout.write('ready\n')
 
-const stop = () => {
-  worker
-    .close()
-    .then(() => client.close())
-    .then(() => connection.quit())
-    .finally(() => process.exit(0))
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
+exitOnSignal(
+  () => worker.close(),
+  () => client.close(),
+  () => connection.quit(),
+)
