@@ -1,4 +1,4 @@
-import type { DurationModel, ImportStore, Logger, Queues, TargetConfig } from '@ims-importer/core'
+import type { DurationModel, ImportStore, Logger, Queues, Redis, TargetConfig } from '@ims-importer/core'
 import type { WorkerConfig } from './config.js'
 import type { ImageQuota } from './image-quota.js'
 import type { ImsClients } from './ims-clients.js'
@@ -12,6 +12,8 @@ import type { SubmitGate } from './submit-gate.js'
 export interface WorkerDeps {
   config: WorkerConfig
   log: Logger
+  /** The worker's shared connection (the store's and the queues'). */
+  redis: Redis
   store: ImportStore
   queues: Queues
   ims: ImsClients

@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   callbackLookup?: HostLookup
   /** Node's default process metrics (default true). */
   defaultMetrics?: boolean
+  /** Move the submit outbox onto the submit queues in this process (default true; tests turn it off). */
+  outboxDrainer?: boolean
 }
 
 export interface WorkerRuntime {
@@ -80,6 +82,7 @@ export async function createWorkerRuntime(
   const deps: WorkerDeps = {
     config,
     log,
+    redis,
     store,
     queues,
     ims,
@@ -132,7 +135,7 @@ export async function createWorkerRuntime(
   await Promise.all(workers.map((w) => w.waitUntilReady()))
   imageQuota.start()
   // Admitted imports reach their submit queues through the outbox (docs/intake-admission.md).
-  const outbox = startOutboxDrainer({ redis, queues, keys, log })
+  const outbox = options.outboxDrainer === false ? null : startOutboxDrainer({ redis, queues, keys, log })
   log.info(
     { targets: config.targets.map((t) => t.name), queues: workers.map((w) => w.name) },
     'worker started',
@@ -151,7 +154,7 @@ export async function createWorkerRuntime(
       await Promise.all(workers.map((w) => w.close(true)))
     }
     await imageQuota.close()
-    await outbox.close()
+    await outbox?.close()
     await reconcileQueue?.close()
     await queues.close()
     await ims.close()

@@ -1,4 +1,4 @@
-import { jobIds, newId } from '@ims-importer/core'
+import { jobIds, newId, outboxEntry } from '@ims-importer/core'
 import { describe, expect, it } from 'vitest'
 import { workerTestFile } from './helpers/fixtures.js'
 import { systemBody, waitAllFinal, waitUntil } from './helpers/harness.js'
@@ -55,5 +55,36 @@ describe('reconciler', () => {
       inflightAdded: 0,
       inflightRemoved: 0,
     })
+  })
+})
+
+/** A namespace of its own: the runtime above drains its namespace's outbox. */
+const g = workerTestFile('reconcile-outbox')
+
+describe('reconciler and the submit outbox', () => {
+  it('leaves a queued import whose outbox entry no drainer has moved yet to the drainer', async () => {
+    const t = await g.simTarget('recon-outbox')
+    const intake = g.intake()
+    // No drainer in this process: the outbox keeps what is pushed onto it.
+    const runtime = await g.runtime([t.target], {}, { outboxDrainer: false })
+    const target = t.target.name
+    const inOutbox = newId('imp')
+    const lost = newId('imp')
+    for (const id of [inOutbox, lost])
+      await intake.store.create({ id, tenant: 'tenant-a', target, request: systemBody(3) })
+    const redis = g.redis()
+    await redis.rpush(g.ns.submitOutbox, outboxEntry(target, inOutbox))
+
+    const report = await runtime.reconcileOnce()
+    expect(report.submitRequeued).toBe(1)
+    // The lost one's job was added, and runs; the outboxed one has none and stays queued.
+    await waitUntil(
+      'the lost import submitted',
+      async () => (await intake.store.get(lost))?.status !== 'queued',
+      10_000,
+    )
+    expect(await intake.queues.submit(target).getJob(jobIds.submit(inOutbox))).toBeUndefined()
+    expect((await intake.store.get(inOutbox))?.status).toBe('queued')
+    expect(await redis.lrange(g.ns.submitOutbox, 0, -1)).toEqual([outboxEntry(target, inOutbox)])
   })
 })

@@ -92,3 +92,13 @@ export async function hasSubmitWork(
   if ((await redis.lpos(queues.keys.submitOutbox, outboxEntry(target, importId))) !== null) return true
   return Boolean(await queues.submit(target).getJob(jobIds.submit(importId)))
 }
+
+/**
+ * The import ids in the outbox (not yet on a submit queue), reading at most `limit` entries;
+ * null when it holds more (the reconciler then checks nothing against it).
+ */
+export async function outboxImportIds(redis: Redis, keys: Keys, limit: number): Promise<Set<string> | null> {
+  const entries = await redis.lrange(keys.submitOutbox, 0, limit)
+  if (entries.length > limit) return null
+  return new Set(entries.map((e) => parseOutboxEntry(e)?.importId).filter((id): id is string => !!id))
+}

@@ -1,9 +1,18 @@
-import { enqueueSubmit, type ImportRecord, isFinal, jobIds, type TargetConfig } from '@ims-importer/core'
+import {
+  enqueueSubmit,
+  type ImportRecord,
+  isFinal,
+  jobIds,
+  outboxImportIds,
+  type TargetConfig,
+} from '@ims-importer/core'
 import type { Job as BullJob, Queue } from 'bullmq'
 import type { WorkerDeps } from '../deps.js'
 import { schedulePoll } from '../poll-schedule.js'
 
 const PAGE = 500
+/** Submit-outbox entries read per pass at most: a longer outbox (drainers far behind) is not consulted. */
+const OUTBOX_READ_LIMIT = 100_000
 /** An in-flight place held by a record still `queued` this long is stale (a crash before the POST). */
 const QUEUED_PLACE_GRACE_MS = 5 * 60_000
 
@@ -56,9 +65,12 @@ export const processReconcile = (deps: WorkerDeps) => async (): Promise<Reconcil
   }
   const repair = (kind: string, n = 1) => n > 0 && deps.metrics.repairs.inc({ kind }, n)
 
+  const outboxed = await outboxImportIds(deps.redis, deps.queues.keys, OUTBOX_READ_LIMIT)
   const checkJobs = async (r: ImportRecord): Promise<void> => {
     const target = deps.targets.get(r.target) as TargetConfig
     if (r.status === 'queued' || r.status === 'submitting') {
+      // A queued import still in the submit outbox gets its job from a drainer.
+      if (r.status === 'queued' && outboxed?.has(r.id)) return
       if (!(await liveJob(deps.queues.submit(target.name), jobIds.submit(r.id)))) {
         await enqueueSubmit(deps.queues, target.name, r.id)
         report.submitRequeued++

@@ -21,6 +21,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, inject } from 'vitest'
 import type { DeepPartial, WorkerConfig } from '../../src/config.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/index.js'
+import type { RuntimeOptions } from '../../src/runtime.js'
 import { createIntake, type Intake, silentLog, testConfig } from './harness.js'
 
 export type SpawnedSimTarget = Awaited<ReturnType<typeof spawnSimTarget>>
@@ -66,11 +67,16 @@ export function workerTestFile(name: string, cleanup: (fn: () => Promise<void>) 
     o: Parameters<typeof spawnSimTarget>[1] = {},
   ): Promise<SpawnedSimTarget> => closeLater(await spawnSimTarget(label, o), (t) => t.sim.close())
   /** A worker runtime in this process on `targets`, with the fast test settings and `config`. */
-  const runtime = async (targets: TargetConfig[], config: DeepPartial<WorkerConfig> = {}) =>
+  const runtime = async (
+    targets: TargetConfig[],
+    config: DeepPartial<WorkerConfig> = {},
+    options: RuntimeOptions = {},
+  ) =>
     closeLater(
       await createWorkerRuntime(testConfig(redisUrl, ns, targets, config), {
         log: silentLog(),
         defaultMetrics: false,
+        ...options,
       }),
       (r) => r.close(),
     )
