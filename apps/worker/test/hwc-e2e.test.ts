@@ -18,10 +18,11 @@ const f = workerTestFile('hwc-e2e')
 async function startRecorder(upstream: string) {
   /** The quick-import bodies as IMS received them. */
   const posted: Record<string, unknown>[] = []
-  const recorder = await startPassThrough(upstream, (req) => {
+  const recorder = await startPassThrough(upstream, (req, _res, forward) => {
     if (req.method === 'POST' && req.url?.startsWith('/v2/cloudimages/quickimport/action')) {
       void readBody(req).then((body) => posted.push(JSON.parse(body)))
     }
+    forward()
   })
   return f.closeLater({ ...recorder, posted }, (r) => r.close())
 }

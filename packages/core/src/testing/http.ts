@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http'
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /** A request's whole body as text (a test receiver's; it resolves once the request has ended). */
@@ -18,19 +18,23 @@ export interface PassThrough {
 }
 
 /**
- * An HTTP server on 127.0.0.1 that forwards every request unchanged to `upstream` (Host
- * included, so AK/SK signatures still verify) and records its method and path. `onRequest` sees
- * each request first (for example to keep the bodies it carries).
+ * Decides each request of a pass-through: `forward()` passes it on (at once or later), or the
+ * intercept answers it on `res` itself (a fault) and never forwards it.
+ */
+export type Intercept = (req: IncomingMessage, res: ServerResponse, forward: () => void) => void
+
+/**
+ * An HTTP server on 127.0.0.1 that forwards requests unchanged to `upstream` (Host included, so
+ * AK/SK and OBS signatures still verify) and records the method and path of every one. `intercept`
+ * sees each request first; by default it forwards them all.
  */
 export async function startPassThrough(
   upstream: string,
-  onRequest: (req: IncomingMessage) => void = () => {},
+  intercept: Intercept = (_req, _res, forward) => forward(),
 ): Promise<PassThrough> {
   const target = new URL(upstream)
   const paths: string[] = []
-  const server = createServer((req, res) => {
-    paths.push(`${req.method} ${req.url}`)
-    onRequest(req)
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
     const out = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -40,11 +44,19 @@ export async function startPassThrough(
     )
     out.on('error', () => res.destroy())
     req.pipe(out)
+  }
+  const server = createServer((req, res) => {
+    paths.push(`${req.method} ${req.url}`)
+    intercept(req, res, () => forward(req, res))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     paths,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
