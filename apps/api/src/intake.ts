@@ -3,8 +3,16 @@ import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastif
 import { validatorCompiler } from 'fastify-type-provider-zod'
 import type { ApiDeps } from './deps.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './idempotency.js'
-import { type FieldError, HttpProblem, rateLimitedProblem, remainingMs, withDeadline } from './problem.js'
+import {
+  type FieldError,
+  HttpProblem,
+  problemResponses,
+  rateLimitedProblem,
+  remainingMs,
+  withDeadline,
+} from './problem.js'
 import { requestLog } from './request-log.js'
+import { IdempotencyHeaders } from './schemas.js'
 
 /*
  * What the two intake routes (POST /v1/imports, POST /v1/batches) share. Each one: checks its
@@ -23,6 +31,31 @@ export const bodyInHandler: FastifySchemaCompiler<unknown> = (route) =>
   route.httpPart === 'body' || route.httpPart === 'headers'
     ? (data: unknown) => ({ value: data })
     : (validatorCompiler as FastifySchemaCompiler<unknown>)(route)
+
+/**
+ * The route options both intake routes share: the body and Idempotency-Key checked in the
+ * handler (bodyInHandler), the rate limit taken there too, a key required, and the problems
+ * either can answer; `schema` adds the route's own documentation, body and 202 answer.
+ */
+export function intakeRoute<B, A>(schema: {
+  summary: string
+  description: string
+  tags: string[]
+  body: B
+  accepted: A
+}) {
+  const { accepted, ...rest } = schema
+  return {
+    validatorCompiler: bodyInHandler,
+    config: { rateLimit: 'in-handler' as const },
+    schema: {
+      ...rest,
+      security: [{ bearer: [] }],
+      headers: IdempotencyHeaders,
+      response: { 202: accepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503) },
+    },
+  }
+}
 
 /** A body checked by its route: the value to admit, or why it is refused. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: HttpProblem }

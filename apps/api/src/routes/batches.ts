@@ -13,7 +13,7 @@ import { type BatchRecord, summariseWaiting } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
-import { bodyInHandler, checkIntake, forgetKey, rateLimitOf, refusal, sendAccepted } from '../intake.js'
+import { checkIntake, forgetKey, intakeRoute, rateLimitOf, refusal, sendAccepted } from '../intake.js'
 import { compactAnswer, expandAnswer } from '../item-errors.js'
 import {
   type FieldError,
@@ -31,7 +31,6 @@ import {
   BatchQuery,
   BatchRequestBody,
   BatchView,
-  IdempotencyHeaders,
   ImportIdParams,
   isWellFormedId,
   MAX_BATCH_ITEMS,
@@ -108,19 +107,15 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
   app.post(
     '/v1/batches',
     {
-      validatorCompiler: bodyInHandler,
-      bodyLimit: config.batchBodyLimitBytes,
-      config: { rateLimit: 'in-handler' },
-      schema: {
+      ...intakeRoute({
         summary: 'Accept up to 1000 imports at once',
         description:
           'Each item is validated on its own: valid ones are accepted, invalid ones are listed by index with their errors. 400 only when no item is valid.',
         tags: ['batches'],
-        security: [{ bearer: [] }],
-        headers: IdempotencyHeaders,
         body: BatchRequestBody,
-        response: { 202: BatchAccepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503) },
-      },
+        accepted: BatchAccepted,
+      }),
+      bodyLimit: config.batchBodyLimitBytes,
     },
     async (req, reply) => {
       const tenant = req.tenant as string

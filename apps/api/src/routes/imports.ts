@@ -15,10 +15,10 @@ import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
 import { parseImportRequest } from '../import-request.js'
 import {
-  bodyInHandler,
   bodyProblem,
   checkIntake,
   forgetKey,
+  intakeRoute,
   rateLimitOf,
   refusal,
   sendAccepted,
@@ -33,7 +33,6 @@ import {
 } from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
-  IdempotencyHeaders,
   ImportIdParams,
   ImportListQuery,
   ImportPage,
@@ -111,20 +110,14 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
 
   app.post(
     '/v1/imports',
-    {
-      validatorCompiler: bodyInHandler,
-      config: { rateLimit: 'in-handler' },
-      schema: {
-        summary: 'Accept one import',
-        description:
-          'The body is the IMS quick-import body itself plus the optional service fields. Answers 202 once the import is recorded and queued.',
-        tags: ['imports'],
-        security: [{ bearer: [] }],
-        headers: IdempotencyHeaders,
-        body: ImportRequestBody,
-        response: { 202: ImportView, ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503) },
-      },
-    },
+    intakeRoute({
+      summary: 'Accept one import',
+      description:
+        'The body is the IMS quick-import body itself plus the optional service fields. Answers 202 once the import is recorded and queued.',
+      tags: ['imports'],
+      body: ImportRequestBody,
+      accepted: ImportView,
+    }),
     async (req, reply) => {
       const tenant = req.tenant as string
       const deadline = req.redisDeadline
