@@ -310,6 +310,25 @@ function drawJob(r: () => number, scale: number, nonlinear: boolean): SimJob {
   const g = r()
   return { durationMs: d * scale, gb, startMs: r() * 20 * S * scale, gamma: nonlinear ? 0.85 + 0.3 * g : 1 }
 }
+/** A lognormal draw of this median and spread, drawn again outside [min, max] (as the simulator draws). */
+function truncatedDraw(r: () => number, median: number, sigma: number, min: number, max: number): number {
+  let x = 0
+  do x = median * Math.exp(sigma * gauss(r))
+  while (x < min || x > max)
+  return x
+}
+const Z99 = 2.3263
+
+/**
+ * Durations that follow the file size, as the capacity bench's sized run: a file of 7-88 GiB
+ * (median 16) at 30 MiB/s plus a setup of 1-10 min (median 3), both lognormal; `gb` is the file's GiB.
+ */
+function drawSizedJob(r: () => number, scale: number): SimJob {
+  const gib = truncatedDraw(r, 16, Math.log(88 / 16) / Z99, 7, 88)
+  const setup = truncatedDraw(r, 3 * MIN, Math.log(10 / 3) / Z99, MIN, 10 * MIN)
+  const d = setup + ((gib * 2 ** 30) / (30 * 2 ** 20)) * S
+  return { durationMs: d * scale, gb: gib, startMs: r() * 20 * S * scale, gamma: 1 }
+}
 const percentAt = (j: SimJob, t: number) =>
   t <= j.startMs
     ? 0
@@ -319,6 +338,8 @@ interface SimMode {
   progress: 'none' | 'linear' | 'nonlinear'
   history: 'none' | 'by-size' | 'no-size'
   demand: boolean
+  /** Durations as drawJob (default), or following the file size (drawSizedJob). */
+  sized?: boolean
 }
 interface SimResult {
   /** Mean over imports of detection latency / duration (%). */
@@ -336,22 +357,28 @@ function simulate(mode: SimMode, { scale = 1, jobs = 500, seed = 42 } = {}): Sim
   )
   const r = seeded(seed)
   const nonlinear = mode.progress === 'nonlinear'
+  const draw = () => (mode.sized ? drawSizedJob(r, scale) : drawJob(r, scale, nonlinear))
   // The model's lists, learnt from 400 earlier imports of the same kind.
   const buckets = new Map<string, number[]>()
   const any: number[] = []
   const perByte: number[] = []
+  const sized: { bytes: number; ms: number }[] = []
   for (let i = 0; i < 400; i++) {
-    const j = drawJob(r, scale, nonlinear)
+    const j = draw()
     const b = sizeBucket({ kind: 'disk-gb', gb: j.gb })
     buckets.set(b, [j.durationMs, ...(buckets.get(b) ?? [])].slice(0, 64))
     any.unshift(j.durationMs)
     perByte.unshift(j.durationMs / (j.gb * 2 ** 30))
+    sized.unshift({ bytes: j.gb * 2 ** 30, ms: j.durationMs })
   }
   const estimateOf = (j: SimJob): DurationEstimate | null => {
     if (mode.history === 'none') return null
     const size: SizeHint | null = mode.history === 'by-size' ? { kind: 'disk-gb', gb: j.gb } : null
     const bucket = size ? (buckets.get(sizeBucket(size)) ?? []) : []
-    return estimateFrom({ bucket, any: any.slice(0, 64), perByte: perByte.slice(0, 64) }, size)
+    return estimateFrom(
+      { bucket, any: any.slice(0, 64), perByte: perByte.slice(0, 64), sized: sized.slice(0, 64) },
+      size,
+    )
   }
 
   const shares: number[] = []
@@ -359,7 +386,7 @@ function simulate(mode: SimMode, { scale = 1, jobs = 500, seed = 42 } = {}): Sim
   let polls = 0
   let fixedPolls = 0
   for (let k = 0; k < jobs; k++) {
-    const j = drawJob(r, scale, nonlinear)
+    const j = draw()
     const est = estimateOf(j)
     let progress: ProgressObservation[] = []
     const seen: { at: number; progress: ProgressObservation[] }[] = [{ at: 0, progress }]
@@ -422,6 +449,14 @@ describe('simulation: 500 imports of 5 to 60 min (long tail), deterministic seed
       ['no progress, no history (= fixed schedule)', { progress: 'none', history: 'none', demand: true }],
       ['progress (linear), no demand', { progress: 'linear', history: 'none', demand: false }],
       ['no progress, history by size, no demand', { progress: 'none', history: 'by-size', demand: false }],
+      [
+        'no progress, size-driven, history by size',
+        { progress: 'none', history: 'by-size', demand: true, sized: true },
+      ],
+      [
+        'no progress, size-driven, no size',
+        { progress: 'none', history: 'no-size', demand: true, sized: true },
+      ],
     ]
     const results = new Map(rows.map(([name, mode]) => [name, simulate(mode)]))
     console.log(`\n${[...results].map(([name, x]) => fmt(name, x)).join('\n')}`)
@@ -435,10 +470,17 @@ describe('simulation: 500 imports of 5 to 60 min (long tail), deterministic seed
       expect(get(name).latencyPct).toBeLessThanOrEqual(3)
       expect(get(name).pollsPerImport).toBeLessThanOrEqual(get(name).fixed10sPolls / 5)
     }
-    for (const name of ['no progress, history by size', 'no progress, history without size']) {
+    for (const name of [
+      'no progress, history by size',
+      'no progress, history without size',
+      'no progress, size-driven, history by size',
+    ]) {
       expect(get(name).latencyPct).toBeLessThanOrEqual(8)
       expect(get(name).pollsPerImport).toBeLessThanOrEqual(get(name).fixed10sPolls / 5)
     }
+    // Where the duration follows the file size, the size makes the expected finish much better.
+    const sized = get('no progress, size-driven, history by size').etaMedianErr as number
+    expect(sized).toBeLessThan(0.5 * (get('no progress, size-driven, no size').etaMedianErr as number))
     // Expected-finish error: median within 10% of the remaining time with the simulator's progress.
     expect(get('progress (linear, as the simulator), no history').etaMedianErr).toBeLessThanOrEqual(0.1)
     expect(get('progress (linear) + history by size').etaMedianErr).toBeLessThanOrEqual(0.1)

@@ -22,8 +22,11 @@ export interface DurationEstimate {
   p90Ms: number
   /** How many finished imports the estimate rests on. */
   samples: number
-  /** Where it comes from: this size bucket, the target's time per byte scaled to this size, or all the target's imports. */
-  basis: 'bucket' | 'per-byte' | 'target'
+  /**
+   * Where it comes from: this size bucket, the target's duration fitted against size, the
+   * target's time per byte scaled to this size, or all the target's imports.
+   */
+  basis: 'bucket' | 'size-fit' | 'per-byte' | 'target'
 }
 
 export interface DurationModel {
@@ -61,9 +64,9 @@ export function sizeBucket(size: SizeHint | null): string {
 
 /**
  * Redis key of one list of a target's model (keys.durationModel, in the persistent layout):
- * bucket is a size bucket (sizeBucket), `any` (every import of the target, whatever its size) or
- * `d-per-byte` / `f-per-byte` (the target's ms per byte, the prior of a size bucket without
- * enough history).
+ * bucket is a size bucket (sizeBucket), `any` (every import of the target, whatever its size),
+ * `d-per-byte` / `f-per-byte` (the target's ms per byte) or `d-size-ms` / `f-size-ms` (the
+ * target's `<bytes>:<ms>` pairs, for the fit of duration against size).
  */
 export function durationModelKey(keys: Keys, target: string, bucket: string): string {
   return keys.durationModel(target, bucket)
@@ -84,17 +87,71 @@ function summary(values: readonly number[]): { p10: number; median: number; p90:
   return { p10: quantile(sorted, 0.1), median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) }
 }
 
+/** One finished import's size (bytes) and duration (ms): the points of the fit of duration against size. */
+export interface SizedDuration {
+  bytes: number
+  ms: number
+}
+
 /** The lists an estimate reads: durations of the size bucket and of the whole target, ms per byte. */
 export interface ModelLists {
   bucket: readonly number[]
   any: readonly number[]
   perByte: readonly number[]
+  /** The target's recent (size, duration) pairs of the size's kind; without them, no fit. */
+  sized?: readonly SizedDuration[]
+}
+
+type Quantiles = ReturnType<typeof summary>
+
+/** ln(p90 / p10): how far apart an answer's imports fell, whatever the unit. */
+const logSpread = (q: Quantiles) => Math.log(q.p90 / q.p10)
+/**
+ * How much narrower a later answer must be to replace an earlier one: the lists of imports all
+ * of one size are each other scaled by that size, equal but for rounding.
+ */
+const NARROWER = 0.99
+
+const scaled = (q: Quantiles, by: number): Quantiles => ({
+  p10: q.p10 * by,
+  median: q.median * by,
+  p90: q.p90 * by,
+})
+
+/**
+ * Duration = a + b x size fitted to the pairs by Theil-Sen (b the median slope between pairs of
+ * different sizes, a the median of ms - b x bytes: a few stuck jobs do not pull it), as IMS's time
+ * is a setup plus the bytes at some throughput. Its quantiles at `bytes`: the fit there times the
+ * quantiles of the pairs' duration / fit. Null without `need` pairs, with one size only, with a
+ * slope that does not grow with the size, or with a fit that is not positive at every size used.
+ */
+function sizeFit(pairs: readonly SizedDuration[], bytes: number, need: number): Quantiles | null {
+  if (pairs.length < need) return null
+  const slopes: number[] = []
+  for (let i = 0; i < pairs.length; i++)
+    for (let j = i + 1; j < pairs.length; j++) {
+      const p = pairs[i] as SizedDuration
+      const q = pairs[j] as SizedDuration
+      if (p.bytes !== q.bytes) slopes.push((q.ms - p.ms) / (q.bytes - p.bytes))
+    }
+  if (slopes.length === 0) return null
+  const b = summary(slopes).median
+  if (!(b > 0)) return null
+  const a = summary(pairs.map((p) => p.ms - b * p.bytes)).median
+  const fit = (x: number) => a + b * x
+  if (!(fit(bytes) > 0) || pairs.some((p) => !(fit(p.bytes) > 0))) return null
+  return scaled(summary(pairs.map((p) => p.ms / fit(p.bytes))), fit(bytes))
 }
 
 /**
- * Pure: the estimate from the lists. A size bucket with enough samples answers for itself; a
- * known size without them takes the target's time per byte times its size (the spread of the
- * per-byte samples kept); an unknown size, or no per-byte history, takes all the target's imports.
+ * Pure: the estimate from the lists. A known size has up to three answers: its size bucket's
+ * durations (imports within 2x of its size), the target's duration fitted against size
+ * (sizeFit), and the target's time per byte times the size. Each answer's spread,
+ * ln(p90 / p10), is how far its imports fell from it, and the narrowest wins (in that order
+ * when within 1%): the fit or per byte where durations grow with the size (a bucket still spans
+ * 2x of it), the bucket where they do not. A list needs `minSamples` to answer, the fit twice
+ * that (two parameters from the same points). An unknown size, or no history by size, takes all
+ * the target's imports. Why: docs/poll-planner.md, "Duration model in Redis".
  */
 export function estimateFrom(
   lists: ModelLists,
@@ -102,29 +159,41 @@ export function estimateFrom(
   minSamples = 5,
 ): DurationEstimate | null {
   const s = sizeBytes(size)
-  if (s && lists.bucket.length >= minSamples) {
-    const q = summary(lists.bucket)
-    return { medianMs: q.median, p10Ms: q.p10, p90Ms: q.p90, samples: lists.bucket.length, basis: 'bucket' }
-  }
-  if (s && lists.perByte.length >= minSamples) {
-    const q = summary(lists.perByte)
-    return {
-      medianMs: q.median * s.bytes,
-      p10Ms: q.p10 * s.bytes,
-      p90Ms: q.p90 * s.bytes,
+  const answers: { q: Quantiles; samples: number; basis: DurationEstimate['basis'] }[] = []
+  if (s && lists.bucket.length >= minSamples)
+    answers.push({ q: summary(lists.bucket), samples: lists.bucket.length, basis: 'bucket' })
+  const fit = s && lists.sized ? sizeFit(lists.sized, s.bytes, 2 * minSamples) : null
+  if (fit) answers.push({ q: fit, samples: lists.sized?.length ?? 0, basis: 'size-fit' })
+  if (s && lists.perByte.length >= minSamples)
+    answers.push({
+      q: scaled(summary(lists.perByte), s.bytes),
       samples: lists.perByte.length,
       basis: 'per-byte',
-    }
-  }
-  if (lists.any.length >= minSamples) {
-    const q = summary(lists.any)
-    return { medianMs: q.median, p10Ms: q.p10, p90Ms: q.p90, samples: lists.any.length, basis: 'target' }
-  }
-  return null
+    })
+  if (answers.length === 0 && lists.any.length >= minSamples)
+    answers.push({ q: summary(lists.any), samples: lists.any.length, basis: 'target' })
+  let best = answers[0]
+  for (const x of answers) if (best && logSpread(x.q) < NARROWER * logSpread(best.q)) best = x
+  return best
+    ? {
+        medianMs: best.q.median,
+        p10Ms: best.q.p10,
+        p90Ms: best.q.p90,
+        samples: best.samples,
+        basis: best.basis,
+      }
+    : null
 }
 
 const numbers = (raw: unknown): number[] =>
   Array.isArray(raw) ? raw.map(Number).filter((n) => Number.isFinite(n) && n > 0) : []
+
+/** Entries `<bytes>:<ms>` of a `<kind>-size-ms` list; unusable ones are left out. */
+const sizedDurations = (raw: unknown): SizedDuration[] =>
+  (Array.isArray(raw) ? raw : []).flatMap((entry) => {
+    const [bytes, ms] = String(entry).split(':').map(Number)
+    return bytes !== undefined && ms !== undefined && bytes > 0 && ms > 0 ? [{ bytes, ms }] : []
+  })
 
 /** The duration model of one namespace (`keys`). */
 export function createDurationModel(
@@ -141,27 +210,40 @@ export function createDurationModel(
       const s = sizeBytes(size)
       // One MULTI: every key carries the namespace's hash tag, so they share a cluster slot.
       const tx = redis.multi()
-      const push = (bucket: string, value: number) => {
+      const push = (bucket: string, value: number | string) => {
         tx.lpush(key(target, bucket), String(value))
         tx.ltrim(key(target, bucket), 0, keep - 1)
       }
-      push('any', Math.round(durationMs))
+      const ms = Math.round(durationMs)
+      push('any', ms)
       if (s) {
-        push(sizeBucket(size), Math.round(durationMs))
+        push(sizeBucket(size), ms)
         push(`${s.kind}-per-byte`, durationMs / s.bytes)
+        push(`${s.kind}-size-ms`, `${Math.round(s.bytes)}:${ms}`)
       }
       await tx.exec()
     },
     async estimate(target, size) {
       const s = sizeBytes(size)
-      const buckets = s ? ['any', sizeBucket(size), `${s.kind}-per-byte`] : ['any']
+      const buckets = s ? ['any', sizeBucket(size), `${s.kind}-per-byte`, `${s.kind}-size-ms`] : ['any']
       const pipeline = redis.pipeline()
       for (const b of buckets) pipeline.lrange(key(target, b), 0, -1)
-      const [any = [], bucket = [], perByte = []] = ((await pipeline.exec()) ?? []).map(([err, value]) => {
-        if (err) throw err
-        return numbers(value)
-      })
-      return estimateFrom({ any, bucket, perByte }, size, minSamples)
+      const [any = [], bucket = [], perByte = [], sized = []] = ((await pipeline.exec()) ?? []).map(
+        ([err, value]) => {
+          if (err) throw err
+          return value
+        },
+      )
+      return estimateFrom(
+        {
+          any: numbers(any),
+          bucket: numbers(bucket),
+          perByte: numbers(perByte),
+          sized: sizedDurations(sized),
+        },
+        size,
+        minSamples,
+      )
     },
   }
 }
