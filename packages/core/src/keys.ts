@@ -82,8 +82,9 @@ export function createKeys(prefix: string = DEFAULT_KEY_PREFIX) {
     /** Per-API-key request rate limiter state (GCRA). */
     apiRate: (keyId: string) => `${p}:api-rate:${keyId}`,
     /**
-     * List of a target's recent import durations (ms) or ms per byte, newest first (the worker's
-     * duration model); bucket: a size bucket, `any`, or `d-per-byte` / `f-per-byte`.
+     * List of a target's recent import durations (ms), ms per byte, or `<bytes>:<ms>` pairs,
+     * newest first (the worker's duration model); bucket: a size bucket, `any`, `d-per-byte` /
+     * `f-per-byte`, or `d-size-ms` / `f-size-ms` (the pairs, since issue 15).
      */
     durationModel: (target: string, bucket: string) => `${p}:duration-model:${target}:${bucket}`,
     /** Sorted set used as the sliding-window submit gate of a target (member = unique token, score = ms). */
