@@ -121,7 +121,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
   })
   const preflightDuration = new Histogram({
     name: 'ims_importer_preflight_duration_seconds',
-    help: 'Time one pre-flight check took (its OBS reads and the record write).',
+    help: 'Time one pre-flight check took (its OBS reads, judged; the file is written by the step after it).',
     labelNames: ['target'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],

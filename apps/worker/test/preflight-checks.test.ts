@@ -11,7 +11,16 @@ import {
   preflightModeOf,
   targetRegionOf,
 } from '../src/preflight.js'
-import { decideSubmit, type SubmitFacts } from '../src/processors/submit-decision.js'
+import {
+  decideSubmit,
+  PLACE_WAIT_MAX_MS,
+  PREFLIGHT_HOLD_MS,
+  type PreflightOutcome,
+  preflightPending,
+  type Seen,
+  type SubmitFacts,
+} from '../src/processors/submit-decision.js'
+import type { QuotaPause } from '../src/quota-pause.js'
 
 // The pre-flight's pure parts: the checks (preflight.ts) and the decision's pre-flight steps.
 
@@ -164,56 +173,151 @@ describe('decideSubmit: the pre-flight steps', () => {
     state: {},
     now,
     target: { deadlineMs: 3_600_000, limits: { maxInFlight: 40 } as SubmitFacts['target']['limits'] },
-    settings: { retryBaseMs: 1000, retryMaxMs: 60_000 } as SubmitFacts['settings'],
+    settings: { retryBaseMs: 1000, retryMaxMs: 60_000, inflightWaitMs: 200 } as SubmitFacts['settings'],
     locked: true,
     random: () => 0.5,
     preflight: { mode: 'enforce', retries: 0 },
     ...o,
   })
-  const failed = {
-    kind: 'preflight',
-    outcome: { kind: 'failed', code: 'preflight_wrong_region', message: 'bucket in eu-nl' },
-  } as const
+  const file = {
+    size_bytes: 10 * GIB,
+    storage_class: 'STANDARD',
+    region: 'eu-de',
+    checked_at: new Date(now - 5).toISOString(),
+  }
+  /** The facts once the check's outcome is known (in `mode`). */
+  const found = (
+    outcome: PreflightOutcome,
+    o: Partial<SubmitFacts> = {},
+    mode: 'enforce' | 'warn' = 'enforce',
+  ) => facts({ preflight: { mode, retries: 0, outcome }, ...o })
+  const passed: PreflightOutcome = { kind: 'passed', file }
+  const failed: PreflightOutcome = {
+    kind: 'failed',
+    code: 'preflight_wrong_region',
+    message: 'bucket in eu-nl',
+    file: null,
+  }
+  const pause: QuotaPause = { code: null, message: 'no free quota', since: now - 10, retryInMs: 2_000 }
+  const taken: Seen = { kind: 'place', outcome: 'taken' }
+  const quickFull: Seen = { kind: 'place', outcome: 'full', quick: true }
+  const start: Seen = { kind: 'start' }
+  const waitForPlace = { kind: 'take-place', cap: 40, maxWaitMs: PLACE_WAIT_MAX_MS }
 
-  it('checks a queued import before a place; not one with a recent file, nor a submitting one', () => {
-    expect(decideSubmit(facts(), { kind: 'start' })).toEqual({ kind: 'preflight' })
-    const file = {
-      size_bytes: 1,
-      storage_class: 'STANDARD',
-      region: 'eu-de',
-      checked_at: new Date(now - 60_000).toISOString(),
-    }
-    expect(decideSubmit(facts({ record: record({ file }) }), { kind: 'start' }).kind).toBe('take-place')
+  it('while the check of a queued file runs: one try for a place, no wait; not for a recent file, a submitting import or without pre-flight', () => {
+    expect(preflightPending(facts())).toBe(true)
+    expect(decideSubmit(facts(), start)).toEqual({ kind: 'take-place', cap: 40, maxWaitMs: 0, quick: true })
+    const recent = record({ file: { ...file, checked_at: new Date(now - 60_000).toISOString() } })
+    expect(preflightPending(facts({ record: recent }))).toBe(false)
+    expect(decideSubmit(facts({ record: recent }), start)).toEqual(waitForPlace)
     const stale = { ...file, checked_at: new Date(now - PREFLIGHT_FRESH_MS - 1).toISOString() }
     expect(needsPreflight(record({ file: stale }), now)).toBe(true)
-    expect(decideSubmit(facts({ record: record({ status: 'submitting' }) }), { kind: 'start' }).kind).toBe(
-      'lookup',
-    )
+    expect(preflightPending(facts({ record: record({ status: 'submitting' }) }))).toBe(false)
+    expect(decideSubmit(facts({ record: record({ status: 'submitting' }) }), start).kind).toBe('lookup')
     const { preflight: _, ...off } = facts()
-    expect(decideSubmit(off, { kind: 'start' }).kind).toBe('take-place')
+    expect(preflightPending(off)).toBe(false)
+    expect(decideSubmit(off, start)).toEqual(waitForPlace)
+    expect(preflightPending(found(passed))).toBe(false)
   })
 
-  it('enforce: a failed check fails the import with source preflight; warn: it goes on', () => {
-    expect(decideSubmit(facts(), failed)).toEqual({
+  it('the outcome is awaited before the mark, holding the place at most PREFLIGHT_HOLD_MS; before any wait, holding nothing', () => {
+    const hold = { kind: 'preflight', holdMs: PREFLIGHT_HOLD_MS }
+    // Place taken: the mark waits for the outcome (quota: the reservation goes first).
+    expect(decideSubmit(facts(), taken)).toEqual(hold)
+    const quota = { quota: { pause: null } }
+    expect(decideSubmit(facts(quota), taken)).toEqual({ kind: 'reserve-quota' })
+    expect(decideSubmit(facts(quota), { kind: 'quota', outcome: 'reserved' })).toEqual(hold)
+    expect(decideSubmit(facts(quota), { kind: 'quota', outcome: 'exhausted', pause })).toEqual(hold)
+    // No place: the outcome before waiting in line for one, or for quota.
+    expect(decideSubmit(facts(), quickFull)).toEqual({ kind: 'preflight' })
+    expect(decideSubmit(facts({ quota: { pause } }), start)).toEqual({ kind: 'preflight' })
+    // The worker is closing: the job leaves at once.
+    expect(decideSubmit(facts(), { kind: 'place', outcome: 'closing', quick: true })).toEqual({
+      kind: 'requeue',
+      pauseMs: null,
+    })
+  })
+
+  it('passed: the file rides on the mark, a quota wait or a requeue; the quick try that found the cap full waits as usual', () => {
+    expect(decideSubmit(found(passed), taken)).toEqual({ kind: 'mark', attempt: 1, file })
+    const quota = { quota: { pause: null } }
+    expect(decideSubmit(found(passed, quota), { kind: 'quota', outcome: 'reserved' })).toEqual({
+      kind: 'mark',
+      attempt: 1,
+      file,
+    })
+    expect(decideSubmit(found(passed, quota), { kind: 'quota', outcome: 'exhausted', pause })).toMatchObject({
+      kind: 'quota-wait',
+      refundAttempt: false,
+      file,
+    })
+    expect(decideSubmit(found(passed, { quota: { pause } }), start)).toMatchObject({
+      kind: 'quota-wait',
+      file,
+    })
+    expect(decideSubmit(found(passed), quickFull)).toEqual(waitForPlace)
+    expect(decideSubmit(found(passed), { kind: 'place', outcome: 'full' })).toEqual({
+      kind: 'requeue',
+      pauseMs: 200,
+      file,
+    })
+    expect(decideSubmit(found(passed, { locked: false }), { kind: 'place', outcome: 'full' })).toEqual({
+      kind: 'rate-limit',
+      ms: 200,
+      file,
+    })
+    // After giving the place back to a slow OBS, the run starts over with the outcome known.
+    expect(decideSubmit(found(passed), start)).toEqual(waitForPlace)
+    // Could not be checked: submitted without a file.
+    expect(decideSubmit(found({ kind: 'unchecked' }), taken)).toEqual({ kind: 'mark', attempt: 1 })
+  })
+
+  it('enforce: a failed check fails the import with source preflight (and the file as found); warn: it goes on', () => {
+    const fail = {
       kind: 'fail',
       error: { source: 'preflight', code: 'preflight_wrong_region', message: 'bucket in eu-nl' },
       reason: 'pre-flight: preflight_wrong_region',
-    })
-    expect(decideSubmit(facts({ preflight: { mode: 'warn', retries: 0 } }), failed).kind).toBe('take-place')
-    expect(decideSubmit(facts(), { kind: 'preflight', outcome: { kind: 'passed' } }).kind).toBe('take-place')
-    expect(decideSubmit(facts(), { kind: 'preflight', outcome: { kind: 'unchecked' } }).kind).toBe(
-      'take-place',
-    )
+    }
+    expect(decideSubmit(found(failed), taken)).toEqual(fail)
+    expect(decideSubmit(found(failed), quickFull)).toEqual(fail)
+    expect(decideSubmit(found(failed), start)).toEqual(fail)
+    expect(
+      decideSubmit(found(failed, { quota: { pause: null } }), { kind: 'quota', outcome: 'reserved' }),
+    ).toEqual(fail)
+    expect(decideSubmit(found(failed, { quota: { pause } }), start)).toEqual(fail)
+    expect(decideSubmit(found(failed), { kind: 'place', outcome: 'full' })).toEqual(fail)
+    const tooSmall: PreflightOutcome = {
+      kind: 'failed',
+      code: 'preflight_disk_too_small',
+      message: 'min_disk 40 GB is smaller than the file',
+      file,
+    }
+    expect(decideSubmit(found(tooSmall), taken)).toMatchObject({ kind: 'fail', file })
+    expect(decideSubmit(found(tooSmall, {}, 'warn'), taken)).toEqual({ kind: 'mark', attempt: 1, file })
+    expect(decideSubmit(found(failed, {}, 'warn'), taken)).toEqual({ kind: 'mark', attempt: 1 })
   })
 
-  it('OBS without an answer: retried with growing backoff, never a failure; the deadline still holds', () => {
-    const unavailable = { kind: 'preflight', outcome: { kind: 'unavailable', message: 'HTTP 503' } } as const
-    const first = decideSubmit(facts(), unavailable)
-    expect(first).toEqual({ kind: 'preflight-retry', until: now + 750, retries: 1, message: 'HTTP 503' })
-    const later = decideSubmit(facts({ preflight: { mode: 'enforce', retries: 5 } }), unavailable)
-    expect(later).toMatchObject({ kind: 'preflight-retry', retries: 6, until: now + 24_000 })
+  it('OBS without an answer: retried with growing backoff, the place given back; never a failure; the deadline still holds', () => {
+    const unavailable: PreflightOutcome = { kind: 'unavailable', message: 'HTTP 503' }
+    expect(decideSubmit(found(unavailable), taken)).toEqual({
+      kind: 'preflight-retry',
+      until: now + 750,
+      retries: 1,
+      message: 'HTTP 503',
+      releasePlace: true,
+    })
+    expect(decideSubmit(found(unavailable), quickFull)).toMatchObject({
+      kind: 'preflight-retry',
+      releasePlace: false,
+    })
+    const later = facts({ preflight: { mode: 'enforce', retries: 5, outcome: unavailable } })
+    expect(decideSubmit(later, taken)).toMatchObject({
+      kind: 'preflight-retry',
+      retries: 6,
+      until: now + 24_000,
+    })
     const old = record({ created_at: new Date(now - 3_600_001).toISOString() })
-    expect(decideSubmit(facts({ record: old }), { kind: 'start' })).toMatchObject({
+    expect(decideSubmit(facts({ record: old }), start)).toMatchObject({
       kind: 'fail',
       error: { source: 'service', code: 'deadline_exceeded' },
     })

@@ -1,4 +1,5 @@
 import {
+  type FileInfo,
   type ImportError,
   type ImportPatch,
   type ImportRecord,
@@ -24,6 +25,12 @@ import { type QuotaPause, waitingFor } from '../quota-pause.js'
  */
 export const PLACE_WAIT_MAX_MS = 30_000
 
+/**
+ * Longest a run holding a place (and maybe a quota reservation) waits for OBS to answer its
+ * pre-flight (ms); past it they are given back while OBS answers (docs/preflight.md).
+ */
+export const PREFLIGHT_HOLD_MS = 1_000
+
 export interface SubmitFacts {
   /** The record as last read or written by this run. */
   record: ImportRecord
@@ -41,17 +48,21 @@ export interface SubmitFacts {
    */
   quota?: { pause: QuotaPause | null }
   /**
-   * The target checks image files in OBS before an import takes a place (docs/preflight.md):
-   * `mode`, and how many reads of this import OBS has left unanswered so far (the backoff).
+   * The target checks image files in OBS before an import is marked `submitting`
+   * (docs/preflight.md): `mode`, how many reads of this import OBS has left unanswered so far (the
+   * backoff), and the `outcome` of this run's check once it is known.
    * Absent: no pre-flight (mode off, or no OBS credentials).
    */
-  preflight?: { mode: 'enforce' | 'warn'; retries: number }
+  preflight?: { mode: 'enforce' | 'warn'; retries: number; outcome?: PreflightOutcome }
 }
 
-/** What the pre-flight found: passed, a failed check, no answer from OBS, or could not check. */
+/**
+ * What the pre-flight found: passed, a failed check, no answer from OBS, or could not check;
+ * `file` as OBS had it (not on the record yet: the step that commits the run writes it).
+ */
 export type PreflightOutcome =
-  | { kind: 'passed' }
-  | { kind: 'failed'; code: PreflightCode; message: string }
+  | { kind: 'passed'; file: FileInfo }
+  | { kind: 'failed'; code: PreflightCode; message: string; file: FileInfo | null }
   | { kind: 'unavailable'; message: string }
   | { kind: 'unchecked' }
 
@@ -60,7 +71,8 @@ export type Seen =
   | { kind: 'start' }
   | { kind: 'lookup'; image: { id: string; status: string } | null }
   | { kind: 'lookup-failed'; failure: ImsFailure }
-  | { kind: 'place'; outcome: PlaceOutcome }
+  /** `quick`: the single try made while the file's check ran. */
+  | { kind: 'place'; outcome: PlaceOutcome; quick?: true }
   | { kind: 'marked' }
   | { kind: 'posted'; jobId: string }
   | { kind: 'post-failed'; failure: ImsFailure }
@@ -70,8 +82,6 @@ export type Seen =
   | { kind: 'quota'; outcome: 'exhausted'; pause: QuotaPause }
   /** IMS answered the POST with IMG.0015 (nothing created); the target is paused. */
   | { kind: 'quota-refused'; pause: QuotaPause }
-  /** The pre-flight's outcome (its `file` already written to the record when OBS had it). */
-  | { kind: 'preflight'; outcome: PreflightOutcome }
 
 /** One action. The executor (submit.ts) maps each to one store write, IMS call or BullMQ outcome. */
 export type SubmitStep =
@@ -86,27 +96,48 @@ export type SubmitStep =
   /** Count the import against the target's free private-image quota (before the POST). */
   | { kind: 'reserve-quota' }
   /**
-   * No free quota: the record goes (back) to `queued` with `waiting`, its place is given back
-   * (`refundAttempt`: a refused POST is not an attempt) and the target's submit queue pauses `ms`
-   * (queue.rateLimit), until the quota is read again. No gate slot, no POST.
+   * No free quota: the record goes (back) to `queued` with `waiting` (and the checked `file`), its
+   * place is given back (`refundAttempt`: a refused POST is not an attempt) and the target's
+   * submit queue pauses `ms` (queue.rateLimit), until the quota is read again. No gate slot, no POST.
    */
-  | { kind: 'quota-wait'; waiting: WaitingState; ms: number; refundAttempt: boolean }
-  /** Check the image file in OBS (preflight-obs.ts, preflight.ts), before any place or slot. */
-  | { kind: 'preflight' }
-  /** OBS did not answer the pre-flight: this job runs again at `until`; `retries` so far. */
-  | { kind: 'preflight-retry'; until: number; retries: number; message: string }
-  /** Take an in-flight place, waiting in process up to maxWaitMs. */
-  | { kind: 'take-place'; cap: number; maxWaitMs: number }
-  /** Record `submitting` with the new attempt number, before the POST. */
-  | { kind: 'mark'; attempt: number }
+  | { kind: 'quota-wait'; waiting: WaitingState; ms: number; refundAttempt: boolean; file?: FileInfo }
+  /**
+   * Await the outcome of the file's check in OBS (preflight-obs.ts, preflight.ts; started with the
+   * run), then decide again on the same `seen` with it among the facts. With `holdMs` (the run
+   * holds a place, maybe a quota reservation): if OBS takes longer, they are given back then and,
+   * once it answers, the run starts over (`start`).
+   */
+  | { kind: 'preflight'; holdMs?: number }
+  /**
+   * OBS did not answer the pre-flight: this job runs again at `until`; `retries` so far. Its place
+   * (`releasePlace`) and its quota reservation are given back.
+   */
+  | { kind: 'preflight-retry'; until: number; retries: number; message: string; releasePlace: boolean }
+  /**
+   * Take an in-flight place, waiting in process up to maxWaitMs; `quick`: a single try, while the
+   * file's check runs (a file that fails must not wait in line for a place).
+   */
+  | { kind: 'take-place'; cap: number; maxWaitMs: number; quick?: true }
+  /** Record `submitting` with the new attempt number (and the checked `file`), before the POST. */
+  | { kind: 'mark'; attempt: number; file?: FileInfo }
   /** Through the gate, then the POST. */
   | { kind: 'post'; attempt: number }
   /** IMS accepted: record the job id, schedule the first poll. */
   | { kind: 'record-submitted'; jobId: string; attempt: number }
   /** A throttled POST never reached IMS: not an attempt; back to `queued`, place given back. */
   | { kind: 'unmark'; failure: ImsFailure }
-  /** The import fails; `pauseMs` also pauses the target's submit queue (auth). */
-  | { kind: 'fail'; error: ImportError; ims?: ImportPatch['ims']; reason: string; pauseMs?: number }
+  /**
+   * The import fails; `pauseMs` also pauses the target's submit queue (auth); `file`: as the
+   * pre-flight found it.
+   */
+  | {
+      kind: 'fail'
+      error: ImportError
+      ims?: ImportPatch['ims']
+      reason: string
+      pauseMs?: number
+      file?: FileInfo
+    }
   /** This job runs again at `until` (moveToDelayed). */
   | {
       kind: 'delay'
@@ -115,15 +146,22 @@ export type SubmitStep =
       why: 'settle' | 'lookup-failed' | 'post-failed'
       failure?: ImsFailure
     }
-  /** The target's submit queue pauses `ms` (queue.rateLimit); the job waits with it. */
+  /**
+   * The target's submit queue pauses `ms` (queue.rateLimit); the job waits with it. `file`: the
+   * checked file, written to the record first.
+   */
   | {
       kind: 'rate-limit'
       ms: number
       state?: JobState
       throttled?: { operation: string; failure: ImsFailure }
+      file?: FileInfo
     }
-  /** Cap full: back to the head of the queue, pausing the target's queue first if `pauseMs`. */
-  | { kind: 'requeue'; pauseMs: number | null }
+  /**
+   * Cap full: back to the head of the queue, pausing the target's queue first if `pauseMs`.
+   * `file`: the checked file, written to the record first.
+   */
+  | { kind: 'requeue'; pauseMs: number | null; file?: FileInfo }
 
 const jittered = (ms: number, random: () => number) => Math.round(ms * (0.75 + random() * 0.5))
 
@@ -167,11 +205,17 @@ export function decideSubmit(f: SubmitFacts, seen: Seen): SubmitStep {
 
     case 'place':
       if (seen.outcome === 'taken')
-        return f.quota ? { kind: 'reserve-quota' } : { kind: 'mark', attempt: record.attempts.submit + 1 }
-      if (!f.locked) return { kind: 'rate-limit', ms: settings.inflightWaitMs }
-      // The cap holds for the whole target: pause its queue rather than cycling every job (not
-      // when the worker is closing: the job only goes back for another worker).
-      return { kind: 'requeue', pauseMs: seen.outcome === 'full' ? settings.inflightWaitMs : null }
+        return f.quota
+          ? { kind: 'reserve-quota' }
+          : afterCheck(f, { kind: 'mark', attempt: record.attempts.submit + 1 }, true)
+      // The single try beside the file's check found none: with the check's outcome, wait as usual.
+      if (seen.quick && seen.outcome === 'full') return afterCheck(f, takePlace(f), false)
+      if (!f.locked) return afterCheck(f, { kind: 'rate-limit', ms: settings.inflightWaitMs }, false)
+      // The worker is closing: the job only goes back for another worker, at once (a file checked
+      // in this run and not recorded is read again there).
+      if (seen.outcome === 'closing') return { kind: 'requeue', pauseMs: null }
+      // The cap holds for the whole target: pause its queue rather than cycling every job.
+      return afterCheck(f, { kind: 'requeue', pauseMs: settings.inflightWaitMs }, false)
 
     case 'marked':
       return { kind: 'post', attempt: record.attempts.submit }
@@ -186,23 +230,39 @@ export function decideSubmit(f: SubmitFacts, seen: Seen): SubmitStep {
       return throttled(f, 'quickImport', seen.failure)
 
     case 'quota':
-      if (seen.outcome === 'reserved') return { kind: 'mark', attempt: record.attempts.submit + 1 }
-      return quotaWait(f, seen.pause, false)
+      if (seen.outcome === 'reserved')
+        return afterCheck(f, { kind: 'mark', attempt: record.attempts.submit + 1 }, true)
+      return afterCheck(f, quotaWait(f, seen.pause, false), true)
 
     case 'quota-refused':
       return quotaWait(f, seen.pause, true)
-
-    case 'preflight':
-      return afterPreflight(f, seen.outcome)
   }
 }
 
+/** Whether this run has a check of the file to await: a queued import without a recent `file`. */
+const checkWanted = (f: SubmitFacts) => f.preflight !== undefined && needsPreflight(f.record, f.now)
+
 /**
- * After the pre-flight: a failed check ends the import under 'enforce' (IMS never sees it) and is
- * only logged under 'warn'; no answer from OBS waits with backoff, never failing by itself (the
- * deadline still holds); a file that could not be checked is submitted unchecked.
+ * Whether the file's check is wanted and its outcome not known yet: the executor starts the OBS
+ * reads as a run begins when this holds, so that they overlap the quota look, the place and the
+ * reservation (docs/preflight.md, "Latency").
  */
-function afterPreflight(f: SubmitFacts, outcome: PreflightOutcome): SubmitStep {
+export function preflightPending(f: SubmitFacts): boolean {
+  return checkWanted(f) && f.preflight?.outcome === undefined
+}
+
+/**
+ * The file's check before `step`, which commits the run (the mark before the POST, a wait that
+ * writes the record, a failure) or waits in line for a place. Its outcome first (awaited if not
+ * known: `holding` a place, at most PREFLIGHT_HOLD_MS). A failed check ends the import under
+ * 'enforce' (IMS never sees it) and is only logged under 'warn'; no answer from OBS waits with
+ * backoff, never failing by itself (the deadline still holds); a file that could not be checked
+ * is submitted unchecked. Otherwise `step`, carrying the file as found for its record write.
+ */
+function afterCheck(f: SubmitFacts, step: SubmitStep, holding: boolean): SubmitStep {
+  if (!checkWanted(f)) return step
+  const outcome = f.preflight?.outcome
+  if (!outcome) return holding ? { kind: 'preflight', holdMs: PREFLIGHT_HOLD_MS } : { kind: 'preflight' }
   switch (outcome.kind) {
     case 'failed':
       if (f.preflight?.mode === 'enforce')
@@ -210,16 +270,37 @@ function afterPreflight(f: SubmitFacts, outcome: PreflightOutcome): SubmitStep {
           kind: 'fail',
           error: { source: 'preflight', code: outcome.code, message: outcome.message },
           reason: `pre-flight: ${outcome.code}`,
+          ...(outcome.file ? { file: outcome.file } : {}),
         }
-      return beforePlace(f, true)
+      return outcome.file ? withFile(step, outcome.file) : step
     case 'unavailable': {
       const retries = (f.preflight?.retries ?? 0) + 1
       const delayMs = backoffMs(retries, f.settings.retryBaseMs, f.settings.retryMaxMs, f.random)
-      return { kind: 'preflight-retry', until: f.now + delayMs, retries, message: outcome.message }
+      return {
+        kind: 'preflight-retry',
+        until: f.now + delayMs,
+        retries,
+        message: outcome.message,
+        releasePlace: holding,
+      }
     }
     case 'passed':
+      return withFile(step, outcome.file)
     case 'unchecked':
-      return beforePlace(f, true)
+      return step
+  }
+}
+
+/** `step` with the checked file, if it writes the record (or ends the run, which then writes it). */
+function withFile(step: SubmitStep, file: FileInfo): SubmitStep {
+  switch (step.kind) {
+    case 'mark':
+    case 'quota-wait':
+    case 'requeue':
+    case 'rate-limit':
+      return { ...step, file }
+    default:
+      return step
   }
 }
 
@@ -279,10 +360,10 @@ function afterPostFailure(f: SubmitFacts, failure: ImsFailure): SubmitStep {
 }
 
 /**
- * The bounds an import must be within to go on, then the pre-flight (unless `checked` in this run,
- * or the record's `file` is recent), then a place.
+ * The bounds an import must be within to go on, then a place (a single try while the file's check
+ * runs), or the quota wait.
  */
-function beforePlace(f: SubmitFacts, checked = false): SubmitStep {
+function beforePlace(f: SubmitFacts): SubmitStep {
   const { record, state, now, settings, target } = f
   const ageMs = now - Date.parse(record.created_at)
   if (ageMs > target.deadlineMs)
@@ -303,14 +384,19 @@ function beforePlace(f: SubmitFacts, checked = false): SubmitStep {
       'submit_retries_exhausted',
       `${record.attempts.submit} submit attempts over ${Math.round(retryingMs / 1000)} s ended without a definite answer and no image carries the marker tag`,
     )
-  // The file first: an import IMS would fail takes no place, no quota and no gate slot.
-  if (!checked && f.preflight && needsPreflight(record, now)) return { kind: 'preflight' }
-  // The target waits for private-image quota: no place taken, no gate slot, no POST.
-  if (f.quota?.pause) return quotaWait(f, f.quota.pause, false)
+  // The target waits for private-image quota: no place taken, no gate slot, no POST (the file's
+  // check first: a bad file fails rather than waits).
+  if (f.quota?.pause) return afterCheck(f, quotaWait(f, f.quota.pause, false), false)
+  if (preflightPending(f)) return { ...takePlace(f), maxWaitMs: 0, quick: true }
+  return afterCheck(f, takePlace(f), false)
+}
+
+function takePlace(f: SubmitFacts): Extract<SubmitStep, { kind: 'take-place' }> {
+  const ageMs = f.now - Date.parse(f.record.created_at)
   return {
     kind: 'take-place',
-    cap: target.limits.maxInFlight,
-    maxWaitMs: Math.min(PLACE_WAIT_MAX_MS, target.deadlineMs - ageMs),
+    cap: f.target.limits.maxInFlight,
+    maxWaitMs: Math.min(PLACE_WAIT_MAX_MS, f.target.deadlineMs - ageMs),
   }
 }
 

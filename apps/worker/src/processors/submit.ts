@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import {
+  type FileInfo,
   type ImportRecord,
   jobIds,
   policyViolation,
@@ -18,8 +19,16 @@ import { type JobState, loadJobImport, parsePayload, readJobState } from '../pay
 import type { PlaceWaiter } from '../place-waiter.js'
 import { schedulePoll } from '../poll-schedule.js'
 import { imageFileOf, judgePreflight, preflightModeOf, targetRegionOf } from '../preflight.js'
+import type { QuotaPause } from '../quota-pause.js'
 import { sizeHintOf } from '../size-hint.js'
-import { decideSubmit, type PreflightOutcome, type Seen, type SubmitStep } from './submit-decision.js'
+import {
+  decideSubmit,
+  type PreflightOutcome,
+  preflightPending,
+  type Seen,
+  type SubmitFacts,
+  type SubmitStep,
+} from './submit-decision.js'
 
 export { PLACE_WAIT_MAX_MS } from './submit-decision.js'
 
@@ -42,6 +51,25 @@ export interface SubmitProcessorOptions {
 
 /** Ends a run with a BullMQ outcome (DelayedError...) or a result string. */
 type Outcome = { done: string }
+
+/** Whether `p` settles (either way) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /**
  * Moves the submit jobs of the imports that hold a place and await their resubmission (record
@@ -105,22 +133,58 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     const queue = deps.queues.submit(target.name)
     const client = deps.ims.get(target.name)
     const writeState = (s: JobState) => job.updateData({ importId, ...s })
-    // The target's private-image quota, for imports not submitted yet (docs/image-quota.md).
-    const quota =
-      record.status === 'queued' || record.status === 'submitting'
-        ? await deps.imageQuota.check(target.name, importId)
-        : undefined
     // The target's pre-flight (docs/preflight.md): its mode, and OBS's unanswered reads so far.
     const preflightMode = preflightModeOf(target)
     const preflight =
       preflightMode !== 'off' && deps.preflight.enabled(target.name)
         ? { mode: preflightMode, retries: Number(job.data?.preflightRetries) || 0 }
         : undefined
+    /** This run's check of the file (its OBS reads, judged), and its outcome once awaited. */
+    let checking: Promise<PreflightOutcome> | undefined
+    let checked: PreflightOutcome | undefined
+    let quota: { pause: QuotaPause | null } | undefined
+    const facts = (): SubmitFacts => ({
+      record,
+      state,
+      now: Date.now(),
+      target,
+      settings: deps.config.submit,
+      locked: Boolean(token),
+      random: Math.random,
+      ...(quota ? { quota } : {}),
+      ...(preflight ? { preflight: { ...preflight, ...(checked ? { outcome: checked } : {}) } } : {}),
+    })
+    // The target's private-image quota, for imports not submitted yet (docs/image-quota.md).
+    const quotaLook =
+      record.status === 'queued' || record.status === 'submitting'
+        ? deps.imageQuota.check(target.name, importId)
+        : undefined
+    // Begun now when the run will want it (after the quota look's request is out): the OBS reads
+    // overlap that look, the place and the reservation; the decision awaits the outcome before the
+    // mark (docs/preflight.md, "Latency").
+    if (preflightPending(facts())) checking = startCheck()
+    quota = await quotaLook
     /** This run's quota reservation: `held` is given back when the run ends without a POST. */
     let reservation = 'none' as 'none' | 'held' | 'kept'
+    const lockMs = deps.config.lockDurationMs
+    /** When this run last renewed its job lock (the fence), ms; 0: not yet. */
+    let fencedAt = 0
+    /**
+     * Renews the job lock: proof that this run still owns the job, which stays its own for
+     * lockMs. A POST goes out only within lockMs / 2 of a renewal (docs/submit-processor.md, "fence").
+     */
+    const fence = async (attempt: number): Promise<void> => {
+      const at = Date.now()
+      if (token && (await job.extendLock(token, lockMs)) !== 1) {
+        log.warn({ attempt }, 'submit: job lock lost before the POST; the import is left to its new owner')
+        throw new Error(`import ${importId}: submit job lock lost before the POST`)
+      }
+      fencedAt = at
+    }
+    const fenceDue = () => Date.now() - fencedAt > lockMs / 2
 
     /** Performs one step: what it saw (fed back to decideSubmit), or the run's end. */
-    const perform = async (step: SubmitStep): Promise<Seen | Outcome> => {
+    const perform = async (step: SubmitStep, seen: Seen): Promise<Seen | Outcome> => {
       switch (step.kind) {
         case 'skip':
           await deps.inflight.release(target.name, importId)
@@ -159,19 +223,31 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
           return { done: 'adopted' }
 
         case 'preflight': {
-          const started = performance.now()
-          const outcome = await checkFile()
-          const labels = { target: target.name }
-          deps.metrics.preflightDuration.observe(labels, (performance.now() - started) / 1000)
-          deps.metrics.preflight.inc({
-            ...labels,
-            outcome: outcome.kind,
-            code: outcome.kind === 'failed' ? outcome.code : '',
-          })
-          return { kind: 'preflight', outcome }
+          checking ??= startCheck()
+          // The lock is renewed meanwhile, so that the POST needs no round trip for it; awaited below.
+          const renewing = fence(record.attempts.submit + 1)
+          renewing.catch(() => undefined)
+          const { holdMs } = step
+          const holding = holdMs !== undefined
+          let slow = false
+          try {
+            if (holding && !(await settlesWithin(checking, holdMs))) {
+              // OBS is slow: the place and the reservation are not held while it answers.
+              slow = true
+              await giveBack()
+            }
+            checked = await checking
+          } catch (err) {
+            if (holding && !slow) await giveBack()
+            throw err
+          }
+          await renewing
+          // Decided again on what was seen, with the outcome; after giving back, from the start.
+          return slow ? { kind: 'start' } : seen
         }
 
         case 'preflight-retry':
+          if (step.releasePlace) await deps.inflight.release(target.name, importId)
           // Kept beside the job state (payload.ts JobState is rewritten by later steps: the count
           // only matters until the check has run).
           await job.updateData({ ...job.data, preflightRetries: step.retries })
@@ -188,8 +264,9 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
             : (await deps.inflight.acquire(target.name, importId, step.cap))
               ? 'taken'
               : 'full'
-          if (place !== 'taken') outcome('cap_full')
-          return { kind: 'place', outcome: place }
+          // The quick try beside the check is not counted: a full cap is counted once, after it.
+          if (place !== 'taken' && !step.quick) outcome('cap_full')
+          return { kind: 'place', outcome: place, ...(step.quick ? { quick: true } : {}) }
         }
 
         case 'reserve-quota': {
@@ -207,7 +284,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
             record.status === 'queued' &&
             record.waiting?.reason === w.reason &&
             record.waiting.code === w.code
-          if (!same && (record.status === 'queued' || record.status === 'submitting')) {
+          if ((!same || step.file) && (record.status === 'queued' || record.status === 'submitting')) {
             const attempts = step.refundAttempt
               ? { attempts: { ...record.attempts, submit: record.attempts.submit - 1 } }
               : {}
@@ -215,7 +292,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
               record = await deps.store.transition(
                 importId,
                 'queued',
-                { waiting: w, ...attempts },
+                { waiting: w, ...attempts, ...(step.file ? { file: step.file } : {}) },
                 {
                   expectedVersion: record.version,
                   reason: `waiting for private-image quota (${w.code ?? 'none free'})`,
@@ -234,7 +311,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
 
         case 'mark':
           try {
-            record = await markSubmitting(step.attempt)
+            record = await markSubmitting(step.attempt, step.file)
           } catch (err) {
             // Changed under us (a cancel): give the place back; BullMQ retries and step 1 decides.
             if (err instanceof VersionConflictError && record.status === 'queued')
@@ -275,7 +352,11 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
             deps,
             importId,
             'failed',
-            { error: step.error, ...(step.ims ? { ims: step.ims } : {}) },
+            {
+              error: step.error,
+              ...(step.ims ? { ims: step.ims } : {}),
+              ...(step.file ? { file: step.file } : {}),
+            },
             step.reason,
           )
           if (step.pauseMs !== undefined) {
@@ -303,6 +384,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         }
 
         case 'rate-limit': {
+          if (step.file) await recordFile(step.file)
           if (step.throttled) {
             const f = step.throttled.failure
             deps.metrics.throttles.inc({
@@ -317,6 +399,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         }
 
         case 'requeue':
+          if (step.file) await recordFile(step.file)
           if (step.pauseMs !== null) await queue.rateLimit(step.pauseMs)
           // Back to the head of the queue; holders awaiting their resubmission are moved ahead
           // of it, or jobs that keep finding the cap full would hold the line (docs/submit-processor.md).
@@ -327,11 +410,12 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     }
 
     /**
-     * The pre-flight: OBS's answers about the file (preflight-obs.ts), judged (preflight.ts); the
-     * file as found goes onto the record (also when a check fails), so a re-run does not read it
-     * again and the poll planner knows its size.
+     * The pre-flight: OBS's answers about the file (preflight-obs.ts), judged (preflight.ts), with
+     * the file as found. Nothing is written here: the step that commits the run writes the file
+     * (the mark, a wait, the failure), also when a check fails, so a re-run does not read it again
+     * and the poll planner knows its size.
      */
-    const checkFile = async (): Promise<PreflightOutcome> => {
+    async function checkFile(): Promise<PreflightOutcome> {
       const image = imageFileOf(record.request)
       if (!image) return { kind: 'unchecked' }
       const read = await deps.preflight.read(target.name, image)
@@ -341,37 +425,67 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
         return { kind: 'unchecked' }
       }
       const verdict = judgePreflight(image, read.facts, targetRegionOf(target), new Date())
-      if (verdict.file) {
-        const file = verdict.file
-        const written = await deps.store.update(importId, (current) =>
-          current.status === 'queued' ? { to: 'queued', patch: { file } } : null,
-        )
-        // Changed under us (a cancel, another worker): BullMQ runs the job again and it decides anew.
-        if (written?.status !== 'queued' || written.file?.checked_at !== file.checked_at)
-          throw new Error(`import ${importId} changed while recording its file`)
-        record = written
-      }
       log.debug({ requests: read.requests, ok: verdict.ok }, 'preflight: file checked')
-      if (verdict.ok) return { kind: 'passed' }
+      if (verdict.ok) return { kind: 'passed', file: verdict.file }
       log.warn(
         { code: verdict.code, reason: verdict.message, mode: preflightMode },
         preflightMode === 'enforce'
           ? 'preflight: check failed; import fails'
           : 'preflight: check failed; submitting anyway (warn)',
       )
-      return { kind: 'failed', code: verdict.code, message: verdict.message }
+      return { kind: 'failed', code: verdict.code, message: verdict.message, file: verdict.file }
+    }
+
+    /** Starts the check, counted and timed as it ends; a run that ends first leaves it unread. */
+    function startCheck(): Promise<PreflightOutcome> {
+      const started = performance.now()
+      const labels = { target: target.name }
+      const check = checkFile().then((outcome) => {
+        deps.metrics.preflightDuration.observe(labels, (performance.now() - started) / 1000)
+        deps.metrics.preflight.inc({
+          ...labels,
+          outcome: outcome.kind,
+          code: outcome.kind === 'failed' ? outcome.code : '',
+        })
+        return outcome
+      })
+      // Awaited where its outcome is wanted (an error then ends the run); not an unhandled rejection.
+      check.catch(() => undefined)
+      return check
+    }
+
+    /** The checked file onto a record still queued, for a run that ends without writing it. */
+    const recordFile = async (file: FileInfo) => {
+      // A cancel or another worker may have come first: then the next run decides anew.
+      const written = await deps.store.update(importId, (current) =>
+        current.status === 'queued' ? { to: 'queued', patch: { file } } : null,
+      )
+      if (written) record = written
+    }
+
+    /** Gives back the place and the quota reservation this run holds before its mark. */
+    const giveBack = async () => {
+      await deps.inflight.release(target.name, importId)
+      if (reservation === 'held') {
+        reservation = 'none'
+        await deps.imageQuota.release(target.name, importId)
+      }
     }
 
     /**
      * Records `submitting` before the POST (clearing `waiting`). A record whose only change since
      * it was read is its `waiting` field (a quota sweep of image-quota.ts) is written again once.
      */
-    const markSubmitting = async (attempt: number): Promise<ImportRecord> => {
+    const markSubmitting = async (attempt: number, file?: FileInfo): Promise<ImportRecord> => {
       const write = (r: ImportRecord) =>
         deps.store.transition(
           importId,
           'submitting',
-          { attempts: { ...r.attempts, submit: attempt }, ...(r.waiting ? { waiting: null } : {}) },
+          {
+            attempts: { ...r.attempts, submit: attempt },
+            ...(r.waiting ? { waiting: null } : {}),
+            ...(file ? { file } : {}),
+          },
           { expectedVersion: r.version, reason: `submit attempt ${attempt}` },
         )
       try {
@@ -390,16 +504,8 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
      * lock): docs/submit-processor.md, "fence". The gate's slot is stamped once the POST is out.
      */
     const post = async (attempt: number): Promise<Seen> => {
-      const lockMs = deps.config.lockDurationMs
-      const fence = async () => {
-        const at = Date.now()
-        if (token && (await job.extendLock(token, lockMs)) !== 1) {
-          log.warn({ attempt }, 'submit: job lock lost before the POST; the import is left to its new owner')
-          throw new Error(`import ${importId}: submit job lock lost before the POST`)
-        }
-        return at
-      }
-      const fencedAt = await fence()
+      // Renewed here unless the run did while awaiting its pre-flight.
+      if (fenceDue()) await fence(attempt)
       const admission = await deps.gate.acquire(
         { target: target.name, limit: target.limits.submitRate, windowMs: target.limits.submitWindowMs },
         undefined,
@@ -408,7 +514,7 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
       let posting: ReturnType<typeof client.quickImport>
       try {
         // Renewed again only after a long wait (a round trip here delays the POST).
-        if (Date.now() - fencedAt > lockMs / 2) await fence()
+        if (fenceDue()) await fence(attempt)
         // The body was validated against QuickImportRequest at intake; it is sent as stored.
         posting = client.quickImport(withMarkerTag(record.request as QuickImportRequest, importId))
       } catch (err) {
@@ -450,21 +556,8 @@ export const processSubmit = (deps: WorkerDeps, options: SubmitProcessorOptions 
     let seen: Seen = { kind: 'start' }
     try {
       for (;;) {
-        const step = decideSubmit(
-          {
-            record,
-            state,
-            now: Date.now(),
-            target,
-            settings: deps.config.submit,
-            locked: Boolean(token),
-            random: Math.random,
-            ...(quota ? { quota } : {}),
-            ...(preflight ? { preflight } : {}),
-          },
-          seen,
-        )
-        const result = await perform(step)
+        const step = decideSubmit(facts(), seen)
+        const result = await perform(step, seen)
         if ('done' in result) return result.done
         seen = result
       }
