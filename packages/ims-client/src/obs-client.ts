@@ -149,6 +149,10 @@ export function createObsClient(options: ObsClientOptions): ObsClient {
         method,
         headers,
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        // undici closes the connection after every HEAD (undici#258: servers that send a body
+        // with it); OBS does not, and a new connection (a TLS handshake) per pre-flight costs
+        // more than the read itself.
+        reset: false,
       })
       const text = await res.body.text()
       return { status: res.statusCode, headers: res.headers, text }

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import type { LookupFunction } from 'node:net'
+import { createServer } from 'node:http'
+import type { AddressInfo, LookupFunction } from 'node:net'
 import {
   type RunningSimulator,
   obsStringToSign as simulatorStringToSign,
@@ -177,6 +178,30 @@ describe('OBS client: answers that say nothing about the object', () => {
     const err = await obsError(closed.headObject('images-eu', 'a.zvhd2'))
     expect(err.kind).toBe('unavailable')
     expect(err.message).not.toContain(SIM_AKSK.sk)
+  })
+
+  it('keeps its connection open across HEADs (not one connection per pre-flight)', async () => {
+    let connections = 0
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-length': '5000', 'x-obs-storage-class': 'STANDARD' }).end()
+      req.resume()
+    })
+    server.on('connection', () => connections++)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const c = client({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+      for (let i = 0; i < 10; i++)
+        expect(await c.headObject('images-eu', `disks/${i}.zvhd2`)).toMatchObject({
+          kind: 'found',
+          sizeBytes: 5000,
+        })
+      // undici (7.30) still closes the very first connection after its HEAD; every later HEAD
+      // shares the second one. Without reset: false, each HEAD had its own (10).
+      expect(connections).toBeLessThanOrEqual(2)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('a request without an answer in time is unavailable', async () => {
