@@ -116,6 +116,14 @@ describe('create and read', () => {
     expect(ids((await storeA.list({ tenant })).items)).toEqual([existing.id])
   })
 
+  it('a rate limit too high to bind still admits (its state expires after at least 1 ms)', async () => {
+    const admission = createAdmission(redisA, { keys })
+    const rateLimit = { keyId: uniqueName('key'), perMinute: 1e12 }
+    for (let i = 0; i < 3; i++) expect((await admission.takeRateLimit(rateLimit)).allowed).toBe(true)
+    const made = await admission.admit({ rateLimit, idempotency: null, imports: [input(uniqueName('t'))] })
+    expect(made.kind).toBe('created')
+  })
+
   it('admission writes the stored answer with the records, or not at all', async () => {
     const tenant = uniqueName('t')
     const admission = createAdmission(redisA, { keys })

@@ -14,6 +14,6 @@ local function gcra(key, interval, burst)
   if ahead > burst * interval then
     return ahead - burst * interval
   end
-  redis.call('SET', key, new_tat, 'PX', math.ceil(ahead))
+  redis.call('SET', key, new_tat, 'PX', math.max(1, math.ceil(ahead)))
   return 0
 end
