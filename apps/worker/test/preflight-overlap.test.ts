@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { startPassThrough } from '@ims-importer/core/testing'
 import { describe, expect, it } from 'vitest'
 import { PREFLIGHT_HOLD_MS } from '../src/processors/submit-decision.js'
 import { workerTestFile } from './helpers/fixtures.js'
@@ -21,20 +20,11 @@ const body = (i: number, imageUrl: string) => ({
 
 /** A pass-through in front of the simulator's OBS that holds each HEAD `delayMs` before passing it on. */
 async function slowHeadProxy(upstream: string, delayMs: number) {
-  const target = new URL(upstream)
   const state = { held: 0, passed: 0 }
-  const server = createServer((req, res) => {
+  const proxy = await startPassThrough(upstream, (req, _res, forward) => {
     const pass = () => {
       state.passed++
-      const up = httpRequest(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers)
-          answer.pipe(res)
-        },
-      )
-      up.on('error', () => res.destroy())
-      req.pipe(up)
+      forward()
     }
     if (req.method !== 'HEAD') return pass()
     state.held++
@@ -43,15 +33,7 @@ async function slowHeadProxy(upstream: string, delayMs: number) {
       pass()
     }, delayMs)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return f.closeLater(
-    { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, state },
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
+  return f.closeLater({ url: proxy.url, state }, () => proxy.close())
 }
 
 describe('pre-flight beside the place and the reservation', () => {

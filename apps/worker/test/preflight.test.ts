@@ -1,5 +1,3 @@
-import { createServer, request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
 import {
   createKeys,
@@ -8,7 +6,7 @@ import {
   sizeBucket,
   type TargetConfig,
 } from '@ims-importer/core'
-import { uniqueName } from '@ims-importer/core/testing'
+import { startPassThrough, uniqueName } from '@ims-importer/core/testing'
 import { simTargetConfig } from '@ims-importer/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WorkerRuntime } from '../src/index.js'
@@ -214,9 +212,8 @@ describe('pre-flight (enforce)', () => {
  * path, query and x-obs-* headers, all kept). The simulator has no OBS faults of its own.
  */
 async function obsFaultProxy(upstream: string) {
-  const target = new URL(upstream)
   const state = { failing: true, refused: 0, passed: 0 }
-  const server = createServer((req, res) => {
+  const proxy = await startPassThrough(upstream, (_req, res, forward) => {
     if (state.failing) {
       state.refused++
       res
@@ -227,26 +224,9 @@ async function obsFaultProxy(upstream: string) {
       return
     }
     state.passed++
-    const up = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
-    up.on('error', () => res.destroy())
-    req.pipe(up)
+    forward()
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    state,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return { url: proxy.url, state, close: () => proxy.close() }
 }
 
 describe('pre-flight: OBS faults', () => {
