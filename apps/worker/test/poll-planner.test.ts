@@ -462,20 +462,18 @@ describe('simulation: 500 imports of 5 to 60 min (long tail), deterministic seed
     console.log(`\n${[...results].map(([name, x]) => fmt(name, x)).join('\n')}`)
     const get = (name: string) => results.get(name) as SimResult
 
-    for (const name of [
-      'progress (linear, as the simulator), no history',
-      'progress (linear) + history by size',
-      'progress (non-linear, x^0.85..x^1.15)',
-    ]) {
-      expect(get(name).latencyPct).toBeLessThanOrEqual(3)
-      expect(get(name).pollsPerImport).toBeLessThanOrEqual(get(name).fixed10sPolls / 5)
-    }
-    for (const name of [
-      'no progress, history by size',
-      'no progress, history without size',
-      'no progress, size-driven, history by size',
-    ]) {
-      expect(get(name).latencyPct).toBeLessThanOrEqual(8)
+    // The issue's targets: detection within 3% of the job with progress, 8% without; polls at
+    // most a fifth of the fixed 10 s schedule's.
+    const latencyBounds: [string, number][] = [
+      ['progress (linear, as the simulator), no history', 3],
+      ['progress (linear) + history by size', 3],
+      ['progress (non-linear, x^0.85..x^1.15)', 3],
+      ['no progress, history by size', 8],
+      ['no progress, history without size', 8],
+      ['no progress, size-driven, history by size', 8],
+    ]
+    for (const [name, bound] of latencyBounds) {
+      expect(get(name).latencyPct).toBeLessThanOrEqual(bound)
       expect(get(name).pollsPerImport).toBeLessThanOrEqual(get(name).fixed10sPolls / 5)
     }
     // Where the duration follows the file size, the size makes the expected finish much better.
