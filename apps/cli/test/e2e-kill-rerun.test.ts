@@ -1,3 +1,4 @@
+import { parseOutboxEntry } from '@ims-importer/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { body, spawnCli, startApi, tempFile } from './helpers.js'
 
@@ -61,7 +62,8 @@ describe('submit killed midway and run again', () => {
     expect(second.stdout).toMatch(/^ {2}rejected +0$/m)
     expect(second.stdout).toContain('Result: ok')
 
-    // The store: exactly one import per line of the file, none twice, each with one submit job.
+    // The store: exactly one import per line of the file, none twice, each with its submit work
+    // once (no worker runs here: it is the import's submit-outbox entry, or its job).
     const records = await api.allImports(tenant.name)
     expect(records).toHaveLength(LINES)
     const externalIds = new Set(records.map((r) => r.external_id))
@@ -72,6 +74,11 @@ describe('submit killed midway and run again', () => {
     expect(batches.size).toBe(20)
     const queue = api.deps.queues.submit(api.target)
     const jobs = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active')
-    expect(Object.values(jobs).reduce((a, b) => a + b, 0)).toBe(LINES)
+    const outboxed = (await api.deps.redis.lrange(api.deps.keys.submitOutbox, 0, -1))
+      .map(parseOutboxEntry)
+      .filter((e) => e?.target === api.target)
+      .map((e) => e?.importId)
+    expect(new Set(outboxed).size).toBe(outboxed.length)
+    expect(Object.values(jobs).reduce((a, b) => a + b, outboxed.length)).toBe(LINES)
   }, 60_000)
 })
