@@ -73,7 +73,20 @@ describe('pre-flight beside the place and the reservation', () => {
     expect((await intake.records([holder]))[0]?.status).not.toBe('succeeded')
     expect(tookMs).toBeLessThan(5_000)
     // The only place held is the holder's; no reservation and no gate slot of a failed import.
+    // (What a failed import held goes right after its final write, not in the same instant.)
     const keys = f.ns
+    await waitUntil(
+      'the failed imports’ places and reservations given back',
+      async () => {
+        const held = await redis.zrange(keys.inflight(t.target.name), 0, -1)
+        const reserved = await Promise.all(
+          bad.map((id) => redis.zscore(keys.imageQuotaPending(t.target.name), id)),
+        )
+        return held.length === 1 && held[0] === holder && reserved.every((r) => r === null)
+      },
+      2_000,
+      10,
+    )
     expect(await redis.zrange(keys.inflight(t.target.name), 0, -1)).toEqual([holder])
     for (const id of bad) expect(await redis.zscore(keys.imageQuotaPending(t.target.name), id)).toBeNull()
     expect(await redis.zcard(keys.submitWindow(t.target.name))).toBeLessThanOrEqual(1)
@@ -111,6 +124,12 @@ describe('pre-flight beside the place and the reservation', () => {
     expect(r?.status).toBe('succeeded')
     expect(r?.file?.size_bytes).toBeGreaterThan(0)
     expect(t.sim.control.counters().createsByMarker[id]).toBe(1)
-    expect(await redis.zscore(f.ns.inflight(target.name), id)).toBeNull()
+    // The place goes right after the final write (afterFinal), not in the same instant.
+    await waitUntil(
+      'the place released after the final state',
+      async () => (await redis.zscore(f.ns.inflight(target.name), id)) === null,
+      2_000,
+      10,
+    )
   })
 })
