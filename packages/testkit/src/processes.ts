@@ -212,6 +212,29 @@ export async function spawnService(
   env: Record<string, string | undefined>,
   o: ServiceOptions = {},
 ): Promise<ServiceProcess> {
+  return onAFreePort(() => spawnServiceOnce(kind, env, o))
+}
+
+/**
+ * Runs `start` (which picks a free port and starts a process on it) up to three times: a free
+ * port can be taken by another test's process before this one listens on it, and the process
+ * then says EADDRINUSE and exits before it is ready.
+ */
+export async function onAFreePort<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start()
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err
+    }
+  }
+}
+
+async function spawnServiceOnce(
+  kind: ServiceKind,
+  env: Record<string, string | undefined>,
+  o: ServiceOptions,
+): Promise<ServiceProcess> {
   const port = await freePort()
   const portEnv =
     kind === 'api'

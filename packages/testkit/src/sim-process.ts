@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { freePort, uniqueName } from '@ims-importer/core/testing'
 import type { Faults, RequestLogEntry, SimulatorCounters } from 'ims-simulator'
 import { appBundle } from './bundle.js'
-import { spawnTs, type TsProcess, waitForHttp } from './processes.js'
+import { onAFreePort, spawnTs, type TsProcess, waitForHttp } from './processes.js'
 import { type SimTarget, type SimTargetConfigOptions, simTargetConfig } from './sim-target.js'
 
 const SIM_APP = join(import.meta.dirname, '..', '..', '..', 'apps', 'ims-simulator')
@@ -36,6 +36,10 @@ export const FAST_SIMULATOR_ENV: Record<string, string> = {
  * test process stamps arrivals late whenever the test's own work holds its event loop.
  */
 export async function spawnSimulator(env: Record<string, string> = {}): Promise<SimulatorProcess> {
+  return onAFreePort(() => spawnSimulatorOnce(env))
+}
+
+async function spawnSimulatorOnce(env: Record<string, string>): Promise<SimulatorProcess> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const p = spawnTs({
