@@ -46,6 +46,8 @@ describe('reconciler', () => {
     const counters = t.sim.control.counters()
     expect(counters.createsByMarker[lostSubmit]).toBe(1)
     expect(counters.createsByMarker[lostPoll]).toBe(1)
+    // Places go right after the final write (afterFinal), not in the same instant.
+    await waitUntil('the places released', async () => (await inflight.count(target)) === 0, 2_000, 10)
     expect(await inflight.count(target)).toBe(0)
 
     // Nothing left to repair.
