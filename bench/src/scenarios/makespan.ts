@@ -310,6 +310,12 @@ async function runLatency(ctx: BenchContext, n = LATENCY_N) {
   const sim = await startSimulator({
     ...simOptions(),
     rateLimits: { quickImport: { limit: limits.submitRate, windowMs: W } },
+    // An idle target: jobs end within tens of ms, so few run at once, and IMS's cap is as high as
+    // the targets'. With the batch's settings (jobs of 0.4-1.4 s, a cap of 40 shared by both
+    // targets) the running imports of the pairs before filled the cap now and then: the POST was
+    // refused IMG.0194 and its target paused for seconds (the p99 of 5-6 s), a queue in front.
+    jobDurationMs: { min: 20, max: 60 },
+    maxConcurrentImports: limits.maxInFlight * 2,
     obs: obsSeedFor(benchFiles(1)),
     obsJudging: true,
   })
