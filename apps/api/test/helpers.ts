@@ -1,11 +1,5 @@
-import {
-  createLogger,
-  hasSubmitWork,
-  type ImportStatus,
-  PAGE_EXAMPLES,
-  parseOutboxEntry,
-} from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import { createLogger, type ImportStatus, PAGE_EXAMPLES } from '@ims-importer/core'
+import { hasSubmitWork, outboxedImports, testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, expect, inject } from 'vitest'
 import { buildApp } from '../src/app.js'
@@ -126,8 +120,7 @@ export async function startTestApi(
         .submit(target)
         .getJobCounts('waiting', 'delayed', 'active', 'prioritized')
       // No worker drains the outbox here: an accepted import's submit work is its outbox entry.
-      const entries = await deps.redis.lrange(deps.keys.submitOutbox, 0, -1)
-      const queued = entries.filter((e) => parseOutboxEntry(e)?.target === target).length
+      const queued = (await outboxedImports(deps.redis, deps.queues, target)).length
       return Object.values(counts).reduce((a, b) => a + b, queued)
     },
     hasSubmitJob: (target, importId) => hasSubmitWork(deps.redis, deps.queues, target, importId),

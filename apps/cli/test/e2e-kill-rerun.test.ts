@@ -1,4 +1,4 @@
-import { parseOutboxEntry } from '@ims-importer/core'
+import { outboxedImports } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { body, spawnCli, startApi, tempFile } from './helpers.js'
 
@@ -74,10 +74,7 @@ describe('submit killed midway and run again', () => {
     expect(batches.size).toBe(20)
     const queue = api.deps.queues.submit(api.target)
     const jobs = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active')
-    const outboxed = (await api.deps.redis.lrange(api.deps.keys.submitOutbox, 0, -1))
-      .map(parseOutboxEntry)
-      .filter((e) => e?.target === api.target)
-      .map((e) => e?.importId)
+    const outboxed = await outboxedImports(api.deps.redis, api.deps.queues, api.target)
     expect(new Set(outboxed).size).toBe(outboxed.length)
     expect(Object.values(jobs).reduce((a, b) => a + b, outboxed.length)).toBe(LINES)
   }, 60_000)

@@ -135,7 +135,7 @@ export async function createWorkerRuntime(
   await Promise.all(workers.map((w) => w.waitUntilReady()))
   imageQuota.start()
   // Admitted imports reach their submit queues through the outbox (docs/intake-admission.md).
-  const outbox = options.outboxDrainer === false ? null : startOutboxDrainer({ redis, queues, keys, log })
+  const outbox = options.outboxDrainer === false ? null : startOutboxDrainer({ redis, queues, log })
   log.info(
     { targets: config.targets.map((t) => t.name), queues: workers.map((w) => w.name) },
     'worker started',

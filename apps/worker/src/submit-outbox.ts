@@ -1,4 +1,4 @@
-import { drainSubmitOutbox, type Keys, type Logger, type Queues, type Redis } from '@ims-importer/core'
+import { drainSubmitOutbox, type Logger, type Queues, type Redis } from '@ims-importer/core'
 import { sleep } from './submit-gate.js'
 
 /** Entries moved per step (one addBulk per target): a batch's 1000 imports in a few steps. */
@@ -23,11 +23,10 @@ export interface OutboxDrainer {
 export function startOutboxDrainer(deps: {
   redis: Redis
   queues: Queues
-  keys: Keys
   log: Logger
   onMoved?: (n: number) => void
 }): OutboxDrainer {
-  const { redis, queues, keys, log } = deps
+  const { redis, queues, log } = deps
   // Its own connection: BLMPOP holds it for up to BLOCK_S (a Cluster's duplicate() too).
   const blocking = redis.duplicate()
   blocking.on('error', (err) => log.warn({ err }, 'submit outbox connection error'))
@@ -36,7 +35,7 @@ export function startOutboxDrainer(deps: {
     let failures = 0
     while (!closing) {
       try {
-        const step = await drainSubmitOutbox(blocking, redis, queues, keys, {
+        const step = await drainSubmitOutbox(blocking, redis, queues, {
           count: DRAIN_COUNT,
           blockS: BLOCK_S,
         })

@@ -46,7 +46,7 @@ describe('submit outbox', () => {
     expect(await redis.lrange(keys.submitOutbox, 0, -1)).toEqual(
       imports.map((i) => outboxEntry(i.target, i.id)),
     )
-    const drainer = startOutboxDrainer({ redis, queues, keys, log: silentLog() })
+    const drainer = startOutboxDrainer({ redis, queues, log: silentLog() })
     try {
       await waitUntil('the outbox drained', async () => (await redis.llen(keys.submitOutbox)) === 0, 5000)
       for (const i of imports) {
@@ -81,13 +81,11 @@ describe('submit outbox', () => {
     queueRedis.disconnect()
     const blocking = redis.duplicate()
     try {
-      await expect(
-        drainSubmitOutbox(blocking, redis, broken, keys, { count: 10, blockS: 1 }),
-      ).rejects.toThrow()
+      await expect(drainSubmitOutbox(blocking, redis, broken, { count: 10, blockS: 1 })).rejects.toThrow()
       expect(await redis.lrange(keys.submitOutbox, 0, -1)).toEqual(entries)
       // With the queues back, the same entries are moved, each once.
       const queues = createQueues(redis, keys)
-      const step = await drainSubmitOutbox(blocking, redis, queues, keys, { count: 10, blockS: 1 })
+      const step = await drainSubmitOutbox(blocking, redis, queues, { count: 10, blockS: 1 })
       expect(step).toEqual({ moved: 3, malformed: [] })
       expect(await queues.submit('east').getWaitingCount()).toBe(2)
       expect(await redis.llen(keys.submitOutbox)).toBe(0)
@@ -105,7 +103,7 @@ describe('submit outbox', () => {
     await redis.rpush(keys.submitOutbox, 'not-an-entry')
     const blocking = redis.duplicate()
     try {
-      const step = await drainSubmitOutbox(blocking, redis, queues, keys, { count: 10, blockS: 1 })
+      const step = await drainSubmitOutbox(blocking, redis, queues, { count: 10, blockS: 1 })
       expect(step).toEqual({ moved: 1, malformed: ['not-an-entry'] })
       expect(await queues.submit('east').getJob(jobIds.submit(good?.id as string))).toBeTruthy()
     } finally {

@@ -123,7 +123,7 @@ async function drainCost(
     const cpu0 = process.cpuUsage()
     let moved = 0
     for (;;) {
-      const step = await drainSubmitOutbox(blocking, conn, queues, keys, { count: 500, blockS: 0.01 })
+      const step = await drainSubmitOutbox(blocking, conn, queues, { count: 500, blockS: 0.01 })
       if (step.moved === 0) break
       moved += step.moved
     }

@@ -37,9 +37,9 @@ export async function drainSubmitOutbox(
   blocking: Redis,
   redis: Redis,
   queues: Queues,
-  keys: Keys,
   options: { count: number; blockS: number },
 ): Promise<DrainStep> {
+  const { keys } = queues
   const popped = (await blocking.call(
     'BLMPOP',
     options.blockS,
@@ -49,19 +49,21 @@ export async function drainSubmitOutbox(
     'COUNT',
     options.count,
   )) as [string, string[]] | null
-  const entries = popped?.[1] ?? []
+  const taken: string[] = []
   const items: { target: string; importId: string }[] = []
   const malformed: string[] = []
-  for (const entry of entries) {
+  for (const entry of popped?.[1] ?? []) {
     const item = parseOutboxEntry(entry)
-    if (item) items.push(item)
-    else malformed.push(entry)
+    if (item) {
+      items.push(item)
+      taken.push(entry)
+    } else malformed.push(entry)
   }
   if (items.length === 0) return { moved: 0, malformed }
   try {
     await enqueueSubmitBulk(queues, items)
   } catch (err) {
-    await redis.lpush(keys.submitOutbox, ...entries.filter((e) => !malformed.includes(e)).reverse())
+    await redis.lpush(keys.submitOutbox, ...taken.reverse())
     throw err
   }
   return { moved: items.length, malformed }
@@ -80,17 +82,6 @@ export async function withdrawSubmit(
 ): Promise<void> {
   await redis.lrem(queues.keys.submitOutbox, 0, outboxEntry(target, importId))
   await queues.submit(target).remove(jobIds.submit(importId))
-}
-
-/** Whether an import has submit work waiting: an outbox entry, or a job (tests, tools). */
-export async function hasSubmitWork(
-  redis: Redis,
-  queues: Queues,
-  target: string,
-  importId: string,
-): Promise<boolean> {
-  if ((await redis.lpos(queues.keys.submitOutbox, outboxEntry(target, importId))) !== null) return true
-  return Boolean(await queues.submit(target).getJob(jobIds.submit(importId)))
 }
 
 /**
