@@ -34,7 +34,35 @@ function encodeRandom(length: number): string {
  * Only [A-Za-z0-9_] characters, so an import id fits an IMS tag value (max 43 characters).
  */
 export function newId(prefix: 'imp' | 'bat', now = Date.now()): string {
-  return `${prefix}_${encodeTime(now, 10)}${encodeRandom(16)}`
+  return `${prefix}_${encodeTime(now, 10)}${randomPart(now)}`
+}
+
+/**
+ * The random part: fresh per millisecond, and within one millisecond the previous one plus one
+ * (ULID's monotonic rule), so ids made one after another in this process sort in that order even
+ * within a millisecond (listings are newest first by creation ms, then by id).
+ */
+let lastMs = -1
+let lastRandom = ''
+function randomPart(ms: number): string {
+  const next = ms === lastMs ? increment(lastRandom) : null
+  lastRandom = next ?? encodeRandom(16)
+  lastMs = ms
+  return lastRandom
+}
+
+/** `text` + 1 in base 32 (Crockford); null when it is all Z (a fresh draw then). */
+function increment(text: string): string | null {
+  const chars = text.split('')
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const at = ALPHABET.indexOf(chars[i] as string)
+    if (at < ALPHABET.length - 1) {
+      chars[i] = ALPHABET[at + 1] as string
+      return chars.join('')
+    }
+    chars[i] = ALPHABET[0] as string
+  }
+  return null
 }
 
 export const ID_PATTERN = /^(imp|bat)_[0-9A-HJKMNP-TV-Z]{26}$/
