@@ -61,6 +61,7 @@ const SimulatorEnv = z
     /** A JSON file `{ "buckets": [{ "name", "region"?, "storageClass"?, "objects"?: [{ "key", "size" }] }] }`. */
     SIM_OBS_SEED_FILE: z.string().min(1).optional(),
     SIM_OBS_JUDGING: bool.optional(),
+    SIM_OBS_LATENCY_MS: z.coerce.number().int().min(0).optional(),
     SIM_IMPORT_BYTES_PER_SECOND: z.coerce.number().positive().optional(),
     SIM_IAM_CATALOG: z.enum(['empty', 'faithful']).optional(),
     /** A JSON file keeping images and jobs across restarts (state-file.ts); default none. */
@@ -137,6 +138,7 @@ export function loadSimulatorConfig(
   if (e.SIM_CLOUD !== undefined) options.cloud = e.SIM_CLOUD
   if (e.SIM_OBS_SEED_FILE !== undefined) options.obs = readObsSeed(e.SIM_OBS_SEED_FILE)
   if (e.SIM_OBS_JUDGING !== undefined) options.obsJudging = e.SIM_OBS_JUDGING
+  if (e.SIM_OBS_LATENCY_MS !== undefined) options.obsLatencyMs = e.SIM_OBS_LATENCY_MS
   if (e.SIM_IMPORT_BYTES_PER_SECOND !== undefined)
     options.importBytesPerSecond = e.SIM_IMPORT_BYTES_PER_SECOND
   if (e.SIM_IAM_CATALOG !== undefined) options.iamCatalog = e.SIM_IAM_CATALOG

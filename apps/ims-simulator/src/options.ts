@@ -129,6 +129,11 @@ export interface SimulatorOptions {
    */
   obsJudging?: boolean
   /**
+   * Added before each OBS answer, in ms: OBS as a network hop away (a real client reaches it over
+   * HTTPS in the region) instead of on the loopback. Default 0.
+   */
+  obsLatencyMs?: number
+  /**
    * Import throughput in bytes per second: when set and the file's size is known (OBS), a job's
    * RUNNING time grows by size / throughput on top of the drawn duration. Default: off.
    */
@@ -240,6 +245,7 @@ export interface SimulatorSettings {
   region: string
   iamCatalog: 'empty' | 'faithful'
   obsJudging: boolean
+  obsLatencyMs: number
   importBytesPerSecond: number | null
 }
 
@@ -267,6 +273,7 @@ export function resolveSettings(options: SimulatorOptions): SimulatorSettings {
     region: options.region ?? 'eu-de',
     iamCatalog: options.iamCatalog ?? 'empty',
     obsJudging: options.obsJudging ?? false,
+    obsLatencyMs: options.obsLatencyMs ?? 0,
     importBytesPerSecond: options.importBytesPerSecond ?? null,
   }
 }

@@ -50,6 +50,7 @@ describe('loadSimulatorConfig', () => {
       SIM_RATE_GET_QUOTA: '2/1000',
       SIM_OBS_SEED_FILE: seedFile,
       SIM_OBS_JUDGING: 'true',
+      SIM_OBS_LATENCY_MS: '7',
       SIM_IMPORT_BYTES_PER_SECOND: '1048576',
     })
     expect(options).toMatchObject({
@@ -61,6 +62,7 @@ describe('loadSimulatorConfig', () => {
       rateLimits: { getQuota: { limit: 2, windowMs: 1000 } },
       obs: { buckets: [{ name: 'demo-images', objects: [{ key: 'a.zvhd2', size: 5 }] }] },
       obsJudging: true,
+      obsLatencyMs: 7,
       importBytesPerSecond: 1048576,
     })
     writeFileSync(seedFile, JSON.stringify({ buckets: [{ name: 'x' }] }))

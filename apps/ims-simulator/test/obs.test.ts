@@ -134,6 +134,22 @@ describe('OBS in the simulator', () => {
     expect(control.requestLog('obs').at(-1)).toMatchObject({ op: 'obs', status: 200 })
   })
 
+  it('answers OBS requests obsLatencyMs late (OBS a network hop away), and IMS calls on time', async () => {
+    const far = buildSimulator({ obs: SEED, obsLatencyMs: 300 })
+    try {
+      const url = '/images-eu-de/disks/web01.zvhd2'
+      const started = performance.now()
+      const res = await far.app.inject({ method: 'HEAD', url, headers: obsHeaders('HEAD', url) })
+      expect(res.statusCode).toBe(200)
+      expect(performance.now() - started).toBeGreaterThanOrEqual(295)
+      const ims = performance.now()
+      expect((await far.app.inject({ method: 'GET', url: '/v2/nothing' })).statusCode).toBe(404)
+      expect(performance.now() - ims).toBeLessThan(295)
+    } finally {
+      await far.app.close()
+    }
+  })
+
   it("leaves IMS's own 404 for paths that are not OBS", async () => {
     for (const url of ['/', '/v2/nothing', '/v1/sim-project/nothing/here']) {
       const res = await app.inject({ method: 'GET', url })

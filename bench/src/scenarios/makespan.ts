@@ -290,6 +290,21 @@ function trimmedMean(xs: number[], cut: number): number {
   return mean(sorted.slice(k, sorted.length - k))
 }
 
+/**
+ * Network hops for the latency part, in ms (default 0: everything on the loopback): how late the
+ * simulator answers OBS requests (BENCH_OBS_LATENCY_MS) and the quick-import POST
+ * (BENCH_IMS_LATENCY_MS), as real OBS and IMS are a round trip away. Only the POST: the bench's
+ * short quota refresh (2 x its poll delay) would put an IMS quota read on every import's path, and
+ * the OBS read would hide behind it, which it rarely can with a target's usual refresh. For runs
+ * on demand; the default figure is the idle one.
+ */
+const hops = (ctx: BenchContext) => ({
+  obsMs: Number(ctx.env.BENCH_OBS_LATENCY_MS) || 0,
+  imsMs: Number(ctx.env.BENCH_IMS_LATENCY_MS) || 0,
+})
+const hopsText = (far: { obsMs: number; imsMs: number }) =>
+  far.obsMs > 0 || far.imsMs > 0 ? `, OBS ${far.obsMs} ms and IMS ${far.imsMs} ms away` : ''
+
 /** Imports per target in the one-at-a-time latency run (BENCH_LATENCY_N to take more). */
 const LATENCY_N = 100
 
@@ -305,6 +320,7 @@ const LATENCY_N = 100
  * leave it out.
  */
 async function runLatency(ctx: BenchContext, n = LATENCY_N) {
+  const far = hops(ctx)
   const redis = await privateRedis()
   const limits = { submitRate: 1000, submitWindowMs: W, pollRate: 2000, maxInFlight: 1000, poll: POLL }
   const sim = await startSimulator({
@@ -318,6 +334,8 @@ async function runLatency(ctx: BenchContext, n = LATENCY_N) {
     maxConcurrentImports: limits.maxInFlight * 2,
     obs: obsSeedFor(benchFiles(1)),
     obsJudging: true,
+    ...(far.obsMs > 0 ? { obsLatencyMs: far.obsMs } : {}),
+    ...(far.imsMs > 0 ? { faults: { latencyMs: far.imsMs, operations: ['quickImport'] } } : {}),
   })
   const conn = createRedis(redis.url)
   const store = createImportStore(conn)
@@ -368,6 +386,7 @@ async function runLatency(ctx: BenchContext, n = LATENCY_N) {
       paired: { p50Ms: percentile(paired, 50), trimmedMeanMs: trimmedMean(paired, 0.2) },
       obsPerImport: (obsRequests(sim) - obs0) / n,
       n,
+      far,
     }
   } finally {
     await worker?.stop()
@@ -459,17 +478,17 @@ const latencyFigure = (latency: Latency) =>
   })
 
 const latencyNote = (latency: Latency) =>
-  `Pre-flight latency one at a time (no queue in front): one worker with two targets on one simulator that differ only in OBS access, ${latency.n} imports each, alternating (turn order swapped every pair), each created as the API does and timed created_at -> submitted_at (store timestamps, whole ms): without ${latency.plain.meanMs.toFixed(1)} ms mean (p50 ${latency.plain.p50Ms.toFixed(1)}, p99 ${latency.plain.p99Ms.toFixed(0)}), with ${latency.checked.meanMs.toFixed(1)} ms mean (p50 ${latency.checked.p50Ms.toFixed(1)}, p99 ${latency.checked.p99Ms.toFixed(0)}): ${signed(latency.checked.p50Ms - latency.plain.p50Ms)} ms per import at the median. Paired (each import with pre-flight minus the one without next to it, same moment's load; the machine is shared): median ${signed(latency.paired.p50Ms)} ms, 20%-trimmed mean ${signed(latency.paired.trimmedMeanMs)} ms (${signed((latency.paired.trimmedMeanMs / latency.plain.p50Ms) * 100)}% of the p50 without). ${latency.obsPerImport.toFixed(2)} OBS requests per import (one bucket, its facts cached by the worker).`
+  `Pre-flight latency one at a time (no queue in front${hopsText(latency.far)}): one worker with two targets on one simulator that differ only in OBS access, ${latency.n} imports each, alternating (turn order swapped every pair), each created as the API does and timed created_at -> submitted_at (store timestamps, whole ms): without ${latency.plain.meanMs.toFixed(1)} ms mean (p50 ${latency.plain.p50Ms.toFixed(1)}, p99 ${latency.plain.p99Ms.toFixed(0)}), with ${latency.checked.meanMs.toFixed(1)} ms mean (p50 ${latency.checked.p50Ms.toFixed(1)}, p99 ${latency.checked.p99Ms.toFixed(0)}): ${signed(latency.checked.p50Ms - latency.plain.p50Ms)} ms per import at the median. Paired (each import with pre-flight minus the one without next to it, same moment's load; the machine is shared): median ${signed(latency.paired.p50Ms)} ms, 20%-trimmed mean ${signed(latency.paired.trimmedMeanMs)} ms (${signed((latency.paired.trimmedMeanMs / latency.plain.p50Ms) * 100)}% of the p50 without). ${latency.obsPerImport.toFixed(2)} OBS requests per import (one bucket, its facts cached by the worker).`
 
 const latencyProgress = (latency: Latency) =>
-  `one at a time: intake->submit p50 ${latency.plain.p50Ms.toFixed(1)} ms without pre-flight, ${latency.checked.p50Ms.toFixed(1)} ms with (means ${latency.plain.meanMs.toFixed(1)}, ${latency.checked.meanMs.toFixed(1)}); paired difference median ${signed(latency.paired.p50Ms)} ms, trimmed mean ${signed(latency.paired.trimmedMeanMs)} ms`
+  `one at a time${hopsText(latency.far)}: intake->submit p50 ${latency.plain.p50Ms.toFixed(1)} ms without pre-flight, ${latency.checked.p50Ms.toFixed(1)} ms with (means ${latency.plain.meanMs.toFixed(1)}, ${latency.checked.meanMs.toFixed(1)}); paired difference median ${signed(latency.paired.p50Ms)} ms, trimmed mean ${signed(latency.paired.trimmedMeanMs)} ms`
 
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`
 
 /**
  * BENCH_MAKESPAN_ONLY=latency: only the one-at-a-time pre-flight latency part (about 30 s for 200
  * imports per target), printed with its figure; BENCH_LATENCY_N sets its imports per target
- * (default LATENCY_N).
+ * (default LATENCY_N), BENCH_OBS_LATENCY_MS and BENCH_IMS_LATENCY_MS its network hops (hops).
  */
 async function runLatencyOnly(ctx: BenchContext, n: number): Promise<ScenarioResult> {
   const started = Date.now()
@@ -477,7 +496,7 @@ async function runLatencyOnly(ctx: BenchContext, n: number): Promise<ScenarioRes
   ctx.progress(latencyProgress(latency))
   return {
     id: 'makespan',
-    title: `2. Batch makespan: only the pre-flight latency one at a time (BENCH_MAKESPAN_ONLY=latency), ${n} imports per target`,
+    title: `2. Batch makespan: only the pre-flight latency one at a time (BENCH_MAKESPAN_ONLY=latency), ${n} imports per target${hopsText(latency.far)}`,
     durationS: (Date.now() - started) / 1000,
     figures: [latencyFigure(latency)],
     tables: [],

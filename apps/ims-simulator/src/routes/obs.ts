@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { sendApiNotFound } from '../error-bodies.js'
 import {
@@ -189,6 +190,7 @@ export function registerObsRoutes(app: FastifyInstance, deps: ObsRouteDeps): voi
     const entry: RequestLogEntry = { op: 'obs', at: Date.now(), status: 0 }
     traffic.received(entry)
     reply.raw.once('finish', () => traffic.answered(entry, reply.statusCode))
+    if (settings.obsLatencyMs > 0) await sleep(settings.obsLatencyMs)
     const bucket = obs.bucket(target.bucket)
     const auth = authenticate(request, reply, target)
     if (!('form' in auth)) return auth
