@@ -2,6 +2,7 @@ import {
   DataDiskImport,
   ExpectedFinish,
   FileInfo,
+  HwcSystemDiskImport,
   ID_PATTERN,
   ImportRecord,
   ImportStatus,
@@ -37,14 +38,15 @@ export const ServiceFields = z.object({
  * optional service fields, which are split off before the body is validated and never sent to IMS.
  */
 export const ImportRequestBody = z
-  .discriminatedUnion('type', [
+  .union([
     SystemDiskImport.safeExtend(ServiceFields.shape),
+    HwcSystemDiskImport.safeExtend(ServiceFields.shape),
     DataDiskImport.safeExtend(ServiceFields.shape),
   ])
   .meta({
     id: 'ImportRequest',
     description:
-      'The IMS quick-import body (system disk: type ECS/BMS or absent; data disk: type DataImage) plus the service fields target, external_id, callback_url',
+      "The IMS quick-import body (system disk: type ECS/BMS or absent; data disk: type DataImage) plus the service fields target, external_id, callback_url. Judged by the target's cloud: a Huawei Cloud target (cloud hwc) takes the system-disk body with license_type, an Open Telekom Cloud target (the default) refuses that field",
   })
 
 /** When a running import is expected to end, as the API shows it (the record's expected_finish). */

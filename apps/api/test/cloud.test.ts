@@ -116,6 +116,20 @@ describe('quick-import body per target cloud (API)', () => {
     expect(none.statusCode).toBe(400)
     expect(none.json().errors).toEqual([{ ...otcIssue, path: 'items[0].license_type' }])
   })
+
+  it('documents license_type in the OpenAPI request body, platform or byol, for Huawei Cloud targets', async () => {
+    const doc = (await api.app.inject({ url: '/openapi.json' })).json()
+    const request = doc.components.schemas.ImportRequest
+    const variants = (request.anyOf ?? request.oneOf) as {
+      properties?: Record<string, { enum?: string[] }>
+    }[]
+    const withLicense = variants.filter((v) => v.properties?.license_type)
+    expect(withLicense).toHaveLength(1)
+    expect(withLicense[0]?.properties?.license_type?.enum).toEqual(['platform', 'byol'])
+    expect(request.description).toMatch(/license_type/)
+    // The batch items are the same bodies.
+    expect(JSON.stringify(doc.components.schemas.BatchRequest)).toContain('ImportRequest')
+  })
 })
 
 describe('the API reads each target cloud from the targets file', () => {
