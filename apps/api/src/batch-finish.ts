@@ -8,13 +8,16 @@ import {
   type Redis,
   type SizeHint,
   sizeBucket,
+  sizedDurations,
+  sizeHintOf,
   WaitingState,
 } from '@ims-importer/core'
 import { z } from 'zod'
 
 // A batch's expected finish (GET /v1/batches/{id}): its running imports end when the poll planner
 // expects (their records' expected_finish.at), its queued ones take the places those free, each for
-// the target's duration model's median at its size (core expectedBatchFinish, per target). Why:
+// the target's duration model's median at its size (core expectedBatchFinish, per target): the
+// file's size once the pre-flight read it, else min_disk (sizeHintOf), as the worker sizes it. Why:
 // docs/poll-planner.md ("Expected finish").
 //
 // Cost, whatever the batch's size (up to 1000 imports): three round trips. The batch's open imports
@@ -22,6 +25,8 @@ import { z } from 'zod'
 // batch's), their records (one MGET; final imports are never read, so a batch costs less as it
 // ends), the duration lists of each distinct target and size bucket (one pipeline). The open
 // records are read once per view (readOpenImports): the view's `waiting` summary reads them too.
+// CPU: one estimate per distinct target and size; the fit against size once per target and kind
+// (core keeps it by its list).
 
 /** Statuses of a batch's imports that have not ended: queued, or holding a place on their target. */
 const OpenStatus = z.enum(['queued', 'submitting', 'submitted', 'running'])
@@ -35,6 +40,8 @@ const OpenImport = z.object({
   target: z.string(),
   status: OpenStatus,
   request: z.object({ min_disk: z.number().optional() }).loose(),
+  /** The image file as the pre-flight found it: its size sizes the import when known. */
+  file: z.object({ size_bytes: z.number() }).loose().nullable().optional(),
   expected_finish: z.object({ at: z.string() }).loose().nullable().optional(),
   waiting: WaitingState.nullable().optional(),
 })
@@ -54,15 +61,18 @@ export interface BatchFinishDeps {
   places: Readonly<Record<string, number>>
 }
 
-const sizeOf = (r: OpenImport): SizeHint | null =>
-  r.request.min_disk === undefined ? null : { kind: 'disk-gb', gb: r.request.min_disk }
-
+/** The lists of the model an import of `size` reads besides `any` (null: none, size unknown). */
 const modelBuckets = (size: SizeHint | null) => {
   const bucket = sizeBucket(size)
+  const kind = size?.kind === 'file-bytes' ? 'f' : 'd'
   return bucket === 'any'
-    ? { bucket: null, perByte: null }
-    : { bucket, perByte: `${size?.kind === 'file-bytes' ? 'f' : 'd'}-per-byte` }
+    ? { bucket: null, perByte: null, sized: null }
+    : { bucket, perByte: `${kind}-per-byte`, sized: `${kind}-size-ms` }
 }
+
+/** Exact sizes, so that imports of one size share their estimate. */
+const sizeKey = (size: SizeHint | null) =>
+  size === null ? 'any' : size.kind === 'file-bytes' ? `f${size.bytes}` : `d${size.gb}`
 
 const numbers = (raw: unknown): number[] =>
   Array.isArray(raw) ? raw.map(Number).filter((n) => Number.isFinite(n) && n > 0) : []
@@ -127,25 +137,37 @@ export async function expectedFinishOf(
   const listKeys = new Map<string, number>()
   const listKey = (target: string, bucket: string) => durationModelKey(keys, target, bucket)
   for (const r of needModel) {
-    const { bucket, perByte } = modelBuckets(sizeOf(r))
-    for (const b of ['any', bucket, perByte])
+    const { bucket, perByte, sized } = modelBuckets(sizeHintOf(r))
+    for (const b of ['any', bucket, perByte, sized])
       if (b !== null && !listKeys.has(listKey(r.target, b))) listKeys.set(listKey(r.target, b), listKeys.size)
   }
-  let lists: number[][] = []
+  let raw: unknown[] = []
   if (listKeys.size > 0) {
     const read = redis.pipeline()
     for (const key of listKeys.keys()) read.lrange(key, 0, -1)
-    lists = (await execAll(read)).map(numbers)
+    raw = await execAll(read)
+  }
+  // Each list parsed once (the size-ms pairs as pairs); one array per list, so core fits it once.
+  const parsed = new Map<number, number[] | ReturnType<typeof sizedDurations>>()
+  const listAt = <T>(target: string, b: string | null, parse: (v: unknown) => T[]): T[] => {
+    if (b === null) return []
+    const i = listKeys.get(listKey(target, b))
+    if (i === undefined) return []
+    if (!parsed.has(i)) parsed.set(i, parse(raw[i]) as never)
+    return parsed.get(i) as T[]
   }
   const medians = new Map<string, number | null>()
   const medianOf = (r: OpenImport): number | null => {
-    const size = sizeOf(r)
-    const { bucket, perByte } = modelBuckets(size)
-    const memo = `${r.target}\n${bucket ?? 'any'}`
+    const size = sizeHintOf(r)
+    const memo = `${r.target}\n${sizeKey(size)}`
     if (!medians.has(memo)) {
-      const list = (b: string | null) =>
-        b === null ? [] : (lists[listKeys.get(listKey(r.target, b)) ?? -1] ?? [])
-      const model: ModelLists = { any: list('any'), bucket: list(bucket), perByte: list(perByte) }
+      const { bucket, perByte, sized } = modelBuckets(size)
+      const model: ModelLists = {
+        any: listAt(r.target, 'any', numbers),
+        bucket: listAt(r.target, bucket, numbers),
+        perByte: listAt(r.target, perByte, numbers),
+        sized: listAt(r.target, sized, sizedDurations),
+      }
       medians.set(memo, estimateFrom(model, size)?.medianMs ?? null)
     }
     return medians.get(memo) ?? null

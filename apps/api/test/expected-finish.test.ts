@@ -186,6 +186,39 @@ describe('GET /v1/batches/{id}: expected_finish', () => {
     expect(at).toBeLessThan(Date.now() + 90 * MIN + 1000)
   })
 
+  it('sizes a queued import by its file once the pre-flight read it, as the worker does, not by min_disk', async () => {
+    const GIB = 2 ** 30
+    const model = createDurationModel(api.deps.redis, api.deps.keys)
+    // LATE's history: min_disk imports take 12 min; files of 10 GiB take 50 min.
+    for (let i = 0; i < 5; i++) {
+      await model.record(LATE, { kind: 'disk-gb', gb: PAGE_EXAMPLE.min_disk }, 12 * MIN)
+      await model.record(LATE, { kind: 'file-bytes', bytes: 10 * GIB }, 50 * MIN)
+    }
+    const batch = await postBatch(1, LATE)
+    const finish = async () => Date.parse((await getBatch(batch.id)).expected_finish.at)
+    const t0 = Date.now()
+    const byDisk = await finish()
+    expect(byDisk).toBeGreaterThanOrEqual(t0 + 12 * MIN)
+    expect(byDisk).toBeLessThan(Date.now() + 12 * MIN + 1000)
+    // The pre-flight writes the file onto the queued record (the worker's write, here through the store).
+    const id = batch.imports[0]?.id as string
+    await api.deps.store.update(id, () => ({
+      to: 'queued',
+      patch: {
+        file: {
+          size_bytes: 10 * GIB,
+          storage_class: 'STANDARD',
+          region: 'eu-de',
+          checked_at: iso(Date.now()),
+        },
+      },
+    }))
+    const t1 = Date.now()
+    const byFile = await finish()
+    expect(byFile).toBeGreaterThanOrEqual(t1 + 50 * MIN)
+    expect(byFile).toBeLessThan(Date.now() + 50 * MIN + 1000)
+  })
+
   it('ends with its last target, each target scheduled on its own places', async () => {
     const items = [
       ...Array.from({ length: 3 }, () => ({ ...PAGE_EXAMPLE, target: SMALL })),

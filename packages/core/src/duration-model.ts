@@ -54,6 +54,21 @@ function sizeBytes(size: SizeHint | null): { kind: 'd' | 'f'; bytes: number } | 
 }
 
 /**
+ * What is known of an import's size, for the duration model: the image file's size when the
+ * pre-flight read it from OBS (record `file`), else `min_disk` (GB). Takes any record-like shape
+ * (the batch view reads records partly).
+ */
+export function sizeHintOf(record: {
+  file?: { size_bytes: number } | null
+  request: { min_disk?: unknown }
+}): SizeHint | null {
+  const bytes = record.file?.size_bytes
+  if (bytes !== undefined && bytes > 0) return { kind: 'file-bytes', bytes }
+  const gb = Number(record.request.min_disk)
+  return Number.isFinite(gb) && gb > 0 ? { kind: 'disk-gb', gb } : null
+}
+
+/**
  * The bucket of a size: `<kind><floor(log2 bytes)>`, e.g. min_disk 40 GB -> `d35`, a 12 GiB file
  * -> `f33`; `any` when the size is unknown. Part of the persistent key layout.
  */
@@ -126,6 +141,36 @@ const scaled = (q: Quantiles, by: number): Quantiles => ({
  * slope that does not grow with the size, or with a fit that is not positive at every size used.
  */
 function sizeFit(pairs: readonly SizedDuration[], bytes: number, need: number): Quantiles | null {
+  const line = fittedLine(pairs, need)
+  if (!line) return null
+  const at = line.a + line.b * bytes
+  return at > 0 ? scaled(line.ratios, at) : null
+}
+
+/** The Theil-Sen line of sizeFit and the quantiles of duration / line, or null (see there). */
+interface FittedLine {
+  a: number
+  b: number
+  ratios: Quantiles
+}
+
+/**
+ * Lines fitted so far, by the pairs' list (its identity) and `need`: a caller that estimates many
+ * sizes from one list (a batch's view) fits it once; O(n^2) slopes for n pairs (n <= 64).
+ */
+const lines = new WeakMap<readonly SizedDuration[], Map<number, FittedLine | null>>()
+
+function fittedLine(pairs: readonly SizedDuration[], need: number): FittedLine | null {
+  const known = lines.get(pairs)?.get(need)
+  if (known !== undefined) return known
+  const line = fitLine(pairs, need)
+  const byNeed = lines.get(pairs) ?? new Map<number, FittedLine | null>()
+  byNeed.set(need, line)
+  lines.set(pairs, byNeed)
+  return line
+}
+
+function fitLine(pairs: readonly SizedDuration[], need: number): FittedLine | null {
   if (pairs.length < need) return null
   const slopes: number[] = []
   for (let i = 0; i < pairs.length; i++)
@@ -139,8 +184,8 @@ function sizeFit(pairs: readonly SizedDuration[], bytes: number, need: number): 
   if (!(b > 0)) return null
   const a = summary(pairs.map((p) => p.ms - b * p.bytes)).median
   const fit = (x: number) => a + b * x
-  if (!(fit(bytes) > 0) || pairs.some((p) => !(fit(p.bytes) > 0))) return null
-  return scaled(summary(pairs.map((p) => p.ms / fit(p.bytes))), fit(bytes))
+  if (pairs.some((p) => !(fit(p.bytes) > 0))) return null
+  return { a, b, ratios: summary(pairs.map((p) => p.ms / fit(p.bytes))) }
 }
 
 /**
@@ -189,7 +234,7 @@ const numbers = (raw: unknown): number[] =>
   Array.isArray(raw) ? raw.map(Number).filter((n) => Number.isFinite(n) && n > 0) : []
 
 /** Entries `<bytes>:<ms>` of a `<kind>-size-ms` list; unusable ones are left out. */
-const sizedDurations = (raw: unknown): SizedDuration[] =>
+export const sizedDurations = (raw: unknown): SizedDuration[] =>
   (Array.isArray(raw) ? raw : []).flatMap((entry) => {
     const [bytes, ms] = String(entry).split(':').map(Number)
     return bytes !== undefined && ms !== undefined && bytes > 0 && ms > 0 ? [{ bytes, ms }] : []

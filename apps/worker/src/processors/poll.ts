@@ -3,6 +3,7 @@ import {
   type ImportRecord,
   isFinal,
   PollJob,
+  sizeHintOf,
   type TargetConfig,
 } from '@ims-importer/core'
 import type { ImsClient, ImsJob } from '@ims-importer/ims-client'
@@ -21,7 +22,6 @@ import {
   resolvePollPolicy,
 } from '../poll-planner.js'
 import { pollDelayMs } from '../poll-schedule.js'
-import { sizeHintOf } from '../size-hint.js'
 
 /** What one poll learnt, whether from the IMS job or (adopted imports) from the image itself. */
 type Observation =

@@ -6,6 +6,7 @@ import {
   policyViolation,
   type QuickImportRequest,
   SubmitJob,
+  sizeHintOf,
   VersionConflictError,
   withMarkerTag,
 } from '@ims-importer/core'
@@ -20,7 +21,6 @@ import type { PlaceWaiter } from '../place-waiter.js'
 import { schedulePoll } from '../poll-schedule.js'
 import { imageFileOf, judgePreflight, preflightModeOf, targetRegionOf } from '../preflight.js'
 import type { QuotaPause } from '../quota-pause.js'
-import { sizeHintOf } from '../size-hint.js'
 import {
   decideSubmit,
   type PreflightOutcome,
