@@ -51,6 +51,9 @@ describe('queue UI at /admin/queues: who may see it', () => {
       expect(page.statusCode).toBe(200)
       expect(page.headers['content-type']).toMatch(/^text\/html/)
       expect(page.body).toContain('<base href="/admin/queues/" />')
+      // Nothing from another origin (bull-board links Google Fonts): the page loads only from here.
+      expect(page.body).not.toMatch(/(?:href|src)="(?:https?:)?\/\//)
+      expect(page.body).toContain('static/css/')
       const api = await readOnly.app.inject({ url: API, headers: { authorization } })
       expect(api.statusCode).toBe(200)
       const icon = await readOnly.app.inject({ url: STATIC, headers: { authorization } })
