@@ -181,7 +181,7 @@ export function buildApp(deps: ApiDeps): App {
     })
   })
 
-  const authenticate = createAuthenticator(config)
+  const authenticate = createAuthenticator(() => deps.tenants.current)
   app.decorateRequest('tenant', null)
   app.decorateRequest('apiKeyId', null)
   app.decorateRequest('principal', null)

@@ -99,20 +99,29 @@ const adminPolicy = (name: string): TenantPolicy => ({
   maxOpenImports: 0,
 })
 
-/**
- * The request authenticator: tenant keys (API_KEYS, or the tenants file) and admin keys in two
- * indexes; a matched tenant key gets its tenant's policy from the tenants file, or the
- * unrestricted one of an API_KEYS tenant.
- */
-export function createAuthenticator(config: {
+/** The keys and policies requests are judged by (the tenants file's, or API_KEYS and ADMIN_API_KEYS). */
+export interface AuthKeys {
   apiKeys: readonly ApiKeyEntry[]
   adminKeys: readonly ApiKeyEntry[]
   tenantPolicies: ReadonlyMap<string, TenantPolicy> | null
-}) {
-  const tenantKeys = indexApiKeys(config.apiKeys)
-  const adminKeys = indexApiKeys(config.adminKeys)
+}
+
+/**
+ * The request authenticator: tenant keys (API_KEYS, or the tenants file) and admin keys in two
+ * indexes; a matched tenant key gets its tenant's policy from the tenants file, or the
+ * unrestricted one of an API_KEYS tenant. `keys()` is read on each request: when it answers a
+ * new object (the tenants file reloaded, tenants-reload.ts) the indexes are built anew.
+ */
+export function createAuthenticator(keys: () => AuthKeys) {
+  let built: { from: AuthKeys; tenantKeys: ApiKeyIndex; adminKeys: ApiKeyIndex } | null = null
+  const indexes = () => {
+    const from = keys()
+    if (built?.from !== from)
+      built = { from, tenantKeys: indexApiKeys(from.apiKeys), adminKeys: indexApiKeys(from.adminKeys) }
+    return built
+  }
   const unrestricted = new Map<string, TenantPolicy>()
-  const policyOf = (tenant: string): TenantPolicy => {
+  const policyOf = (tenant: string, config: AuthKeys): TenantPolicy => {
     const configured = config.tenantPolicies?.get(tenant)
     if (configured) return configured
     const known = unrestricted.get(tenant)
@@ -122,10 +131,11 @@ export function createAuthenticator(config: {
     return p
   }
   return (token: string, admin: boolean): Principal | null => {
+    const { from, tenantKeys, adminKeys } = indexes()
     const key = findApiKeyIn(token, admin ? adminKeys : tenantKeys)
     if (!key) return null
     return admin
       ? { tenant: key.tenant, keyId: key.keyId, isAdmin: true, policy: adminPolicy(key.tenant) }
-      : { tenant: key.tenant, keyId: key.keyId, isAdmin: false, policy: policyOf(key.tenant) }
+      : { tenant: key.tenant, keyId: key.keyId, isAdmin: false, policy: policyOf(key.tenant, from) }
   }
 }

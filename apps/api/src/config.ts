@@ -29,6 +29,8 @@ export const ApiEnv = BaseEnv.extend({
    * buckets, rate limit, quota of imports not yet final and callback secrets. Replaces API_KEYS.
    */
   TENANTS_FILE: z.string().min(1).optional(),
+  /** How often the tenants file is read again for changes (ms; 0: only on SIGHUP). */
+  TENANTS_RELOAD_MS: z.coerce.number().int().min(0).default(10_000),
   /**
    * The simple form, for development: comma-separated `tenant:key` pairs (a key may be
    * `sha256:<64 hex>`); such a tenant may use every target and bucket and has no callback secret.
@@ -133,6 +135,7 @@ export const ApiConfig = ApiEnv.loose()
           targets: targets.targets,
         })
       : null
+    const envAdminKeys = e.ADMIN_API_KEYS ? parseApiKeys(e.ADMIN_API_KEYS, 'ADMIN_API_KEYS') : []
     return {
       port: e.PORT,
       host: e.HOST,
@@ -143,10 +146,12 @@ export const ApiConfig = ApiEnv.loose()
       /** Tenant keys, hashed: the tenants file's, else API_KEYS (or the development key). */
       apiKeys: tenants ? tenants.apiKeys : parseApiKeys(e.API_KEYS ?? DEV_API_KEYS, 'API_KEYS'),
       /** Operator keys: ADMIN_API_KEYS and the tenants file's `admins`. */
-      adminKeys: [
-        ...(e.ADMIN_API_KEYS ? parseApiKeys(e.ADMIN_API_KEYS, 'ADMIN_API_KEYS') : []),
-        ...(tenants?.adminKeys ?? []),
-      ],
+      adminKeys: [...envAdminKeys, ...(tenants?.adminKeys ?? [])],
+      /** ADMIN_API_KEYS alone: a reload of the tenants file keeps them beside the file's admins. */
+      envAdminKeys,
+      /** TENANTS_FILE, followed while the API runs (tenants-reload.ts), or null. */
+      tenantsFile: e.TENANTS_FILE ?? null,
+      tenantsReloadMs: e.TENANTS_RELOAD_MS,
       /** Each tenant's policy from TENANTS_FILE; null: API_KEYS tenants, every target and bucket. */
       tenantPolicies: tenants?.policies ?? null,
       /** True when neither API_KEYS nor TENANTS_FILE was set and the development key is in use. */

@@ -12,6 +12,7 @@ import {
   type Queues,
   type Redis,
 } from '@ims-importer/core'
+import type { AuthKeys } from './auth.js'
 import { type BatchStore, createBatchStore } from './batch-store.js'
 import type { ApiConfig } from './config.js'
 import { type ApiMetrics, createApiMetrics } from './metrics.js'
@@ -37,6 +38,11 @@ export interface ApiDeps {
   metrics: ApiMetrics
   /** Configured target names; the first is the default. */
   targets: string[]
+  /**
+   * The keys and policies requests are judged by: the config's at start, replaced when the
+   * tenants file changes (tenants-reload.ts). Read per request, never kept.
+   */
+  tenants: { current: AuthKeys }
 }
 
 /**
@@ -89,5 +95,12 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
     queues: createQueues(queueRedis, keys),
     metrics: createApiMetrics(),
     targets: config.targets,
+    tenants: {
+      current: {
+        apiKeys: config.apiKeys,
+        adminKeys: config.adminKeys,
+        tenantPolicies: config.tenantPolicies,
+      },
+    },
   }
 }

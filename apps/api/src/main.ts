@@ -2,6 +2,7 @@ import { ConfigError } from '@ims-importer/core'
 import { buildApp } from './app.js'
 import { loadApiConfig } from './config.js'
 import { createApiDeps } from './deps.js'
+import { followTenantsFile } from './tenants-reload.js'
 
 // Wiring only: parse env once, build deps, listen, stop on SIGTERM/SIGINT within a deadline.
 let config: ReturnType<typeof loadApiConfig>
@@ -42,6 +43,12 @@ const stop = async (signal: string) => {
 }
 process.on('SIGTERM', () => void stop('SIGTERM'))
 process.on('SIGINT', () => void stop('SIGINT'))
+// The tenants file, read again every TENANTS_RELOAD_MS and at once on SIGHUP: tenants-reload.ts.
+const tenantsWatch = followTenantsFile(deps, process.env)
+process.on('SIGHUP', () => {
+  if (!tenantsWatch) log.warn('SIGHUP: no TENANTS_FILE to read again')
+  else void tenantsWatch.check()
+})
 
 try {
   await app.listen({ port: config.port, host: config.host })

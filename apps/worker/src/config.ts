@@ -37,6 +37,8 @@ export const WorkerEnv = BaseEnv.extend(CallbackRetryEnv.shape).extend({
    * fail with that reason). CALLBACK_SECRET of earlier releases is no longer read.
    */
   TENANTS_FILE: z.string().min(1).optional(),
+  /** How often the tenants file is read again for changes (ms; 0: only on SIGHUP). */
+  TENANTS_RELOAD_MS: z.coerce.number().int().min(0).default(10_000),
   CALLBACK_ALLOW_PRIVATE: envBoolean.default(false),
   CALLBACK_ALLOW_HTTP_LOOPBACK: envBoolean.default(false),
   CALLBACK_TIMEOUT_MS: ms(10_000),
@@ -119,6 +121,9 @@ export const WorkerSettings = WorkerEnv.loose().transform((e) => {
           targets: targets.map((t) => t.name),
         }).policies
       : null) as ReadonlyMap<string, TenantPolicy> | null,
+    /** TENANTS_FILE, followed while the worker runs (runtime.ts), or null. */
+    tenantsFile: e.TENANTS_FILE ?? null,
+    tenantsReloadMs: e.TENANTS_RELOAD_MS,
     callback: {
       allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
       allowHttpLoopback: e.CALLBACK_ALLOW_HTTP_LOOPBACK,

@@ -1,4 +1,12 @@
-import type { DurationModel, ImportStore, Logger, Queues, Redis, TargetConfig } from '@ims-importer/core'
+import type {
+  DurationModel,
+  ImportStore,
+  Logger,
+  Queues,
+  Redis,
+  TargetConfig,
+  TenantPolicy,
+} from '@ims-importer/core'
 import type { WorkerConfig } from './config.js'
 import type { ImageQuota } from './image-quota.js'
 import type { ImsClients } from './ims-clients.js'
@@ -31,4 +39,10 @@ export interface WorkerDeps {
   /** The pre-flight's OBS reads per target (preflight-obs.ts; docs/preflight.md). */
   preflight: PreflightReader
   targets: ReadonlyMap<string, TargetConfig>
+  /**
+   * Each tenant's policy (null: no tenants file, every tenant may use everything): the config's at
+   * start, replaced when the tenants file changes (tenants-reload.ts: TENANTS_RELOAD_MS, SIGHUP).
+   * Read where it is used, never kept.
+   */
+  tenants: { current: ReadonlyMap<string, TenantPolicy> | null }
 }

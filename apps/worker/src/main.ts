@@ -1,7 +1,8 @@
-// Wiring only: parse env once, start the worker, shut down on SIGTERM/SIGINT.
+// Wiring only: parse env once, start the worker, shut down on SIGTERM/SIGINT, SIGHUP reads TENANTS_FILE again.
 import { createLogger } from '@ims-importer/core'
 import { loadWorkerConfig } from './config.js'
 import { startWorker } from './index.js'
+import { followTenantsFile } from './tenants-reload.js'
 
 const config = loadWorkerConfig(process.env)
 const log = createLogger({ name: 'worker', level: config.logLevel })
@@ -23,3 +24,9 @@ const stop = (signal: string) => {
 }
 process.on('SIGTERM', () => stop('SIGTERM'))
 process.on('SIGINT', () => stop('SIGINT'))
+// The tenants file, read again every TENANTS_RELOAD_MS and at once on SIGHUP: tenants-reload.ts.
+const tenantsWatch = followTenantsFile(started.runtime.deps, process.env)
+process.on('SIGHUP', () => {
+  if (!tenantsWatch) log.warn('SIGHUP: no TENANTS_FILE to read again')
+  else void tenantsWatch.check()
+})

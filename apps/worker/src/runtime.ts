@@ -99,6 +99,7 @@ export async function createWorkerRuntime(
     imageQuota,
     preflight: createPreflightReader(config.targets, log),
     targets: new Map(config.targets.map((t) => [t.name, t])),
+    tenants: { current: config.tenantPolicies },
   }
   metrics.bindCollectors({ inflight, queues, targets: config.targets, redis })
   bindBacklogEta(metrics.registry, { redis, keys, queues, inflight, targets: config.targets })

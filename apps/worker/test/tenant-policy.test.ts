@@ -1,5 +1,9 @@
-import { enqueueSubmit, newId, unrestrictedPolicy } from '@ims-importer/core'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { enqueueSubmit, loadTenants, newId, unrestrictedPolicy } from '@ims-importer/core'
 import { describe, expect, it } from 'vitest'
+import { followTenantsFile } from '../src/tenants-reload.js'
 import { workerTestFile } from './helpers/fixtures.js'
 import { systemBody, waitAllFinal } from './helpers/harness.js'
 
@@ -52,5 +56,55 @@ describe('the policy re-check before a submission', () => {
       })
     // One POST: the allowed import's.
     expect(t.sim.control.counters().totalCreates).toBe(1)
+  })
+})
+
+describe('the tenants file changed while the worker runs', () => {
+  it('re-checks each submission against the file as it is now (reloaded), not as it was at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'worker-tenants-'))
+    try {
+      const file = join(dir, 'tenants.json')
+      const write = (buckets: string[]) =>
+        writeFileSync(
+          file,
+          JSON.stringify({
+            tenants: { 'tenant-r': { apiKeys: [`sha256:${'0'.repeat(64)}`], targets: '*', buckets } },
+          }),
+        )
+      write(['old-*'])
+      const { t, intake, runtime } = await f.simRuntime(
+        'reload',
+        {},
+        {
+          tenantsFile: file,
+          tenantsReloadMs: 0,
+          tenantPolicies: loadTenants(file, { env: {}, targets: [] }).policies,
+        },
+      )
+      // The bucket moves: imports accepted for the old one must not reach IMS any more.
+      const watch = followTenantsFile(runtime.deps, {})
+      write(['new-*'])
+      expect(await watch?.check()).toBe('reloaded')
+      watch?.close()
+      const submit = async (bucket: string) => {
+        const id = newId('imp')
+        await intake.store.create({
+          id,
+          tenant: 'tenant-r',
+          target: t.target.name,
+          request: { ...systemBody(1), image_url: `${bucket}:disks/ok.zvhd2` },
+        })
+        await enqueueSubmit(intake.queues, t.target.name, id)
+        return id
+      }
+      const [old, now] = [await submit('old-bucket'), await submit('new-bucket')]
+      const [a, b] = await waitAllFinal(intake, [old, now], 20_000)
+      expect(a).toMatchObject({ status: 'failed', error: { code: 'policy_denied' }, attempts: { submit: 0 } })
+      expect(a?.error?.message).toContain('old-bucket')
+      expect(b?.status).toBe('succeeded')
+      expect(t.sim.control.counters().totalCreates).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

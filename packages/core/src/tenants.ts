@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from './config.js'
@@ -241,6 +242,9 @@ export function parseTenants(
   return { policies, apiKeys, adminKeys }
 }
 
+const unreadable = (file: string, err: unknown) =>
+  new ConfigError(`TENANTS_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+
 /** Reads and parses the file TENANTS_FILE names (`.json` as JSON, anything else as YAML). */
 export function loadTenants(
   file: string,
@@ -250,10 +254,17 @@ export function loadTenants(
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    throw new ConfigError(
-      `TENANTS_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    )
+    throw unreadable(file, err)
   }
+  return parseTenantsText(file, text, options)
+}
+
+/** The content of the file `file` (its name says JSON or YAML), parsed. */
+function parseTenantsText(
+  file: string,
+  text: string,
+  options: { env: Record<string, string | undefined>; targets: readonly string[] },
+): Tenants {
   let raw: unknown
   try {
     raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)
@@ -262,4 +273,91 @@ export function loadTenants(
     throw new ConfigError(`TENANTS_FILE: ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}`)
   }
   return parseTenants(raw, options)
+}
+
+/** What one look at the tenants file found. */
+export type TenantsCheck = 'unchanged' | 'reloaded' | 'refused'
+
+export interface TenantsWatch {
+  /** Reads the file now (SIGHUP): a changed, valid file goes to onChange. */
+  check(): Promise<TenantsCheck>
+  close(): void
+}
+
+/**
+ * Follows the tenants file while the service runs, so that a tenant's keys, targets, buckets and
+ * limits change without a restart: every `everyMs` (0: only on check()) the file is read, and
+ * content that differs from the last seen is parsed and handed to onChange. A file that does not
+ * parse (or cannot be read) is refused: onError gets the reason, which names the field, never a
+ * key or secret, once per distinct reason, and the policy in use stays. `env` is read at each
+ * parse (a key moved to a new `env:NAME` needs that variable at start).
+ */
+export function watchTenantsFile(options: {
+  file: string
+  env: Record<string, string | undefined>
+  targets: readonly string[]
+  everyMs: number
+  onChange: (tenants: Tenants) => void
+  onError: (message: string) => void
+}): TenantsWatch {
+  const { file, env, targets } = options
+  let seen: string | null
+  try {
+    seen = readFileSync(file, 'utf8')
+  } catch {
+    seen = null
+  }
+  /** Whether `seen` parsed (the start's content did: the service started on it). */
+  let seenValid = true
+  let lastError: string | null = null
+  const refuse = (message: string): TenantsCheck => {
+    if (message !== lastError) options.onError(message)
+    lastError = message
+    return 'refused'
+  }
+  let running: Promise<TenantsCheck> | null = null
+  const look = async (): Promise<TenantsCheck> => {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      return refuse(unreadable(file, err).message)
+    }
+    if (text === seen) {
+      if (!seenValid) return 'refused'
+      // Readable again after a failed read (a file being replaced): the policy in use is this one.
+      lastError = null
+      return 'unchanged'
+    }
+    seen = text
+    let tenants: Tenants
+    try {
+      tenants = parseTenantsText(file, text, { env, targets })
+    } catch (err) {
+      seenValid = false
+      return refuse(err instanceof Error ? err.message : String(err))
+    }
+    seenValid = true
+    lastError = null
+    options.onChange(tenants)
+    return 'reloaded'
+  }
+  // One look at a time: a SIGHUP during a timer's look waits for it, then looks again.
+  const check = async (): Promise<TenantsCheck> => {
+    while (running) await running.catch(() => undefined)
+    running = look()
+    try {
+      return await running
+    } finally {
+      running = null
+    }
+  }
+  const timer = options.everyMs > 0 ? setInterval(() => void check(), options.everyMs) : null
+  timer?.unref()
+  return {
+    check,
+    close: () => {
+      if (timer) clearInterval(timer)
+    },
+  }
 }

@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify'
 import { queueNames } from '@ims-importer/core'
 import { Queue } from 'bullmq'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken, findApiKeyIn, indexApiKeys } from '../auth.js'
+import { bearerToken, createAuthenticator } from '../auth.js'
 import type { ApiDeps } from '../deps.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, toProblem } from '../problem.js'
 
@@ -61,7 +61,8 @@ export function presentedKey(header: string | undefined): string | null {
 export const adminQueuesRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   const { config, targets, queues, keys, queueRedis } = deps
   const write = config.adminQueuesWrite
-  const adminKeys = indexApiKeys(config.adminKeys)
+  // The admin keys as of each request (a reloaded tenants file's `admins` included).
+  const authenticate = createAuthenticator(() => deps.tenants.current)
 
   // The reconciler's queue is not one the API adds to: opened here on the API's queue connection
   // and namespace, as createQueues opens the others.
@@ -89,7 +90,7 @@ export const adminQueuesRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) 
 
   app.addHook('onRequest', async (req, reply) => {
     const token = presentedKey(req.headers.authorization)
-    const key = token ? findApiKeyIn(token, adminKeys) : null
+    const key = token ? authenticate(token, true) : null
     if (!key) {
       reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`)
       return refuse(

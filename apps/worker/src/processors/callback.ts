@@ -181,7 +181,7 @@ export function processCallback(deps: WorkerDeps, options: CallbackProcessorOpti
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
 
     // The tenant's own secrets (TENANTS_FILE): a callback is never signed with another's.
-    const secrets = deps.config.tenantPolicies?.get(record.tenant)?.callbackSecrets ?? []
+    const secrets = deps.tenants.current?.get(record.tenant)?.callbackSecrets ?? []
     if (secrets.length === 0) {
       await keep(deps, importId, {
         status: 'failed',

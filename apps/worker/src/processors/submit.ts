@@ -37,7 +37,7 @@ export { PLACE_WAIT_MAX_MS } from './submit-decision.js'
  * policy, or the tenant did), or null. Without a tenants file every tenant may use everything.
  */
 function policyDenial(deps: WorkerDeps, record: ImportRecord): string | null {
-  const policies = deps.config.tenantPolicies
+  const policies = deps.tenants.current
   if (!policies) return null
   const policy = policies.get(record.tenant)
   if (!policy) return `tenant ${record.tenant} is no longer in the tenant policy`
