@@ -201,7 +201,7 @@ describe('the tenants file while the service runs (watchTenantsFile)', () => {
         // The content the service started on is not a change.
         expect(await watch.check()).toBe('unchanged')
         // beta loses every target but eu-nl; gamma is new.
-        const next = structuredClone(FILE) as typeof FILE & { tenants: Record<string, unknown> }
+        const next = structuredClone(FILE) as { tenants: Record<string, unknown>; admins: unknown }
         next.tenants.beta = { ...FILE.tenants.beta, targets: ['eu-nl'] }
         const gamma = (target: string) => ({
           apiKeys: [`sha256:${hex('gamma-key')}`],
