@@ -46,8 +46,7 @@ describe('reconciler', () => {
     const counters = t.sim.control.counters()
     expect(counters.createsByMarker[lostSubmit]).toBe(1)
     expect(counters.createsByMarker[lostPoll]).toBe(1)
-    // Places go right after the final write (afterFinal), not in the same instant.
-    await waitUntil('the places released', async () => (await inflight.count(target)) === 0, 2_000, 10)
+    // Places go in the write that makes each import final (core transition-import.lua).
     expect(await inflight.count(target)).toBe(0)
 
     // Nothing left to repair.

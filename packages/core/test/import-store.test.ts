@@ -243,6 +243,38 @@ describe('transition', () => {
     expect(next.history.map((h) => h.status)).toEqual(['queued', 'submitting'])
   })
 
+  it('gives back the in-flight place in the write that makes the import final, and announces it', async () => {
+    const target = uniqueName('tgt')
+    const holder = await storeA.create(input(uniqueName('t'), { target }), at(0))
+    const other = await storeA.create(input(uniqueName('t'), { target }), at(0))
+    // Two places held, as the worker's in-flight set holds them (member = import id).
+    await redisA.zadd(keys.inflight(target), 1, holder.id, 2, other.id)
+    const listener = createRedis(url, { connectionName: 'import-store-test-freed' })
+    try {
+      const heard: string[] = []
+      listener.on('message', (_channel: string, message: string) => heard.push(message))
+      await listener.subscribe(keys.inflightFreed(target))
+      // Not final: the place stays.
+      await storeA.transition(holder.id, 'submitting')
+      await storeA.transition(holder.id, 'submitted', { ims: { job_id: 'j-1' } })
+      expect(await redisA.zscore(keys.inflight(target), holder.id)).not.toBeNull()
+      // Final: gone in the same write, the other import's place untouched.
+      await storeA.transition(holder.id, 'failed', {
+        error: { source: 'ims', code: 'IMG.0057', message: 'file missing' },
+      })
+      expect(await redisA.zrange(keys.inflight(target), 0, -1)).toEqual([other.id])
+      // A final import without a place (cancelled while queued): nothing removed, nothing said.
+      const none = await storeA.create(input(uniqueName('t'), { target }), at(0))
+      await storeA.transition(none.id, 'cancelled')
+      const deadline = Date.now() + 2000
+      while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+      await new Promise((r) => setTimeout(r, 50))
+      expect(heard).toEqual(['1:store'])
+    } finally {
+      listener.disconnect()
+    }
+  })
+
   it('refuses a stale expectedVersion and leaves the record alone', async () => {
     const r = await storeA.create(input(uniqueName('t')), at(0))
     const v2 = await storeA.transition(r.id, 'submitting', {}, { expectedVersion: 1 })

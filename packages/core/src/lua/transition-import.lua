@@ -2,12 +2,17 @@
 -- that becomes (or stays) final gets its retention: the record expires at ARGV[7] and the
 -- retention set names its index entries for the sweep; the batch, once none of its imports is
 -- open, expires then too (docs/retention.md).
+-- A record that becomes final gives back its in-flight place on its target in the same step (the
+-- worker's in-flight set, apps/worker/src/inflight.ts), announced on the target's freed-places
+-- channel as the worker's release does: no reader sees a final import holding a place, and a
+-- crash right after the final write leaves none held.
 -- KEYS: 1 record, 2 old status, 3 new status, 4 old tenant status, 5 new tenant status,
---   6 the retention set, then only when the record is in a batch: 7 the batch's status counts,
---   8 the batch record, 9 the batch's imports
+--   6 the retention set, 7 the in-flight set of the record's target, then only when the record is
+--   in a batch: 8 the batch's status counts, 9 the batch record, 10 the batch's imports
 -- ARGV: 1 expected version, 2 new json, 3 score (creation ms), 4 id, 5 old status, 6 new status,
 --   7 expiry (epoch ms; '' = the new status is not final), 8 the record's retention member,
---   9 the batch's retention member ('' = none), 10.. the statuses that are not final
+--   9 the batch's retention member ('' = none), 10 the target's freed-places channel ('' = the
+--   new status is not final: no place is given back), 11.. the statuses that are not final
 -- Returns {'ok'}, {'missing'}, {'corrupt'} (the stored record is not JSON) or
 --   {'conflict', stored version}.
 
@@ -24,18 +29,21 @@ if ARGV[5] ~= ARGV[6] then
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
   redis.call('ZREM', KEYS[4], ARGV[4])
   redis.call('ZADD', KEYS[5], ARGV[3], ARGV[4])
-  if KEYS[7] then
-    redis.call('HINCRBY', KEYS[7], ARGV[5], -1)
-    redis.call('HINCRBY', KEYS[7], ARGV[6], 1)
+  if KEYS[8] then
+    redis.call('HINCRBY', KEYS[8], ARGV[5], -1)
+    redis.call('HINCRBY', KEYS[8], ARGV[6], 1)
   end
 end
 if ARGV[7] ~= '' then
   local open = {}
-  for i = 10, #ARGV do open[#open + 1] = ARGV[i] end
+  for i = 11, #ARGV do open[#open + 1] = ARGV[i] end
   local batch = nil
-  if KEYS[7] and ARGV[9] ~= '' then
-    batch = { counts = KEYS[7], record = KEYS[8], imports = KEYS[9], member = ARGV[9] }
+  if KEYS[8] and ARGV[9] ~= '' then
+    batch = { counts = KEYS[8], record = KEYS[9], imports = KEYS[10], member = ARGV[9] }
   end
   retain_final(KEYS[1], KEYS[6], tonumber(ARGV[7]), ARGV[8], batch, open)
+end
+if ARGV[10] ~= '' and redis.call('ZREM', KEYS[7], ARGV[4]) > 0 then
+  redis.call('PUBLISH', ARGV[10], '1:store')
 end
 return {'ok'}

@@ -32,11 +32,17 @@ async function compareAndSet(
     keys.tenantStatusImports(current.tenant, from),
     keys.tenantStatusImports(current.tenant, to),
     keys.retention,
+    keys.inflight(current.target),
   ]
-  // A final record gets its retention in the same step (docs/retention.md).
+  // A final record gets its retention and gives back its in-flight place in the same step
+  // (docs/retention.md, docs/inflight.md).
   let retention: (string | number)[] = ['', '', '']
-  if (isFinal(to)) retention = retentionArgs(keys, next, retentionMs, keyList)
-  else if (current.batch_id !== null) keyList.push(keys.batchStatusCounts(current.batch_id))
+  let freedChannel = ''
+  if (isFinal(to)) {
+    retention = retentionArgs(keys, next, retentionMs, keyList)
+    freedChannel = keys.inflightFreed(current.target)
+  } else if (current.batch_id !== null) keyList.push(keys.batchStatusCounts(current.batch_id))
+  const [expiry, member, batchMember, ...open] = retention
   const reply = (await runScript(redis, scripts.transition, keyList, [
     current.version,
     serialise(next),
@@ -44,7 +50,11 @@ async function compareAndSet(
     current.id,
     from,
     to,
-    ...retention,
+    expiry ?? '',
+    member ?? '',
+    batchMember ?? '',
+    freedChannel,
+    ...open,
   ])) as string[]
   switch (reply[0]) {
     case 'ok':
