@@ -119,6 +119,19 @@ export interface ModelLists {
 
 type Quantiles = ReturnType<typeof summary>
 
+/**
+ * The summary of one of a model's lists, kept by the list (its identity): a caller that estimates
+ * many sizes from the same lists (a batch's view) sorts each list once.
+ */
+const summaries = new WeakMap<readonly number[], Quantiles>()
+function listSummary(list: readonly number[]): Quantiles {
+  const known = summaries.get(list)
+  if (known) return known
+  const q = summary(list)
+  summaries.set(list, q)
+  return q
+}
+
 /** ln(p90 / p10): how far apart an answer's imports fell, whatever the unit. */
 const logSpread = (q: Quantiles) => Math.log(q.p90 / q.p10)
 /**
@@ -206,17 +219,17 @@ export function estimateFrom(
   const s = sizeBytes(size)
   const answers: { q: Quantiles; samples: number; basis: DurationEstimate['basis'] }[] = []
   if (s && lists.bucket.length >= minSamples)
-    answers.push({ q: summary(lists.bucket), samples: lists.bucket.length, basis: 'bucket' })
+    answers.push({ q: listSummary(lists.bucket), samples: lists.bucket.length, basis: 'bucket' })
   const fit = s && lists.sized ? sizeFit(lists.sized, s.bytes, 2 * minSamples) : null
   if (fit) answers.push({ q: fit, samples: lists.sized?.length ?? 0, basis: 'size-fit' })
   if (s && lists.perByte.length >= minSamples)
     answers.push({
-      q: scaled(summary(lists.perByte), s.bytes),
+      q: scaled(listSummary(lists.perByte), s.bytes),
       samples: lists.perByte.length,
       basis: 'per-byte',
     })
   if (answers.length === 0 && lists.any.length >= minSamples)
-    answers.push({ q: summary(lists.any), samples: lists.any.length, basis: 'target' })
+    answers.push({ q: listSummary(lists.any), samples: lists.any.length, basis: 'target' })
   let best = answers[0]
   for (const x of answers) if (best && logSpread(x.q) < NARROWER * logSpread(best.q)) best = x
   return best
