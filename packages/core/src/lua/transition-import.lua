@@ -1,5 +1,5 @@
 -- Compare-and-set of one record on its version, moving its id between status indexes. A record
--- that becomes (or stays) final gets its retention: the record expires at ARGV[7] and the
+-- that becomes (or stays) final gets its retention: the record expires at ARGV[8] and the
 -- retention set names its index entries for the sweep; the batch, once none of its imports is
 -- open, expires then too (docs/retention.md).
 -- A record that becomes final gives back its in-flight place on its target in the same step (the
@@ -10,9 +10,10 @@
 --   6 the retention set, 7 the in-flight set of the record's target, then only when the record is
 --   in a batch: 8 the batch's status counts, 9 the batch record, 10 the batch's imports
 -- ARGV: 1 expected version, 2 new json, 3 score (creation ms), 4 id, 5 old status, 6 new status,
---   7 expiry (epoch ms; '' = the new status is not final), 8 the record's retention member,
---   9 the batch's retention member ('' = none), 10 the target's freed-places channel ('' = the
---   new status is not final: no place is given back), 11.. the statuses that are not final
+--   7 the target's freed-places channel ('' = the new status is not final: no place is given
+--   back), then the retention arguments (store/retention.ts retentionArgs): 8 expiry (epoch ms;
+--   '' = not final), 9 the record's retention member, 10 the batch's retention member ('' =
+--   none), 11.. the statuses that are not final
 -- Returns {'ok'}, {'missing'}, {'corrupt'} (the stored record is not JSON) or
 --   {'conflict', stored version}.
 
@@ -34,16 +35,16 @@ if ARGV[5] ~= ARGV[6] then
     redis.call('HINCRBY', KEYS[8], ARGV[6], 1)
   end
 end
-if ARGV[7] ~= '' then
+if ARGV[8] ~= '' then
   local open = {}
   for i = 11, #ARGV do open[#open + 1] = ARGV[i] end
   local batch = nil
-  if KEYS[8] and ARGV[9] ~= '' then
-    batch = { counts = KEYS[8], record = KEYS[9], imports = KEYS[10], member = ARGV[9] }
+  if KEYS[8] and ARGV[10] ~= '' then
+    batch = { counts = KEYS[8], record = KEYS[9], imports = KEYS[10], member = ARGV[10] }
   end
-  retain_final(KEYS[1], KEYS[6], tonumber(ARGV[7]), ARGV[8], batch, open)
+  retain_final(KEYS[1], KEYS[6], tonumber(ARGV[8]), ARGV[9], batch, open)
 end
-if ARGV[10] ~= '' and redis.call('ZREM', KEYS[7], ARGV[4]) > 0 then
-  redis.call('PUBLISH', ARGV[10], '1:store')
+if ARGV[7] ~= '' and redis.call('ZREM', KEYS[7], ARGV[4]) > 0 then
+  redis.call('PUBLISH', ARGV[7], '1:store')
 end
 return {'ok'}

@@ -42,7 +42,6 @@ async function compareAndSet(
     retention = retentionArgs(keys, next, retentionMs, keyList)
     freedChannel = keys.inflightFreed(current.target)
   } else if (current.batch_id !== null) keyList.push(keys.batchStatusCounts(current.batch_id))
-  const [expiry, member, batchMember, ...open] = retention
   const reply = (await runScript(redis, scripts.transition, keyList, [
     current.version,
     serialise(next),
@@ -50,11 +49,8 @@ async function compareAndSet(
     current.id,
     from,
     to,
-    expiry ?? '',
-    member ?? '',
-    batchMember ?? '',
     freedChannel,
-    ...open,
+    ...retention,
   ])) as string[]
   switch (reply[0]) {
     case 'ok':
