@@ -1,4 +1,4 @@
-import { isImsError } from '@ims-importer/ims-client'
+import { isImsError, normalizeErrorCode } from '@ims-importer/ims-client'
 
 /**
  * The one place that classifies an IMS failure for the worker. Each processor maps each class
@@ -29,14 +29,15 @@ export const RATE_THROTTLE_CODES: ReadonlySet<string> = new Set(['APIG.0308', 'I
  * Flow-control answers that mean "wait and retry", whatever their HTTP status: the rate throttles
  * and IMG.0194 (too many imports at once, a limit on concurrency rather than rate).
  */
-const HOLD_CODES = new Set([...RATE_THROTTLE_CODES, 'APIGW.0308', 'IMG.0194'])
+const HOLD_CODES = new Set([...RATE_THROTTLE_CODES, 'IMG.0194'])
 
 export function classifyImsFailure(
   err: unknown,
   operation: 'quickImport' | 'getJob' | 'listImages',
 ): ImsFailure {
   if (isImsError(err)) {
-    const kind: FailureClass = err.code && HOLD_CODES.has(err.code) ? 'throttled' : err.kind
+    const kind: FailureClass =
+      err.code && HOLD_CODES.has(normalizeErrorCode(err.code)) ? 'throttled' : err.kind
     return { kind, code: err.code, status: err.status, message: err.message, retryAfterMs: err.retryAfterMs }
   }
   // Not from the client (a bug, an abort): for the POST nobody knows whether it left, so it is

@@ -20,12 +20,7 @@ export interface OutboxDrainer {
  * Redis errors are logged and retried with backoff; nothing taken is dropped (put back, or left
  * to the reconciler when even that fails).
  */
-export function startOutboxDrainer(deps: {
-  redis: Redis
-  queues: Queues
-  log: Logger
-  onMoved?: (n: number) => void
-}): OutboxDrainer {
+export function startOutboxDrainer(deps: { redis: Redis; queues: Queues; log: Logger }): OutboxDrainer {
   const { redis, queues, log } = deps
   // Its own connection: BLMPOP holds it for up to BLOCK_S (a Cluster's duplicate() too).
   const blocking = redis.duplicate()
@@ -41,7 +36,6 @@ export function startOutboxDrainer(deps: {
         })
         if (step.malformed.length > 0)
           log.error({ entries: step.malformed.slice(0, 10) }, 'submit outbox: entries dropped, not entries')
-        if (step.moved > 0) deps.onMoved?.(step.moved)
         failures = 0
       } catch (err) {
         if (closing) break

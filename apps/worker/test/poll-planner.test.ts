@@ -303,9 +303,7 @@ interface SimJob {
 
 /** Durations from 5 to 60 min with a long tail (lognormal, median 12 min, cut at 5 and 60). */
 function drawJob(r: () => number, scale: number, nonlinear: boolean): SimJob {
-  let d = 0
-  do d = 12 * MIN * Math.exp(0.6 * gauss(r))
-  while (d < 5 * MIN || d > 60 * MIN)
+  const d = truncatedDraw(r, 12 * MIN, 0.6, 5 * MIN, 60 * MIN)
   const gb = Math.max(1, Math.round((d / MIN) * 2 * Math.exp(0.25 * gauss(r))))
   const g = r()
   return { durationMs: d * scale, gb, startMs: r() * 20 * S * scale, gamma: nonlinear ? 0.85 + 0.3 * g : 1 }

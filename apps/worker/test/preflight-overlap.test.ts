@@ -52,9 +52,10 @@ describe('pre-flight beside the place and the reservation', () => {
     const holder = await intake.create(t.target.name, body(0, 'images:disks/long.zvhd2'))
     await waitUntil(
       'the good import submitted',
-      async () =>
-        (await intake.records([holder]))[0]?.status === 'running' ||
-        (await intake.records([holder]))[0]?.status === 'submitted',
+      async () => {
+        const status = (await intake.records([holder]))[0]?.status
+        return status === 'running' || status === 'submitted'
+      },
       10_000,
     )
     const started = Date.now()

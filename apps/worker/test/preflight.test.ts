@@ -1,4 +1,3 @@
-import { buildApp, createApiDeps, defaultApiConfig, parseApiKeys } from '@ims-importer/api'
 import {
   createKeys,
   durationModelKey,
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WorkerRuntime } from '../src/index.js'
 import { workerTestFile } from './helpers/fixtures.js'
 import type { SimTarget } from './helpers/harness.js'
-import { silentLog, waitAllFinal, waitUntil } from './helpers/harness.js'
+import { waitAllFinal, waitUntil } from './helpers/harness.js'
 
 // The pre-flight end to end: a real simulator whose IMS judges the file of every job by its OBS
 // (obsJudging), a real Redis and worker. Each bad file is sent twice: through a target without the
@@ -116,22 +115,7 @@ describe('pre-flight (enforce)', () => {
       expect(ours.attempts.submit, c.url).toBe(0)
     })
     // The reason as the API shows it (GET /v1/imports/{id}; intake's records are tenant-a's).
-    const api = f.closeLater(
-      buildApp(
-        createApiDeps(
-          defaultApiConfig({
-            redisUrl: f.redisUrl,
-            keyPrefix: f.ns.prefix,
-            logLevel: 'silent',
-            apiKeys: parseApiKeys('tenant-a:key-a', 'API_KEYS'),
-            usingDevKey: false,
-            targets: [checked.name, unchecked.name],
-          }),
-          { log: silentLog() },
-        ),
-      ),
-      (app) => app.close(),
-    )
+    const api = await f.api('tenant-a:key-a', { targets: [checked.name, unchecked.name] })
     for (const [i, id] of withIds.entries()) {
       const res = await api.inject({
         method: 'GET',

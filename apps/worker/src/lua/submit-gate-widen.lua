@@ -4,8 +4,7 @@
 -- ARGV[1]  '' to read; else the new widening (ms), set with at = now
 -- ARGV[2]  time to live (ms) of a widening set, about until it has decayed below 1 ms
 -- Reply    {ms, at, now} as read (ms and at -1 when none), or as set
-local t = redis.call('TIME')
-local now = math.floor(tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000)
+-- @include now-ms
 if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], 'ms', ARGV[1], 'at', now)
   redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
