@@ -13,7 +13,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
-import { bearerToken, createAuthenticator } from './auth.js'
+import { bearerToken } from './auth.js'
 import { createAuthThrottle } from './auth-throttle.js'
 import type { ApiDeps } from './deps.js'
 import { rateLimitOf } from './intake.js'
@@ -181,7 +181,7 @@ export function buildApp(deps: ApiDeps): App {
     })
   })
 
-  const authenticate = createAuthenticator(() => deps.tenants.current)
+  const { authenticate } = deps
   app.decorateRequest('tenant', null)
   app.decorateRequest('apiKeyId', null)
   app.decorateRequest('principal', null)

@@ -41,12 +41,11 @@ function fromStored(raw: string): BatchRecord {
 
 export interface BatchStore {
   /**
-   * Writes the batch and the tenant's index of batches in one MULTI. The batch's index of imports
-   * is written with the import records (admission, scored by each NewImport's batch_index).
-   */
-  /**
-   * Writes the batch and queues its imports (their submit-outbox entries, core submit-outbox.ts)
-   * in one transaction: no import of a batch reaches a worker before its batch exists.
+   * Writes the batch, the tenant's index of batches and its imports' submit-outbox entries (core
+   * submit-outbox.ts) in one MULTI: no import of a batch reaches a worker before its batch
+   * exists. The batch's index of imports is written with the import records (admission, scored by
+   * each NewImport's batch_index). Throws when a command fails; a MULTI is not rolled back, so the
+   * others may have run (entries pushed): the route's undo withdraws them.
    */
   create(batch: BatchRecord, outboxEntries: readonly string[]): Promise<void>
   get(id: string): Promise<BatchRecord | null>

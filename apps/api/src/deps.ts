@@ -12,7 +12,7 @@ import {
   type Queues,
   type Redis,
 } from '@ims-importer/core'
-import type { AuthKeys } from './auth.js'
+import { type AuthKeys, createAuthenticator, type Principal } from './auth.js'
 import { type BatchStore, createBatchStore } from './batch-store.js'
 import type { ApiConfig } from './config.js'
 import { type ApiMetrics, createApiMetrics } from './metrics.js'
@@ -43,6 +43,11 @@ export interface ApiDeps {
    * tenants file changes (tenants-reload.ts). Read per request, never kept.
    */
   tenants: { current: AuthKeys }
+  /**
+   * Matches a presented key against `tenants.current` as of the call (tenant keys, or admin keys
+   * when `admin`): its principal, or null. One for the app's onRequest hook and the queue board.
+   */
+  authenticate: (token: string, admin: boolean) => Principal | null
 }
 
 /**
@@ -81,6 +86,15 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
     log.info('redis connection restored')
   })
   queueRedis.on('error', () => {}) // the store connection's lines tell of an outage
+  // A reload replaces its `current` (tenants-reload.ts); a copy of these deps ({ ...deps }) shares
+  // this object, so `authenticate` sees the reload either way.
+  const tenants: ApiDeps['tenants'] = {
+    current: {
+      apiKeys: config.apiKeys,
+      adminKeys: config.adminKeys,
+      tenantPolicies: config.tenantPolicies,
+    },
+  }
   return {
     config,
     log,
@@ -95,12 +109,7 @@ export function createApiDeps(config: ApiConfig, options: { log?: Logger } = {})
     queues: createQueues(queueRedis, keys),
     metrics: createApiMetrics(),
     targets: config.targets,
-    tenants: {
-      current: {
-        apiKeys: config.apiKeys,
-        adminKeys: config.adminKeys,
-        tenantPolicies: config.tenantPolicies,
-      },
-    },
+    tenants,
+    authenticate: createAuthenticator(() => tenants.current),
   }
 }

@@ -6,9 +6,11 @@ import { MAX_IDEMPOTENCY_KEY_LENGTH, requestHash, type StoredResponse } from './
 import {
   type FieldError,
   HttpProblem,
+  isRedisOutOfMemory,
   problemResponses,
   rateLimitedProblem,
   remainingMs,
+  storeFullProblem,
   withDeadline,
 } from './problem.js'
 import { requestLog } from './request-log.js'
@@ -17,8 +19,9 @@ import { IdempotencyHeaders } from './schemas.js'
 /*
  * What the two intake routes (POST /v1/imports, POST /v1/batches) share. Each one: checks its
  * body and Idempotency-Key (checkIntake), admits its records with core's admission (one script:
- * rate limit, key lookup, records and the key's answer; docs/intake-admission.md), switches on
- * the result, adds the submit job(s), and undoes the admission when that fails (forgetKey).
+ * rate limit, key lookup, records and the key's answer; docs/intake-admission.md) and switches on
+ * the result; when a write fails it undoes what may have landed and answers that nothing was
+ * accepted (nothingAccepted, which forgets the key).
  */
 
 /**
@@ -153,6 +156,23 @@ export async function forgetKey(deps: ApiDeps, req: FastifyRequest, claim: Idemp
     await deps.admission
       .forget(claim)
       .catch((e) => requestLog(req).warn({ error: (e as Error).message }, 'idempotency key not released'))
+}
+
+/**
+ * The answer to a request whose write failed and was undone, so nothing was accepted: its key is
+ * forgotten first (forgetKey), then the store-full 503 when Redis is out of memory, else a 503
+ * with Retry-After: 1 and `detail`.
+ */
+export async function nothingAccepted(
+  deps: ApiDeps,
+  req: FastifyRequest,
+  claim: IdempotencyClaim | null,
+  err: unknown,
+  detail: string,
+): Promise<HttpProblem> {
+  await forgetKey(deps, req, claim)
+  if (isRedisOutOfMemory(err)) return storeFullProblem()
+  return new HttpProblem('unavailable', detail, { headers: { 'retry-after': '1' } })
 }
 
 /**

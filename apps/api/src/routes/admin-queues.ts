@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify'
 import { queueNames } from '@ims-importer/core'
 import { Queue } from 'bullmq'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken, createAuthenticator } from '../auth.js'
+import { bearerToken } from '../auth.js'
 import type { ApiDeps } from '../deps.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, toProblem } from '../problem.js'
 
@@ -61,8 +61,8 @@ export function presentedKey(header: string | undefined): string | null {
 export const adminQueuesRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   const { config, targets, queues, keys, queueRedis } = deps
   const write = config.adminQueuesWrite
-  // The admin keys as of each request (a reloaded tenants file's `admins` included).
-  const authenticate = createAuthenticator(() => deps.tenants.current)
+  // deps.authenticate: the admin keys as of each request (a reloaded tenants file's `admins` included).
+  const { authenticate } = deps
 
   // The reconciler's queue is not one the API adds to: opened here on the API's queue connection
   // and namespace, as createQueues opens the others.

@@ -13,17 +13,9 @@ import { type BatchRecord, summariseWaiting } from '../batch-store.js'
 import type { ApiDeps } from '../deps.js'
 import type { StoredResponse } from '../idempotency.js'
 import { type ParsedImportRequest, parseImportRequest } from '../import-request.js'
-import { checkIntake, forgetKey, intakeRoute, rateLimitOf, refusal, sendAccepted } from '../intake.js'
+import { checkIntake, intakeRoute, nothingAccepted, rateLimitOf, refusal, sendAccepted } from '../intake.js'
 import { compactAnswer, expandAnswer } from '../item-errors.js'
-import {
-  type FieldError,
-  HttpProblem,
-  isRedisOutOfMemory,
-  problemResponses,
-  remainingMs,
-  storeFullProblem,
-  withDeadline,
-} from '../problem.js'
+import { type FieldError, HttpProblem, problemResponses, remainingMs, withDeadline } from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
   BatchAccepted,
@@ -169,13 +161,17 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
       /**
        * Same rule as a single import: nothing half-accepted. Records and the batch are removed
        * and the key's answer forgotten; whatever cannot be removed stays queued for the
-       * reconciler (logged by id).
+       * reconciler (logged by id). `queued`: the batch write (batches.create, which pushes the
+       * imports' outbox entries) may have landed, so their submit work is withdrawn too; before
+       * it there is none to withdraw (admitted with `queue: false`: no entry, so no job).
        */
-      const undo = async (err: unknown): Promise<HttpProblem> => {
+      const undo = async (err: unknown, queued: boolean): Promise<HttpProblem> => {
         requestLog(req).warn({ error: (err as Error).message }, 'batch accept failed')
         const cleanup = await Promise.allSettled([
           ...planned.map((p) => store.remove(p.input.id)),
-          ...planned.map((p) => withdrawSubmit(deps.redis, queues, p.input.target, p.input.id)),
+          ...(queued
+            ? planned.map((p) => withdrawSubmit(deps.redis, queues, p.input.target, p.input.id))
+            : []),
           batches.remove(batch),
         ])
         if (cleanup.some((c) => c.status === 'rejected'))
@@ -183,12 +179,12 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
             { import_ids: planned.map((p) => p.input.id) },
             'batch left partly written; the reconciler will enqueue its queued records',
           )
-        await forgetKey(deps, req, claim)
-        if (isRedisOutOfMemory(err)) return storeFullProblem()
-        return new HttpProblem(
-          'unavailable',
+        return nothingAccepted(
+          deps,
+          req,
+          claim,
+          err,
           'the batch could not be recorded and queued; nothing was accepted, retry',
-          { headers: { 'retry-after': '1' } },
         )
       }
 
@@ -209,7 +205,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           }),
         )
       } catch (err) {
-        throw await undo(err)
+        throw await undo(err, false)
       }
       switch (result.kind) {
         case 'created':
@@ -234,7 +230,7 @@ export const batchRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           ),
         )
       } catch (err) {
-        throw await undo(err)
+        throw await undo(err, true)
       }
       const perTarget = new Map<string, number>()
       for (const r of result.records) perTarget.set(r.target, (perTarget.get(r.target) ?? 0) + 1)

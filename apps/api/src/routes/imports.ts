@@ -17,20 +17,13 @@ import { parseImportRequest } from '../import-request.js'
 import {
   bodyProblem,
   checkIntake,
-  forgetKey,
   intakeRoute,
+  nothingAccepted,
   rateLimitOf,
   refusal,
   sendAccepted,
 } from '../intake.js'
-import {
-  HttpProblem,
-  isRedisOutOfMemory,
-  problemResponses,
-  remainingMs,
-  storeFullProblem,
-  withDeadline,
-} from '../problem.js'
+import { HttpProblem, problemResponses, remainingMs, withDeadline } from '../problem.js'
 import { requestLog, tagLog } from '../request-log.js'
 import {
   ImportIdParams,
@@ -151,14 +144,12 @@ export const importRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         await Promise.all([store.remove(id), withdrawSubmit(deps.redis, queues, target, id)]).catch((e) =>
           requestLog(req).error({ error: (e as Error).message }, 'import record write not undone'),
         )
-        await forgetKey(deps, req, claim)
-        if (isRedisOutOfMemory(err)) throw storeFullProblem()
-        throw new HttpProblem(
-          'unavailable',
+        throw await nothingAccepted(
+          deps,
+          req,
+          claim,
+          err,
           'the import could not be recorded; nothing was accepted, retry',
-          {
-            headers: { 'retry-after': '1' },
-          },
         )
       })
       switch (result.kind) {
