@@ -5,9 +5,11 @@ import {
   type ImportStatus,
   type Keys,
   type ModelLists,
+  modelListNames,
+  parseDurations,
   type Redis,
+  type SizedDuration,
   type SizeHint,
-  sizeBucket,
   sizedDurations,
   sizeHintOf,
   WaitingState,
@@ -61,21 +63,9 @@ export interface BatchFinishDeps {
   places: Readonly<Record<string, number>>
 }
 
-/** The lists of the model an import of `size` reads besides `any` (null: none, size unknown). */
-const modelBuckets = (size: SizeHint | null) => {
-  const bucket = sizeBucket(size)
-  const kind = size?.kind === 'file-bytes' ? 'f' : 'd'
-  return bucket === 'any'
-    ? { bucket: null, perByte: null, sized: null }
-    : { bucket, perByte: `${kind}-per-byte`, sized: `${kind}-size-ms` }
-}
-
 /** Exact sizes, so that imports of one size share their estimate. */
 const sizeKey = (size: SizeHint | null) =>
   size === null ? 'any' : size.kind === 'file-bytes' ? `f${size.bytes}` : `d${size.gb}`
-
-const numbers = (raw: unknown): number[] =>
-  Array.isArray(raw) ? raw.map(Number).filter((n) => Number.isFinite(n) && n > 0) : []
 
 /** Results of a pipeline, in order; a failed command fails the whole read. */
 async function execAll(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
@@ -134,40 +124,47 @@ export async function expectedFinishOf(
 
   // The duration model's lists of each distinct target and size bucket, in one pipeline.
   const needModel = open.filter((r) => r.status === 'queued' || r.status === 'submitting')
-  const listKeys = new Map<string, number>()
-  const listKey = (target: string, bucket: string) => durationModelKey(keys, target, bucket)
+  // Each list's Redis key, and whether it holds `<bytes>:<ms>` pairs (a `<kind>-size-ms` list).
+  const toRead = new Map<string, boolean>()
+  const listKey = (target: string, name: string) => durationModelKey(keys, target, name)
   for (const r of needModel) {
-    const { bucket, perByte, sized } = modelBuckets(sizeHintOf(r))
-    for (const b of ['any', bucket, perByte, sized])
-      if (b !== null && !listKeys.has(listKey(r.target, b))) listKeys.set(listKey(r.target, b), listKeys.size)
+    toRead.set(listKey(r.target, 'any'), false)
+    const names = modelListNames(sizeHintOf(r))
+    if (!names) continue
+    toRead.set(listKey(r.target, names.bucket), false)
+    toRead.set(listKey(r.target, names.perByte), false)
+    toRead.set(listKey(r.target, names.sized), true)
   }
-  let raw: unknown[] = []
-  if (listKeys.size > 0) {
+  // Each list parsed once, by its key: one array per list, so core sorts and fits it once.
+  const durations = new Map<string, number[]>()
+  const pairs = new Map<string, SizedDuration[]>()
+  if (toRead.size > 0) {
     const read = redis.pipeline()
-    for (const key of listKeys.keys()) read.lrange(key, 0, -1)
-    raw = await execAll(read)
+    for (const key of toRead.keys()) read.lrange(key, 0, -1)
+    const raw = await execAll(read)
+    let i = 0
+    for (const [key, sized] of toRead) {
+      if (sized) pairs.set(key, sizedDurations(raw[i]))
+      else durations.set(key, parseDurations(raw[i]))
+      i++
+    }
   }
-  // Each list parsed once (the size-ms pairs as pairs); one array per list, so core fits it once.
-  const parsed = new Map<number, number[] | ReturnType<typeof sizedDurations>>()
-  const listAt = <T>(target: string, b: string | null, parse: (v: unknown) => T[]): T[] => {
-    if (b === null) return []
-    const i = listKeys.get(listKey(target, b))
-    if (i === undefined) return []
-    if (!parsed.has(i)) parsed.set(i, parse(raw[i]) as never)
-    return parsed.get(i) as T[]
-  }
+  const durationsAt = (target: string, name: string) => durations.get(listKey(target, name)) ?? []
   const medians = new Map<string, number | null>()
   const medianOf = (r: OpenImport): number | null => {
     const size = sizeHintOf(r)
     const memo = `${r.target}\n${sizeKey(size)}`
     if (!medians.has(memo)) {
-      const { bucket, perByte, sized } = modelBuckets(size)
-      const model: ModelLists = {
-        any: listAt(r.target, 'any', numbers),
-        bucket: listAt(r.target, bucket, numbers),
-        perByte: listAt(r.target, perByte, numbers),
-        sized: listAt(r.target, sized, sizedDurations),
-      }
+      const names = modelListNames(size)
+      const any = durationsAt(r.target, 'any')
+      const model: ModelLists = names
+        ? {
+            any,
+            bucket: durationsAt(r.target, names.bucket),
+            perByte: durationsAt(r.target, names.perByte),
+            sized: pairs.get(listKey(r.target, names.sized)) ?? [],
+          }
+        : { any, bucket: [], perByte: [], sized: [] }
       medians.set(memo, estimateFrom(model, size)?.medianMs ?? null)
     }
     return medians.get(memo) ?? null

@@ -73,8 +73,32 @@ export function sizeHintOf(record: {
  * -> `f33`; `any` when the size is unknown. Part of the persistent key layout.
  */
 export function sizeBucket(size: SizeHint | null): string {
+  return modelListNames(size)?.bucket ?? 'any'
+}
+
+/** The lists of a target's model that an import of a known size reads and feeds besides `any`. */
+export interface ModelListNames {
+  /** Its size bucket (sizeBucket), e.g. `d35`. */
+  bucket: string
+  /** The target's ms per byte of the size's kind: `d-per-byte` / `f-per-byte`. */
+  perByte: string
+  /** The target's `<bytes>:<ms>` pairs of the size's kind: `d-size-ms` / `f-size-ms`. */
+  sized: string
+}
+
+/**
+ * The names of the lists a size reads besides `any` (the bucket argument of durationModelKey);
+ * null when the size is unknown or unusable (only `any` then). Part of the persistent key layout.
+ */
+export function modelListNames(size: SizeHint | null): ModelListNames | null {
   const s = sizeBytes(size)
-  return s ? `${s.kind}${Math.floor(Math.log2(s.bytes))}` : 'any'
+  return s
+    ? {
+        bucket: `${s.kind}${Math.floor(Math.log2(s.bytes))}`,
+        perByte: `${s.kind}-per-byte`,
+        sized: `${s.kind}-size-ms`,
+      }
+    : null
 }
 
 /**
@@ -120,17 +144,22 @@ export interface ModelLists {
 type Quantiles = ReturnType<typeof summary>
 
 /**
- * The summary of one of a model's lists, kept by the list (its identity): a caller that estimates
- * many sizes from the same lists (a batch's view) sorts each list once.
+ * `fn` kept by its list (the list's identity, in a WeakMap): a caller that estimates many sizes
+ * from the same lists (a batch's view) computes it once per list.
  */
-const summaries = new WeakMap<readonly number[], Quantiles>()
-function listSummary(list: readonly number[]): Quantiles {
-  const known = summaries.get(list)
-  if (known) return known
-  const q = summary(list)
-  summaries.set(list, q)
-  return q
+function memoByList<L extends object, R extends object | null>(fn: (list: L) => R): (list: L) => R {
+  const memo = new WeakMap<L, R>()
+  return (list) => {
+    const known = memo.get(list)
+    if (known !== undefined) return known
+    const value = fn(list)
+    memo.set(list, value)
+    return value
+  }
 }
+
+/** The summary of one of a model's lists, sorted once per list. */
+const listSummary = memoByList((list: readonly number[]) => summary(list))
 
 /** ln(p90 / p10): how far apart an answer's imports fell, whatever the unit. */
 const logSpread = (q: Quantiles) => Math.log(q.p90 / q.p10)
@@ -154,7 +183,8 @@ const scaled = (q: Quantiles, by: number): Quantiles => ({
  * slope that does not grow with the size, or with a fit that is not positive at every size used.
  */
 function sizeFit(pairs: readonly SizedDuration[], bytes: number, need: number): Quantiles | null {
-  const line = fittedLine(pairs, need)
+  if (pairs.length < need) return null
+  const line = fittedLine(pairs)
   if (!line) return null
   const at = line.a + line.b * bytes
   return at > 0 ? scaled(line.ratios, at) : null
@@ -168,23 +198,12 @@ interface FittedLine {
 }
 
 /**
- * Lines fitted so far, by the pairs' list (its identity) and `need`: a caller that estimates many
- * sizes from one list (a batch's view) fits it once; O(n^2) slopes for n pairs (n <= 64).
+ * The line fitted to the pairs, once per list of pairs: a caller that estimates many sizes from
+ * one list (a batch's view) fits it once; O(n^2) slopes for n pairs (n <= 64).
  */
-const lines = new WeakMap<readonly SizedDuration[], Map<number, FittedLine | null>>()
+const fittedLine = memoByList(fitLine)
 
-function fittedLine(pairs: readonly SizedDuration[], need: number): FittedLine | null {
-  const known = lines.get(pairs)?.get(need)
-  if (known !== undefined) return known
-  const line = fitLine(pairs, need)
-  const byNeed = lines.get(pairs) ?? new Map<number, FittedLine | null>()
-  byNeed.set(need, line)
-  lines.set(pairs, byNeed)
-  return line
-}
-
-function fitLine(pairs: readonly SizedDuration[], need: number): FittedLine | null {
-  if (pairs.length < need) return null
+function fitLine(pairs: readonly SizedDuration[]): FittedLine | null {
   const slopes: number[] = []
   for (let i = 0; i < pairs.length; i++)
     for (let j = i + 1; j < pairs.length; j++) {
@@ -220,8 +239,10 @@ export function estimateFrom(
   const answers: { q: Quantiles; samples: number; basis: DurationEstimate['basis'] }[] = []
   if (s && lists.bucket.length >= minSamples)
     answers.push({ q: listSummary(lists.bucket), samples: lists.bucket.length, basis: 'bucket' })
-  const fit = s && lists.sized ? sizeFit(lists.sized, s.bytes, 2 * minSamples) : null
-  if (fit) answers.push({ q: fit, samples: lists.sized?.length ?? 0, basis: 'size-fit' })
+  if (s && lists.sized) {
+    const fit = sizeFit(lists.sized, s.bytes, 2 * minSamples)
+    if (fit) answers.push({ q: fit, samples: lists.sized.length, basis: 'size-fit' })
+  }
   if (s && lists.perByte.length >= minSamples)
     answers.push({
       q: scaled(listSummary(lists.perByte), s.bytes),
@@ -243,7 +264,8 @@ export function estimateFrom(
     : null
 }
 
-const numbers = (raw: unknown): number[] =>
+/** Entries of a durations list (`any`, a size bucket, `<kind>-per-byte`); unusable ones are left out. */
+export const parseDurations = (raw: unknown): number[] =>
   Array.isArray(raw) ? raw.map(Number).filter((n) => Number.isFinite(n) && n > 0) : []
 
 /** Entries `<bytes>:<ms>` of a `<kind>-size-ms` list; unusable ones are left out. */
@@ -266,6 +288,7 @@ export function createDurationModel(
     async record(target, size, durationMs) {
       if (!Number.isFinite(durationMs) || durationMs <= 0) return
       const s = sizeBytes(size)
+      const names = modelListNames(size)
       // One MULTI: every key carries the namespace's hash tag, so they share a cluster slot.
       const tx = redis.multi()
       const push = (bucket: string, value: number | string) => {
@@ -274,16 +297,16 @@ export function createDurationModel(
       }
       const ms = Math.round(durationMs)
       push('any', ms)
-      if (s) {
-        push(sizeBucket(size), ms)
-        push(`${s.kind}-per-byte`, durationMs / s.bytes)
-        push(`${s.kind}-size-ms`, `${Math.round(s.bytes)}:${ms}`)
+      if (s && names) {
+        push(names.bucket, ms)
+        push(names.perByte, durationMs / s.bytes)
+        push(names.sized, `${Math.round(s.bytes)}:${ms}`)
       }
       await tx.exec()
     },
     async estimate(target, size) {
-      const s = sizeBytes(size)
-      const buckets = s ? ['any', sizeBucket(size), `${s.kind}-per-byte`, `${s.kind}-size-ms`] : ['any']
+      const names = modelListNames(size)
+      const buckets = names ? ['any', names.bucket, names.perByte, names.sized] : ['any']
       const pipeline = redis.pipeline()
       for (const b of buckets) pipeline.lrange(key(target, b), 0, -1)
       const [any = [], bucket = [], perByte = [], sized = []] = ((await pipeline.exec()) ?? []).map(
@@ -294,9 +317,9 @@ export function createDurationModel(
       )
       return estimateFrom(
         {
-          any: numbers(any),
-          bucket: numbers(bucket),
-          perByte: numbers(perByte),
+          any: parseDurations(any),
+          bucket: parseDurations(bucket),
+          perByte: parseDurations(perByte),
           sized: sizedDurations(sized),
         },
         size,
