@@ -1,5 +1,5 @@
 import { createLogger, type ImportStatus, PAGE_EXAMPLES } from '@ims-importer/core'
-import { hasSubmitWork, outboxedImports, testKeys, uniqueName } from '@ims-importer/core/testing'
+import { hasSubmitWork, submitWorkCount, testKeys, uniqueName } from '@ims-importer/core/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, expect, inject } from 'vitest'
 import { buildApp } from '../src/app.js'
@@ -115,14 +115,8 @@ export async function startTestApi(
         headers: { ...auth(tenant), ...headers },
         payload: body as string | object,
       }),
-    submitJobs: async (target) => {
-      const counts = await deps.queues
-        .submit(target)
-        .getJobCounts('waiting', 'delayed', 'active', 'prioritized')
-      // No worker drains the outbox here: an accepted import's submit work is its outbox entry.
-      const queued = (await outboxedImports(deps.redis, deps.queues, target)).length
-      return Object.values(counts).reduce((a, b) => a + b, queued)
-    },
+    // No worker drains the outbox here: an accepted import's submit work is its outbox entry.
+    submitJobs: (target) => submitWorkCount(deps.redis, deps.queues, target),
     hasSubmitJob: (target, importId) => hasSubmitWork(deps.redis, deps.queues, target, importId),
     close: () => app.close(),
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadTenants } from '@ims-importer/core'
-import { testKeys, uniqueName } from '@ims-importer/core/testing'
+import { testKeys, uniqueName, withTempDir } from '@ims-importer/core/testing'
 import { spawnApi } from '@ims-importer/testkit'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { followTenantsFile } from '../src/tenants-reload.js'
@@ -103,42 +103,45 @@ describe('TENANTS_FILE changed while the API runs', () => {
 })
 
 describe('SIGHUP', () => {
-  it('makes an API process read its tenants file again at once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'api-tenants-hup-'))
-    const file = join(dir, 'tenants.json')
-    const write = (keys: string[]) =>
-      writeFileSync(
-        file,
-        JSON.stringify({ tenants: { hup: { apiKeys: keys.map(sha), targets: '*', buckets: ['*'] } } }),
-      )
-    write(['old-key'])
-    const api = await spawnApi(
-      {
-        PATH: process.env.PATH,
-        REDIS_URL: inject('redisUrl'),
-        TENANTS_FILE: file,
-        // Only the signal reads it again.
-        TENANTS_RELOAD_MS: '0',
-        LOG_LEVEL: 'warn',
-      },
-      { namespace: testKeys('tenants-hup') },
-    )
-    try {
-      const status = async (key: string) =>
-        (await fetch(`${api.url}/v1/imports`, { headers: { authorization: `Bearer ${key}` } })).status
-      expect(await status('old-key')).toBe(200)
-      expect(await status('new-key')).toBe(401)
-      write(['new-key'])
-      // Sent, not awaited: the process goes on running (ServiceProcess.kill waits for an exit).
-      process.kill(api.pid, 'SIGHUP')
-      const deadline = Date.now() + 10_000
-      while ((await status('new-key')) !== 200 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50))
-      expect(await status('new-key')).toBe(200)
-      expect(await status('old-key')).toBe(401)
-    } finally {
-      await api.stop()
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }, 60_000)
+  it(
+    'makes an API process read its tenants file again at once',
+    () =>
+      withTempDir('api-tenants-hup', async (dir) => {
+        const file = join(dir, 'tenants.json')
+        const write = (keys: string[]) =>
+          writeFileSync(
+            file,
+            JSON.stringify({ tenants: { hup: { apiKeys: keys.map(sha), targets: '*', buckets: ['*'] } } }),
+          )
+        write(['old-key'])
+        const api = await spawnApi(
+          {
+            PATH: process.env.PATH,
+            REDIS_URL: inject('redisUrl'),
+            TENANTS_FILE: file,
+            // Only the signal reads it again.
+            TENANTS_RELOAD_MS: '0',
+            LOG_LEVEL: 'warn',
+          },
+          { namespace: testKeys('tenants-hup') },
+        )
+        try {
+          const status = async (key: string) =>
+            (await fetch(`${api.url}/v1/imports`, { headers: { authorization: `Bearer ${key}` } })).status
+          expect(await status('old-key')).toBe(200)
+          expect(await status('new-key')).toBe(401)
+          write(['new-key'])
+          // Sent, not awaited: the process goes on running (ServiceProcess.kill waits for an exit).
+          process.kill(api.pid, 'SIGHUP')
+          const deadline = Date.now() + 10_000
+          while ((await status('new-key')) !== 200 && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 50))
+          expect(await status('new-key')).toBe(200)
+          expect(await status('old-key')).toBe(401)
+        } finally {
+          await api.stop()
+        }
+      }),
+    60_000,
+  )
 })

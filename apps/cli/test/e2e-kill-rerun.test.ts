@@ -1,4 +1,4 @@
-import { outboxedImports } from '@ims-importer/core/testing'
+import { outboxedImports, submitWorkCount } from '@ims-importer/core/testing'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { body, spawnCli, startApi, tempFile } from './helpers.js'
 
@@ -72,10 +72,8 @@ describe('submit killed midway and run again', () => {
     expect(externalIds.has(`line-${LINES}`)).toBe(true)
     const batches = new Set(records.map((r) => r.batch_id))
     expect(batches.size).toBe(20)
-    const queue = api.deps.queues.submit(api.target)
-    const jobs = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active')
     const outboxed = await outboxedImports(api.deps.redis, api.deps.queues, api.target)
     expect(new Set(outboxed).size).toBe(outboxed.length)
-    expect(Object.values(jobs).reduce((a, b) => a + b, outboxed.length)).toBe(LINES)
+    expect(await submitWorkCount(api.deps.redis, api.deps.queues, api.target)).toBe(LINES)
   }, 60_000)
 })

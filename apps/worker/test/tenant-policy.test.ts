@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { enqueueSubmit, loadTenants, newId, unrestrictedPolicy } from '@ims-importer/core'
+import { withTempDir } from '@ims-importer/core/testing'
 import { describe, expect, it } from 'vitest'
 import { followTenantsFile } from '../src/tenants-reload.js'
 import { workerTestFile } from './helpers/fixtures.js'
@@ -60,9 +60,8 @@ describe('the policy re-check before a submission', () => {
 })
 
 describe('the tenants file changed while the worker runs', () => {
-  it('re-checks each submission against the file as it is now (reloaded), not as it was at start', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'worker-tenants-'))
-    try {
+  it('re-checks each submission against the file as it is now (reloaded), not as it was at start', () =>
+    withTempDir('worker-tenants', async (dir) => {
       const file = join(dir, 'tenants.json')
       const write = (buckets: string[]) =>
         writeFileSync(
@@ -103,8 +102,5 @@ describe('the tenants file changed while the worker runs', () => {
       expect(a?.error?.message).toContain('old-bucket')
       expect(b?.status).toBe('succeeded')
       expect(t.sim.control.counters().totalCreates).toBe(1)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+    }))
 })

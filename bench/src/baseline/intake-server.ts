@@ -7,6 +7,7 @@ import { Queue } from 'bullmq'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
+import { exitOnSignal } from './exit-on-signal.js'
 
 const env = z
   .object({
@@ -55,12 +56,8 @@ app.post('/v1/batches', async (req, reply) => {
 })
 
 await app.listen({ port: env.PORT, host: '127.0.0.1' })
-const stop = () => {
-  app
-    .close()
-    .then(() => queue.close())
-    .then(() => connection.quit())
-    .finally(() => process.exit(0))
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
+exitOnSignal(
+  () => app.close(),
+  () => queue.close(),
+  () => connection.quit(),
+)

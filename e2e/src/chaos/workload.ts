@@ -74,7 +74,7 @@ export interface PostOptions {
   timeoutMs?: number
   /**
    * Retry a 503 after its Retry-After, up to this many POSTs per body, as a client would; the
-   * body is then either accepted or refused (default 1: no retry).
+   * body is then either accepted or refused (default 3; 1: no retry).
    */
   retryUnavailable?: number
 }
@@ -92,9 +92,10 @@ export async function postImports(
   let next = 0
   let answered = 0
   let retried = 0
+  const tries = o.retryUnavailable ?? 3
   const one = async (index: number) => {
     let status: number | 'error' = 'error'
-    for (let attempt = 1; attempt <= (o.retryUnavailable ?? 1); attempt++) {
+    for (let attempt = 1; attempt <= tries; attempt++) {
       let retryAfterS = 1
       try {
         const res = await request(`${apiUrl}/v1/imports`, {
@@ -112,7 +113,7 @@ export async function postImports(
       } catch {
         status = 'error'
       }
-      if (status !== 503 || attempt === (o.retryUnavailable ?? 1)) break
+      if (status !== 503 || attempt === tries) break
       retried++
       await new Promise((r) => setTimeout(r, retryAfterS * 1000))
     }

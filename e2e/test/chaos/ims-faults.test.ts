@@ -71,7 +71,7 @@ describe('chaos: IMS fault phases', () => {
           importBody(from + k, kindOf(from + k)),
         )
         // The API does not talk to IMS: intake is unaffected by the faults.
-        const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 8, retryUnavailable: 3 })
+        const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 8 })
         expect(intake.refused).toEqual({})
         accepted.push(...intake.accepted.map((a) => ({ index: a.index + from, id: a.id })))
         await sleep(phase.ms ?? cfg.phaseMs)
@@ -131,7 +131,6 @@ describe('chaos: IMS fault phases', () => {
       const bodies = Array.from({ length: 40 }, (_, i) => importBody(50_000 + i))
       const intake = await postImports(capStack.api.url, capStack.auth, bodies, {
         concurrency: 8,
-        retryUnavailable: 3,
       })
       const ids = intake.accepted.map((a) => a.id)
       expect(ids).toHaveLength(40)

@@ -67,7 +67,7 @@ describe('chaos: end to end on a Redis Cluster', () => {
 
       const singles = cfg.imports - BATCH
       const bodies = Array.from({ length: singles }, (_, i) => importBody(i, kindOf(i)))
-      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12, retryUnavailable: 3 })
+      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12 })
       expect(intake.refused).toEqual({})
       const accepted = [...intake.accepted]
       // A batch: one Lua script over many keys and a MULTI, all in the namespace's slot.

@@ -40,7 +40,7 @@ describe('chaos: Redis unreachable for 10 s', () => {
       const workers = s.workers()
 
       const bodies = Array.from({ length: cfg.imports }, (_, i) => importBody(i))
-      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 8, retryUnavailable: 3 })
+      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 8 })
       expect(intake.refused).toEqual({})
       const ids = intake.accepted.map((a) => a.id)
       await waitUntil('some imports created in IMS', () => sim.control.counters().totalCreates >= 20, 60_000)

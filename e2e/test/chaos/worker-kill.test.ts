@@ -57,7 +57,7 @@ describe('chaos: worker SIGKILLs', () => {
       })()
 
       const bodies = Array.from({ length: cfg.imports }, (_, i) => importBody(i))
-      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12, retryUnavailable: 3 })
+      const intake = await postImports(s.api.url, s.auth, bodies, { concurrency: 12 })
       const ids = intake.accepted.map((a) => a.id)
       expect(intake.refused).toEqual({})
       expect(ids).toHaveLength(cfg.imports)

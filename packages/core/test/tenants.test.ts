@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto'
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { ConfigError } from '../src/config.js'
@@ -175,89 +174,92 @@ describe('the tenants file', () => {
   })
 })
 
-/** FILE in a temp dir, followed every `everyMs`: what it hands on and what it reports. */
-function watching(everyMs: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'tenants-watch-'))
-  const file = join(dir, 'tenants.json')
-  writeFileSync(file, JSON.stringify(FILE))
-  const changes: Tenants[] = []
-  const errors: string[] = []
-  const watch = watchTenantsFile({
-    file,
-    env: ENV,
-    targets: TARGETS,
-    everyMs,
-    onChange: (t) => changes.push(t),
-    onError: (m) => errors.push(m),
+/**
+ * Runs `use` with FILE in a temp dir, followed every `everyMs`: what it hands on and what it
+ * reports. The watch is closed and the dir removed afterwards.
+ */
+function watching(everyMs: number, use: (w: Watching) => Promise<void>): Promise<void> {
+  return withTempDir('tenants-watch', async (dir) => {
+    const file = join(dir, 'tenants.json')
+    writeFileSync(file, JSON.stringify(FILE))
+    const changes: Tenants[] = []
+    const errors: string[] = []
+    const watch = watchTenantsFile({
+      file,
+      env: ENV,
+      targets: TARGETS,
+      everyMs,
+      onChange: (t) => changes.push(t),
+      onError: (m) => errors.push(m),
+    })
+    try {
+      await use({ dir, file, changes, errors, watch })
+    } finally {
+      watch.close()
+    }
   })
-  return { dir, file, changes, errors, watch }
+}
+
+interface Watching {
+  dir: string
+  file: string
+  changes: Tenants[]
+  errors: string[]
+  watch: ReturnType<typeof watchTenantsFile>
 }
 
 describe('the tenants file while the service runs (watchTenantsFile)', () => {
-  it('hands a changed valid file to onChange, refuses a bad one once and keeps the policy, then takes the fix', async () => {
-    const { dir, file, changes, errors, watch } = watching(0)
-    try {
-      try {
-        // The content the service started on is not a change.
-        expect(await watch.check()).toBe('unchanged')
-        // beta loses every target but eu-nl; gamma is new.
-        const next = structuredClone(FILE) as { tenants: Record<string, unknown>; admins: unknown }
-        next.tenants.beta = { ...FILE.tenants.beta, targets: ['eu-nl'] }
-        const gamma = (target: string) => ({
-          apiKeys: [`sha256:${hex('gamma-key')}`],
-          targets: [target],
-          buckets: ['gamma-*'],
-        })
-        next.tenants.gamma = gamma('ak')
-        writeFileSync(file, JSON.stringify(next))
-        expect(await watch.check()).toBe('reloaded')
-        expect(changes).toHaveLength(1)
-        expect(changes[0]?.policies.get('beta')?.targets).toEqual(['eu-nl'])
-        expect(changes[0]?.apiKeys.map((k) => k.tenant)).toContain('gamma')
-        expect(await watch.check()).toBe('unchanged')
+  it('hands a changed valid file to onChange, refuses a bad one once and keeps the policy, then takes the fix', () =>
+    watching(0, async ({ dir, file, changes, errors, watch }) => {
+      // The content the service started on is not a change.
+      expect(await watch.check()).toBe('unchanged')
+      // beta loses every target but eu-nl; gamma is new.
+      const next = structuredClone(FILE) as { tenants: Record<string, unknown>; admins: unknown }
+      next.tenants.beta = { ...FILE.tenants.beta, targets: ['eu-nl'] }
+      const gamma = (target: string) => ({
+        apiKeys: [`sha256:${hex('gamma-key')}`],
+        targets: [target],
+        buckets: ['gamma-*'],
+      })
+      next.tenants.gamma = gamma('ak')
+      writeFileSync(file, JSON.stringify(next))
+      expect(await watch.check()).toBe('reloaded')
+      expect(changes).toHaveLength(1)
+      expect(changes[0]?.policies.get('beta')?.targets).toEqual(['eu-nl'])
+      expect(changes[0]?.apiKeys.map((k) => k.tenant)).toContain('gamma')
+      expect(await watch.check()).toBe('unchanged')
 
-        // A bad file (a target that is not configured, a plaintext key in broken JSON): refused,
-        // reported once, nothing handed on; the message names the field, never the key.
-        next.tenants.gamma = gamma('mars')
-        writeFileSync(file, JSON.stringify(next))
-        expect(await watch.check()).toBe('refused')
-        expect(await watch.check()).toBe('refused')
-        expect(errors).toEqual([expect.stringContaining('tenants.gamma.targets.0')])
-        writeFileSync(file, '{"tenants": {"alpha": {"apiKeys": ["hunter2-in-broken-json"')
-        expect(await watch.check()).toBe('refused')
-        expect(errors).toHaveLength(2)
-        expect(errors.join('\n')).not.toContain('hunter2')
-        // Gone for a moment (a file being replaced), then back as the valid one.
-        rmSync(file)
-        expect(await watch.check()).toBe('refused')
-        expect(errors[2]).toMatch(/cannot read .*ENOENT/)
-        const tmp = join(dir, 'next.json')
-        writeFileSync(tmp, JSON.stringify(FILE))
-        renameSync(tmp, file)
-        expect(await watch.check()).toBe('reloaded')
-        expect(changes).toHaveLength(2)
-        expect(changes[1]?.policies.get('beta')?.targets).toBeNull()
-        expect(changes).toHaveLength(2)
-      } finally {
-        watch.close()
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+      // A bad file (a target that is not configured, a plaintext key in broken JSON): refused,
+      // reported once, nothing handed on; the message names the field, never the key.
+      next.tenants.gamma = gamma('mars')
+      writeFileSync(file, JSON.stringify(next))
+      expect(await watch.check()).toBe('refused')
+      expect(await watch.check()).toBe('refused')
+      expect(errors).toEqual([expect.stringContaining('tenants.gamma.targets.0')])
+      writeFileSync(file, '{"tenants": {"alpha": {"apiKeys": ["hunter2-in-broken-json"')
+      expect(await watch.check()).toBe('refused')
+      expect(errors).toHaveLength(2)
+      expect(errors.join('\n')).not.toContain('hunter2')
+      // Gone for a moment (a file being replaced), then back as the valid one.
+      rmSync(file)
+      expect(await watch.check()).toBe('refused')
+      expect(errors[2]).toMatch(/cannot read .*ENOENT/)
+      const tmp = join(dir, 'next.json')
+      writeFileSync(tmp, JSON.stringify(FILE))
+      renameSync(tmp, file)
+      expect(await watch.check()).toBe('reloaded')
+      expect(changes).toHaveLength(2)
+      expect(changes[1]?.policies.get('beta')?.targets).toBeNull()
+      expect(changes).toHaveLength(2)
+    }))
 
-  it('looks by itself every everyMs', async () => {
-    const { dir, file, changes, watch } = watching(20)
-    try {
+  it('looks by itself every everyMs', () =>
+    watching(20, async ({ file, changes }) => {
       writeFileSync(file, JSON.stringify({ ...FILE, admins: {} }))
       const deadline = Date.now() + 5000
       while (changes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
       expect(changes[0]?.adminKeys).toEqual([])
-    } finally {
-      watch.close()
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+    }))
 })
 
 describe("admission caps a tenant's imports not yet final", () => {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { readBody } from '@ims-importer/core/testing'
 
 // A scriptable HTTP server on 127.0.0.1 for the cases a faithful simulator cannot produce on
 // demand (a hung answer, an echoing proxy, exact header inspection). Contract behaviour is tested
@@ -27,15 +28,8 @@ export async function startStubServer(): Promise<StubServer> {
   }
   const requests: StubRequest[] = []
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const stub = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      }
+    void readBody(req).then((body) => {
+      const stub = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body }
       requests.push(stub)
       handler(stub, res)
     })

@@ -47,10 +47,6 @@ export const ObsJudgingBody = z.strictObject({
   importBytesPerSecond: z.number().positive().nullable().optional(),
 })
 
-/**
- * The control API under the reserved prefix `/__sim/`, for a simulator running on its own
- * (benchmarks, chaos tests). No auth, no faults, not in the request log.
- */
 /** A control request's raw body as JSON valid against `schema`, or why it is not (the 400's error). */
 function parseBody<T>(
   schema: z.ZodType<T>,
@@ -68,6 +64,10 @@ function parseBody<T>(
     : { ok: false, error: z.prettifyError(parsed.error) }
 }
 
+/**
+ * The control API under the reserved prefix `/__sim/`, for a simulator running on its own
+ * (benchmarks, chaos tests). No auth, no faults, not in the request log.
+ */
 export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl): void {
   const withBody =
     <T>(schema: z.ZodType<T>, apply: (value: T) => void) =>

@@ -17,6 +17,16 @@ export async function outboxedImports(redis: Redis, queues: Queues, target: stri
   })
 }
 
+/**
+ * How much submit work a target has waiting: its entries in the outbox plus its submit jobs
+ * (waiting, delayed, active or prioritized).
+ */
+export async function submitWorkCount(redis: Redis, queues: Queues, target: string): Promise<number> {
+  const counts = await queues.submit(target).getJobCounts('waiting', 'delayed', 'active', 'prioritized')
+  const outboxed = (await outboxedImports(redis, queues, target)).length
+  return Object.values(counts).reduce((a, b) => a + b, outboxed)
+}
+
 /** Whether an import has submit work waiting: its outbox entry, or its job. */
 export async function hasSubmitWork(
   redis: Redis,

@@ -3,14 +3,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 /**
- * Runs `use` (synchronous) with a fresh directory under the OS temp directory, named
- * `<label>-…`; the directory is removed afterwards, whether `use` returns or throws.
+ * Runs `use` with a fresh directory under the OS temp directory, named `<label>-…`, and returns
+ * what it returns. The directory is removed afterwards, whether `use` returns or throws; when
+ * `use` returns a promise (an async callback), once that promise settles.
  */
-export function withTempDir(label: string, use: (dir: string) => void): void {
+export function withTempDir<T>(label: string, use: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), `${label}-`))
+  const remove = () => rmSync(dir, { recursive: true, force: true })
+  let result: T
   try {
-    use(dir)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+    result = use(dir)
+  } catch (error) {
+    remove()
+    throw error
   }
+  if (result instanceof Promise) return result.finally(remove) as T
+  remove()
+  return result
 }
