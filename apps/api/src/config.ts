@@ -151,6 +151,8 @@ export const ApiConfig = ApiEnv.loose()
       envAdminKeys,
       /** TENANTS_FILE, followed while the API runs (tenants-reload.ts), or null. */
       tenantsFile: e.TENANTS_FILE ?? null,
+      /** Digest of the tenants file's content the keys above were read from (watchTenantsFile). */
+      tenantsDigest: tenants?.digest ?? null,
       tenantsReloadMs: e.TENANTS_RELOAD_MS,
       /** Each tenant's policy from TENANTS_FILE; null: API_KEYS tenants, every target and bucket. */
       tenantPolicies: tenants?.policies ?? null,

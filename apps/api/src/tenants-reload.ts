@@ -20,6 +20,8 @@ export function followTenantsFile(
     env,
     targets: config.targets,
     everyMs: config.tenantsReloadMs,
+    // The content the config was read from: a change during start-up is applied at the first look.
+    ...(config.tenantsDigest ? { startedOn: config.tenantsDigest } : {}),
     onChange: (t) => {
       deps.tenants.current = {
         apiKeys: t.apiKeys,

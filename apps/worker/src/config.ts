@@ -98,6 +98,12 @@ export type WorkerEnv = z.infer<typeof WorkerEnv>
  */
 export const WorkerSettings = WorkerEnv.loose().transform((e) => {
   const targets = loadTargets(e as TargetsEnv)
+  const tenants = e.TENANTS_FILE
+    ? loadTenants(e.TENANTS_FILE, {
+        env: e as Record<string, string | undefined>,
+        targets: targets.map((t) => t.name),
+      })
+    : null
   return {
     redisUrl: e.REDIS_URL,
     /** The namespace of every key, queue and channel (createKeys). */
@@ -115,14 +121,11 @@ export const WorkerSettings = WorkerEnv.loose().transform((e) => {
      * Each tenant's policy (TENANTS_FILE); null without one: every tenant may use everything and
      * has no callback secret.
      */
-    tenantPolicies: (e.TENANTS_FILE
-      ? loadTenants(e.TENANTS_FILE, {
-          env: e as Record<string, string | undefined>,
-          targets: targets.map((t) => t.name),
-        }).policies
-      : null) as ReadonlyMap<string, TenantPolicy> | null,
-    /** TENANTS_FILE, followed while the worker runs (runtime.ts), or null. */
+    tenantPolicies: (tenants?.policies ?? null) as ReadonlyMap<string, TenantPolicy> | null,
+    /** TENANTS_FILE, followed while the worker runs (tenants-reload.ts, from main.ts), or null. */
     tenantsFile: e.TENANTS_FILE ?? null,
+    /** Digest of the tenants file's content the policies above were read from (watchTenantsFile). */
+    tenantsDigest: tenants?.digest ?? null,
     tenantsReloadMs: e.TENANTS_RELOAD_MS,
     callback: {
       allowPrivate: e.CALLBACK_ALLOW_PRIVATE,

@@ -19,6 +19,8 @@ export function followTenantsFile(
     env,
     targets: config.targets.map((t) => t.name),
     everyMs: config.tenantsReloadMs,
+    // The content the config was read from: a change during start-up is applied at the first look.
+    ...(config.tenantsDigest ? { startedOn: config.tenantsDigest } : {}),
     onChange: (t) => {
       deps.tenants.current = t.policies
       log.info({ tenants: [...t.policies.keys()] }, 'tenants file reloaded: its policies apply from now on')

@@ -100,7 +100,14 @@ export interface Tenants {
   policies: ReadonlyMap<string, TenantPolicy>
   apiKeys: ApiKeyEntry[]
   adminKeys: ApiKeyEntry[]
+  /**
+   * SHA-256 (hex) of the file's content, when read from a file (loadTenants): what a service
+   * started on, for watchTenantsFile. A digest, not the text: the file may hold callback secrets.
+   */
+  digest?: string
 }
+
+const digestOf = (text: string) => hash('sha256', text)
 
 /** The policy of a tenant from API_KEYS (the development form): every target and bucket, no cap. */
 export const unrestrictedPolicy = (name: string): TenantPolicy => ({
@@ -256,7 +263,7 @@ export function loadTenants(
   } catch (err) {
     throw unreadable(file, err)
   }
-  return parseTenantsText(file, text, options)
+  return { ...parseTenantsText(file, text, options), digest: digestOf(text) }
 }
 
 /** The content of the file `file` (its name says JSON or YAML), parsed. */
@@ -290,7 +297,9 @@ export interface TenantsWatch {
  * content that differs from the last seen is parsed and handed to onChange. A file that does not
  * parse (or cannot be read) is refused: onError gets the reason, which names the field, never a
  * key or secret, once per distinct reason, and the policy in use stays. `env` is read at each
- * parse (a key moved to a new `env:NAME` needs that variable at start).
+ * parse (a key moved to a new `env:NAME` needs that variable at start). `startedOn`: the digest of
+ * the content the service runs on (loadTenants); a file changed since then is a change at the
+ * first look. Without it, the content at the watcher's start is taken as the one in use.
  */
 export function watchTenantsFile(options: {
   file: string
@@ -299,13 +308,17 @@ export function watchTenantsFile(options: {
   everyMs: number
   onChange: (tenants: Tenants) => void
   onError: (message: string) => void
+  startedOn?: string
 }): TenantsWatch {
   const { file, env, targets } = options
-  let seen: string | null
-  try {
-    seen = readFileSync(file, 'utf8')
-  } catch {
-    seen = null
+  /** Digest of the content last seen. */
+  let seen: string | null = options.startedOn ?? null
+  if (seen === null) {
+    try {
+      seen = digestOf(readFileSync(file, 'utf8'))
+    } catch {
+      seen = null
+    }
   }
   /** Whether `seen` parsed (the start's content did: the service started on it). */
   let seenValid = true
@@ -323,13 +336,14 @@ export function watchTenantsFile(options: {
     } catch (err) {
       return refuse(unreadable(file, err).message)
     }
-    if (text === seen) {
+    const digest = digestOf(text)
+    if (digest === seen) {
       if (!seenValid) return 'refused'
       // Readable again after a failed read (a file being replaced): the policy in use is this one.
       lastError = null
       return 'unchanged'
     }
-    seen = text
+    seen = digest
     let tenants: Tenants
     try {
       tenants = parseTenantsText(file, text, { env, targets })

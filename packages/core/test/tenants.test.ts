@@ -260,6 +260,35 @@ describe('the tenants file while the service runs (watchTenantsFile)', () => {
       while (changes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
       expect(changes[0]?.adminKeys).toEqual([])
     }))
+
+  it('applies at the first look a file changed after the service read it (startedOn), not one unchanged', () =>
+    withTempDir('tenants-started-on', async (dir) => {
+      const file = join(dir, 'tenants.json')
+      writeFileSync(file, JSON.stringify(FILE))
+      const loaded = loadTenants(file, { env: ENV, targets: TARGETS })
+      expect(loaded.digest).toMatch(/^[0-9a-f]{64}$/)
+      const follow = (changes: Tenants[]) =>
+        watchTenantsFile({
+          file,
+          env: ENV,
+          targets: TARGETS,
+          everyMs: 0,
+          onChange: (t) => changes.push(t),
+          onError: () => undefined,
+          startedOn: loaded.digest as string,
+        })
+      const same: Tenants[] = []
+      const unchanged = follow(same)
+      expect(await unchanged.check()).toBe('unchanged')
+      unchanged.close()
+      // Changed while the service was starting: the watcher starts now, and still applies it.
+      writeFileSync(file, JSON.stringify({ ...FILE, admins: {} }))
+      const changes: Tenants[] = []
+      const late = follow(changes)
+      expect(await late.check()).toBe('reloaded')
+      expect(changes[0]?.adminKeys).toEqual([])
+      late.close()
+    }))
 })
 
 describe("admission caps a tenant's imports not yet final", () => {
